@@ -1,0 +1,56 @@
+# boxtrace: `sudo make demo` and `sudo make test` work on a fresh Debian 12; both start with an idempotent setup.
+SHELL := /bin/bash
+PYTHON_SYS ?= /usr/bin/python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps
+STAMP := $(VENV)/.installed
+
+.PHONY: setup packages demo test test-fast lint bench recordings daemons stop-daemons clean
+
+setup: packages $(STAMP)
+
+# Debian packages first: on a bare Debian 12 even the venv needs python3-venv.
+packages:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(STAMP): pyproject.toml | packages
+	[ -x $(PY) ] || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m boxtrace doctor --fix >/dev/null || true
+	$(PY) -m boxtrace demo
+
+test: setup
+	bash scripts/daemons.sh start
+	$(PY) -m pytest -q -ra
+
+test-fast: setup
+	$(PY) -m pytest -q -ra -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	bash scripts/daemons.sh start
+	$(PY) -m bench.run
+
+recordings: setup
+	bash scripts/daemons.sh start
+	$(PY) -m scenarios.record --all
+
+daemons: setup
+	bash scripts/daemons.sh start
+
+stop-daemons:
+	bash scripts/daemons.sh stop
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,183 @@
+"""One function per CLI command; each calls the library and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from boxtrace.cli import EXIT_FAILURE, UserError, install_stop_handlers
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _options(args: argparse.Namespace, **extra):
+    from tracer.engine import TraceOptions
+
+    return TraceOptions(
+        filter=getattr(args, "filter", "container"),
+        show_env=getattr(args, "show_env", False),
+        extra_syscalls=tuple(getattr(args, "syscalls", ()) or ()),
+        **extra,
+    )
+
+
+def _check_can_trace() -> None:
+    if os.geteuid() != 0:
+        # Launching our own children works unprivileged, but everything boxtrace is for (namespaces, runc,
+        # daemons) needs root; say so early rather than after a half-traced run.
+        from tracer.capabilities import has_cap_sys_ptrace
+
+        if not has_cap_sys_ptrace():
+            raise UserError("boxtrace needs root to trace container launches: run it with sudo")
+
+
+def trace_command(args: argparse.Namespace, command: list[str] | None = None, attach: list[int] | None = None,
+                  scenario: str | None = None, extra_options: dict | None = None) -> int:
+    from tracer.session import TraceSession
+
+    if attach:
+        _check_can_trace()
+        for pid in attach:
+            if not os.path.exists(f"/proc/{pid}"):
+                raise UserError(f"no process with pid {pid}")
+    options = _options(args, scenario=scenario, **(extra_options or {}))
+    if getattr(args, "tui", False):
+        from viz.tui.app import run_live_tui
+
+        return run_live_tui(command=command, attach=attach, options=options, output=args.output)
+    sinks = []
+    view = None
+    if getattr(args, "json", False):
+        from tracer.recording import encode_event
+
+        def print_json(event) -> None:
+            sys.stdout.write(encode_event(event) + "\n")
+
+        sinks.append(print_json)
+    else:
+        from viz.console import ConsoleView
+
+        view = ConsoleView(_console())
+        sinks.append(view)
+    session = TraceSession(command, attach, options, output=args.output, sinks=sinks)
+    install_stop_handlers(session.request_stop)
+    try:
+        result = session.run()
+    finally:
+        if view is not None:
+            view.close()
+    if result.exit_code is None:
+        return 0 if result.status == "completed" else EXIT_FAILURE
+    return result.exit_code
+
+
+def docker_command(args: argparse.Namespace, docker_args: list[str]) -> int:
+    from scenarios.docker import docker_launch
+
+    _check_can_trace()
+    launch = docker_launch(docker_args)
+    return trace_command(args, command=launch.command, attach=launch.attach_pids, scenario="docker")
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from tracer.recording import encode_event, load_recording
+
+    recording = load_recording(args.trace)
+    for warning in recording.warnings:
+        print(f"boxtrace: warning: {warning}", file=sys.stderr)
+    if args.json:
+        out = sys.stdout
+        out.write(encode_event(recording.header) + "\n")
+        for event in recording.events:
+            out.write(encode_event(event) + "\n")
+        return 0
+    from viz.console import print_recording
+
+    print_recording(_console(), [recording.header, *recording.events], summary=not args.no_summary)
+    return 0
+
+
+def tui_command(args: argparse.Namespace) -> int:
+    from tracer.recording import load_recording
+    from viz.tui.app import run_recording_tui
+
+    recording = load_recording(args.trace)
+    return run_recording_tui(recording)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from tracer.recording import load_recording
+    from viz.export import ExportError, export
+
+    recording = load_recording(args.trace)
+    try:
+        written = export(recording, view=args.view, fmt=args.format, theme=args.theme, output=Path(args.output))
+    except ExportError as error:
+        raise UserError(str(error)) from None
+    print(f"wrote {written}")
+    return 0
+
+
+def scenarios_command(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from scenarios import SCENARIOS
+
+    table = Table(title="boxtrace scenarios")
+    table.add_column("scenario", style="bold")
+    table.add_column("ready")
+    table.add_column("what it shows")
+    table.add_column("why not / how to fix")
+    for name, scenario in SCENARIOS.items():
+        readiness = scenario.check()
+        table.add_row(
+            name,
+            "[green]ready[/]" if readiness.ready else "[red]not ready[/]",
+            scenario.summary,
+            "" if readiness.ready else f"{readiness.reason} {readiness.fix}".strip(),
+        )
+    _console().print(table)
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from boxtrace.demo import run_demo
+
+    return run_demo(args.scenario, output=args.output, tui=not args.no_tui and sys.stdout.isatty(),
+                    replay=args.replay)
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    from scenarios import doctor
+
+    if args.fix:
+        doctor.fix()
+    checks = doctor.run_checks()
+    doctor.print_checks(_console(), checks)
+    return 0 if all(c.ok or not c.required for c in checks) else EXIT_FAILURE
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from tracer.recording import load_recording
+    from viz.compare import compare_markdown, render_compare
+
+    recordings = [load_recording(path) for path in args.traces]
+    if args.markdown:
+        print(compare_markdown(recordings))
+    else:
+        _console().print(render_compare(recordings))
+    return 0
+
+
+def import_strace_command(args: argparse.Namespace) -> int:
+    from tracer.strace_import import import_strace
+
+    report = import_strace(args.log, args.output)
+    print(report.describe())
+    return 0

@@ -1,0 +1,976 @@
+"""The ptrace engine: follows a real process tree and turns what it does into typed events.
+
+One OS thread does every ptrace and waitpid call for the tracer's whole life (ptrace belongs to a thread). The
+loop waits for any stop of any tracee (`waitpid(-1, __WALL)`), handles it, and resumes the tracee at once; events
+go to a sink callable. Races are normal here, not errors: a tracee can die between two calls (ESRCH), a child's
+first stop can arrive before its parent's fork event, a thread can exec and take its leader's pid.
+
+Two ways to start:
+- launch: fork a child that stops itself, PTRACE_SEIZE it (with EXITKILL: tracees die with the tracer), optionally
+  give it a seccomp-bpf filter so only interesting syscalls stop it, then let it exec the command;
+- attach: PTRACE_SEIZE every thread of running processes (dockerd, containerd). They are never killed and never
+  get a filter; at the end, on Ctrl-C, SIGTERM or an error every one of them is detached and left running.
+Both can be combined (`boxtrace docker`: attach to the daemons, launch the docker CLI).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import platform
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tracer import ptrace_api as pt
+from tracer.decoders import CONTAINER_SYSCALL_NRS, SYSCALL_NRS_BY_NAME, SYSCALLS, decode_syscall
+from tracer.decoders.base import SyscallContext
+from tracer.events import (
+    End,
+    Event,
+    Exec,
+    Exit,
+    Header,
+    Ipc,
+    NamespaceChange,
+    Notice,
+    ProcessStarted,
+    Signal,
+    Syscall,
+    ThreadStarted,
+)
+from tracer.memory import ProcessMemory
+from tracer.namespaces import (
+    nspid_chain,
+    read_cmdline,
+    read_comm,
+    read_exe,
+    read_namespaces,
+    read_status,
+)
+from tracer.seccomp_filter import PreparedFilter, build_program
+
+SYSCALL_STOP = signal.SIGTRAP | 0x80
+STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: Signals too frequent to record: Go runtimes preempt goroutines with SIGURG many times a second.
+UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
+NAMESPACE_SYSCALLS = frozenset({"unshare", "setns"})
+EXEC_SYSCALLS = frozenset({"execve", "execveat"})
+
+
+class TraceError(Exception):
+    """A trace that cannot start or go on. The message is one sentence for the user, with the fix."""
+
+
+@dataclass
+class TraceOptions:
+    filter: str = "container"  # container | all
+    show_env: bool = False
+    #: Use the seccomp-bpf filter for launched tracees (None: when filter is container and nothing is attached).
+    seccomp: bool | None = None
+    #: Extra syscall names to record with --filter container (`-e NAME,...`).
+    extra_syscalls: tuple[str, ...] = ()
+    #: Where the launched command's stdin/stdout/stderr go: None inherits ours, a path redirects (the TUI).
+    output_path: str | None = None
+    run_as: tuple[int, int] | None = None
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    #: Attach to the descendants of the given pids too.
+    attach_tree: bool = True
+    #: After the launched command exits, keep following the other new processes this long (seconds).
+    grace: float | None = None
+    scenario: str | None = None
+    mode: str | None = None
+
+
+@dataclass
+class TraceResult:
+    exit_code: int | None
+    status: str  # completed | interrupted | failed
+    events: int
+    processes: int
+
+
+@dataclass(slots=True)
+class _Pending:
+    nr: int
+    name: str
+    args: dict
+    category: str
+    started: float
+    notes: dict | None
+    argv: list[str] | None = None
+    env: list[str] | None = None
+
+
+@dataclass(slots=True)
+class _Tracee:
+    tid: int
+    tgid: int
+    #: Stop at every syscall (PTRACE_SYSCALL) rather than only at seccomp/ptrace events (PTRACE_CONT).
+    full_stops: bool
+    #: Known from a parent's event or attach, but its first stop has not been seen yet.
+    awaiting_first_stop: bool = True
+    #: Its first stop came before its parent's fork event: hold it stopped until that event names it.
+    held: bool = False
+    in_syscall: bool = False
+    pending: _Pending | None = None
+    #: After a seccomp stop, step to the syscall-exit stop once to read the return value.
+    exit_stop_wanted: bool = False
+    #: Launched before exec: its syscalls are boxtrace's own set-up, not the traced program's.
+    before_exec: bool = False
+    attached: bool = False
+
+
+@dataclass
+class _ProcessState:
+    pid: int
+    ns: dict[str, int] = field(default_factory=dict)
+    nspid: list[int] = field(default_factory=list)
+    attached: bool = False
+
+
+class Tracer:
+    """Runs one trace. `run()` on the thread that will own ptrace; `request_stop()` from anywhere."""
+
+    def __init__(self, sink: Callable[[Event], None], options: TraceOptions | None = None) -> None:
+        self.options = options or TraceOptions()
+        self._sink = sink
+        self._seq = 0
+        self._t0 = time.monotonic()
+        self.tracees: dict[int, _Tracee] = {}
+        self.procs: dict[int, _ProcessState] = {}
+        self._held_parents: dict[int, int] = {}
+        self._stop_requested = threading.Event()
+        self._waker_pid: int | None = None
+        self._launch_pid: int | None = None
+        self._launch_exit: int | None = None
+        self._launch_done_at: float | None = None
+        self._attached_pids: set[int] = set()
+        self._process_count = 0
+        self._seccomp = False
+        self._stop_reason = ""
+        nrs = set(CONTAINER_SYSCALL_NRS)
+        for name in self.options.extra_syscalls:
+            nr = SYSCALL_NRS_BY_NAME.get(name)
+            if nr is None:
+                raise TraceError(f"unknown syscall name {name!r} for -e")
+            nrs.add(nr)
+        self._recorded_nrs = frozenset(nrs)
+        self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in self.options.extra_syscalls)
+        self._record_all = self.options.filter == "all"
+
+    # Public API --------------------------------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "interrupted") -> None:
+        """Ask the trace to end: launched tracees are killed, attached ones detached. Safe from signal handlers."""
+        self._stop_reason = reason
+        self._stop_requested.set()
+        waker = self._waker_pid
+        if waker is not None:
+            try:
+                os.kill(waker, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def run(self, command: list[str] | None = None, attach: list[int] | None = None) -> TraceResult:
+        attach = list(attach or [])
+        if not command and not attach:
+            raise TraceError("nothing to trace: give a command or pids to attach to")
+        executable = self._resolve(command) if command else None
+        use_seccomp = self.options.seccomp
+        if use_seccomp is None:
+            use_seccomp = bool(command) and not attach and not self._record_all
+        self._seccomp = bool(use_seccomp and command)
+        mode = self.options.mode or ("docker" if attach and command else "attach" if attach else "launch")
+        self._emit_header(command or [], attach, mode)
+        status = "completed"
+        try:
+            self._start_waker()
+            if attach:
+                self._attach(attach)
+            if command and executable:
+                self._launch(executable, command)
+            self._loop()
+            if self._stop_requested.is_set():
+                status = "interrupted"
+        except TraceError:
+            status = "failed"
+            raise
+        except BaseException as error:
+            status = "failed"
+            self._notice("error", f"the tracer failed: {error!r}; letting go of every tracee")
+            raise
+        finally:
+            self._finish()
+            end_seq = self._next_seq()
+            self._emit(End(end_seq, self._now(), events=end_seq + 1, processes=self._process_count,
+                           exit_code=self._launch_exit, status=status))
+        return TraceResult(self._launch_exit, status, self._seq, self._process_count)
+
+    # Set-up ------------------------------------------------------------------------------------------------
+
+    def _resolve(self, command: list[str]) -> str:
+        name = command[0]
+        path = name if "/" in name else shutil.which(name, path=(self.options.env or os.environ).get("PATH"))
+        if path is None or not os.path.exists(path):
+            raise CommandNotFound(f"{name}: command not found")
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            raise CommandNotFound(f"{name}: not an executable file")
+        return path
+
+    def _emit_header(self, command: list[str], attach: list[int], mode: str) -> None:
+        release = platform.release()
+        self._emit(
+            Header(
+                seq=self._next_seq(),
+                t=0.0,
+                kernel=release.split("-")[0],
+                arch=platform.machine(),
+                wsl="microsoft" in release.lower(),
+                command=list(command),
+                started=datetime.now(UTC).isoformat(timespec="seconds"),
+                mode=mode,
+                filter=self.options.filter,
+                scenario=self.options.scenario,
+                attached=list(attach),
+                host_ns=read_namespaces(os.getpid()),
+                seccomp=self._seccomp,
+            )
+        )
+
+    def _start_waker(self) -> None:
+        # waitpid blocks; to wake it from another thread or a signal handler we kill a child of ours that does
+        # nothing else, and its exit ends the wait.
+        self._waker_pid = os.posix_spawn("/bin/sleep", ["sleep", "86400"], os.environ)
+
+    def _launch(self, executable: str, command: list[str]) -> None:
+        options = pt.BASE_OPTIONS
+        attached_daemons = bool(self._attached_pids)
+        if not attached_daemons:
+            options |= pt.PTRACE_O_EXITKILL
+        prepared: PreparedFilter | None = None
+        if self._seccomp:
+            options |= pt.PTRACE_O_TRACESECCOMP
+            write_nr = SYSCALL_NRS_BY_NAME["write"]
+            prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr))
+        env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
+        no_new_privs = os.geteuid() != 0
+        output = self.options.output_path
+        run_as = self.options.run_as
+        cwd = self.options.cwd
+        error_read, error_write = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # the child: keep to plain system calls until exec
+            code = 127
+            try:
+                os.close(error_read)
+                if output is not None:
+                    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                    null = os.open("/dev/null", os.O_RDONLY)
+                    os.dup2(null, 0)
+                    os.dup2(fd, 1)
+                    os.dup2(fd, 2)
+                if cwd:
+                    os.chdir(cwd)
+                os.kill(os.getpid(), signal.SIGSTOP)  # wait here until the tracer has seized us
+                if run_as is not None:
+                    os.setgroups([])
+                    os.setgid(run_as[1])
+                    os.setuid(run_as[0])
+                if prepared is not None:
+                    failed = prepared.install(no_new_privs=no_new_privs)
+                    if failed:
+                        os.write(error_write, f"seccomp:{failed}".encode())
+                        os._exit(126)
+                os.execve(executable, command, env)
+            except OSError as error:
+                os.write(error_write, f"exec:{error.errno}".encode())
+                code = 126 if error.errno in (errno.EACCES, errno.ENOEXEC) else 127
+            finally:
+                os._exit(code)
+        os.close(error_write)
+        self._exec_error_fd = error_read
+        _, status = os.waitpid(pid, os.WUNTRACED)
+        if not os.WIFSTOPPED(status):
+            raise TraceError(f"{command[0]} ended before it could be traced")
+        try:
+            pt.seize(pid, options)
+        except pt.PtraceError as error:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise ptrace_refused(error) from None
+        self._launch_pid = pid
+        tracee = _Tracee(pid, pid, full_stops=not self._seccomp, awaiting_first_stop=False, before_exec=True)
+        self.tracees[pid] = tracee
+        state = self._new_process_state(pid)
+        self._process_count += 1
+        self._emit(
+            ProcessStarted(
+                self._next_seq(),
+                self._now(),
+                pid=pid,
+                ppid=os.getpid(),
+                creator=os.getpid(),
+                via="launch",
+                comm=os.path.basename(executable)[:15],
+                argv=list(command),
+                exe=executable,
+                ns=state.ns,
+                nspid=state.nspid,
+            )
+        )
+        os.kill(pid, signal.SIGCONT)
+
+    def _attach(self, pids: list[int]) -> None:
+        options = pt.BASE_OPTIONS  # never EXITKILL, never a seccomp filter: the daemons must outlive us
+        targets: list[int] = []
+        for pid in pids:
+            if not os.path.exists(f"/proc/{pid}"):
+                raise TraceError(f"no process with pid {pid}")
+            targets.append(pid)
+            if self.options.attach_tree:
+                targets.extend(p for p in _descendants(pid) if p not in targets)
+        for pid in targets:
+            status = read_status(pid)
+            try:
+                tgid = int(status.get("Tgid", pid))
+            except ValueError:
+                tgid = pid
+            if tgid != pid or pid in self._attached_pids:
+                continue
+            seized = self._seize_threads(pid, options)
+            if not seized:
+                continue
+            self._attached_pids.add(pid)
+            state = self._new_process_state(pid)
+            state.attached = True
+            self._process_count += 1
+            argv = read_cmdline(pid)
+            self._emit(
+                ProcessStarted(
+                    self._next_seq(),
+                    self._now(),
+                    pid=pid,
+                    ppid=_ppid(status),
+                    creator=None,
+                    via="attach",
+                    comm=read_comm(pid),
+                    argv=argv,
+                    exe=read_exe(pid),
+                    ns=state.ns,
+                    nspid=state.nspid,
+                    threads=sorted(t for t in seized if t != pid),
+                )
+            )
+        self._notice("info", f"attached to {len(self._attached_pids)} processes without stopping them")
+
+    def _seize_threads(self, pid: int, options: int) -> list[int]:
+        """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
+        seized: list[int] = []
+        quiet_passes = 0
+        while quiet_passes < 2:
+            try:
+                tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+            except FileNotFoundError:
+                break
+            new = [t for t in tids if t not in self.tracees]
+            if not new:
+                quiet_passes += 1
+                continue
+            quiet_passes = 0
+            for tid in new:
+                try:
+                    pt.seize(tid, options)
+                except pt.PtraceError as error:
+                    if error.errno == errno.ESRCH:
+                        continue
+                    if error.errno == errno.EPERM and not seized:
+                        raise ptrace_refused(error, pid) from None
+                    continue
+                self.tracees[tid] = _Tracee(tid, pid, full_stops=False, attached=True)
+                seized.append(tid)
+                try:
+                    pt.interrupt(tid)  # a first stop, so the options take hold and state is known
+                except pt.PtraceError:
+                    pass
+        return seized
+
+    # The loop ----------------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        wall = pt.WALL
+        while True:
+            if self._stop_requested.is_set():
+                return
+            if not self._work_left():
+                return
+            if self._launch_done_at is not None:
+                options = wall | os.WNOHANG
+            else:
+                options = wall
+            try:
+                tid, status = os.waitpid(-1, options)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if tid == 0:  # WNOHANG and nothing yet: the grace period after the launched command ended
+                time.sleep(0.01)
+                continue
+            if tid == self._waker_pid:
+                self._waker_pid = None
+                if not self._stop_requested.is_set():
+                    self._start_waker()
+                continue
+            self._handle(tid, status)
+
+    def _work_left(self) -> bool:
+        if not self.tracees:
+            return False
+        if self._launch_done_at is None:
+            return True
+        grace = self.options.grace
+        if grace is None:
+            grace = 2.0 if self._attached_pids else 0.5
+        if time.monotonic() - self._launch_done_at > grace:
+            return False
+        # Only processes born during the trace keep it going; the attached daemons run forever.
+        return any(not t.attached for t in self.tracees.values())
+
+    def _handle(self, tid: int, status: int) -> None:
+        low = status & 0x7F
+        if low == 0 or (low != 0x7F):  # exited or killed by a signal
+            self._on_gone(tid, status)
+            return
+        sig = (status >> 8) & 0xFF
+        event = status >> 16
+        tracee = self.tracees.get(tid)
+        if tracee is None:
+            tracee = self._adopt(tid)
+            if tracee is None:
+                return
+        if sig == SYSCALL_STOP:
+            self._on_syscall_stop(tracee)
+            return
+        if event:
+            self._on_ptrace_event(tracee, event, sig)
+            return
+        # A signal-delivery-stop: pass the signal on unchanged.
+        if sig not in UNRECORDED_SIGNALS and not tracee.before_exec:
+            self._emit(Signal(self._next_seq(), self._now(), pid=tracee.tgid, tid=tid, signal=_signame(sig)))
+        self._resume(tracee, sig)
+
+    def _adopt(self, tid: int) -> _Tracee | None:
+        """A stop from a tid we do not know: a new child whose parent's fork event has not arrived yet."""
+        status = read_status(tid)
+        try:
+            tgid = int(status.get("Tgid", tid))
+        except ValueError:
+            tgid = tid
+        parent = self.tracees.get(tgid) if tgid != tid else None
+        full = parent.full_stops if parent else self._default_full_stops(_ppid(status))
+        tracee = _Tracee(tid, tgid, full_stops=full, awaiting_first_stop=True, held=True)
+        self.tracees[tid] = tracee
+        return tracee
+
+    def _default_full_stops(self, ppid: int) -> bool:
+        parent = self.tracees.get(ppid)
+        if parent is not None:
+            return self._child_full_stops(parent)
+        return not self._seccomp
+
+    def _child_full_stops(self, parent: _Tracee) -> bool:
+        if self._seccomp:
+            return False
+        # Daemons run quiet (only process events); everything born from them is traced at every syscall.
+        return True
+
+    def _resume(self, tracee: _Tracee, sig: int = 0) -> None:
+        if tracee.held:
+            return
+        request = pt.PTRACE_SYSCALL if (tracee.full_stops or tracee.exit_stop_wanted) else pt.PTRACE_CONT
+        try:
+            pt.resume(request, tracee.tid, sig)
+        except pt.PtraceError as error:
+            if error.errno != errno.ESRCH:
+                raise
+            # Died while stopped (SIGKILL from elsewhere): its exit report follows.
+
+    # Stops -------------------------------------------------------------------------------------------------
+
+    def _on_ptrace_event(self, tracee: _Tracee, event: int, sig: int) -> None:
+        if event == pt.PTRACE_EVENT_STOP:
+            if tracee.awaiting_first_stop:
+                tracee.awaiting_first_stop = False
+                if tracee.held and not self._parent_event_seen(tracee):
+                    return  # stays stopped until the parent's event arrives
+                tracee.held = False
+                self._resume(tracee)
+            elif sig in STOP_SIGNALS and not pt.has_siginfo(tracee.tid):
+                try:  # a group-stop (SIGSTOP, ^Z): stay stopped as the sender wanted, without a ptrace-stop
+                    pt.listen(tracee.tid)
+                except pt.PtraceError as error:
+                    if error.errno != errno.ESRCH:
+                        raise
+                if not tracee.before_exec:
+                    self._emit(Signal(self._next_seq(), self._now(), pid=tracee.tgid, tid=tracee.tid,
+                                      signal=_signame(sig) + " (group-stop)"))
+            else:
+                self._resume(tracee)
+            return
+        if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
+            self._on_new_child(tracee, event)
+        elif event == pt.PTRACE_EVENT_EXEC:
+            tracee = self._on_exec(tracee)
+        elif event == pt.PTRACE_EVENT_SECCOMP:
+            self._on_seccomp_stop(tracee)
+            return
+        self._resume(tracee)
+
+    def _parent_event_seen(self, tracee: _Tracee) -> bool:
+        return tracee.tid in self._held_parents
+
+    def _on_syscall_stop(self, tracee: _Tracee) -> None:
+        try:
+            info = pt.get_syscall_info(tracee.tid)
+        except pt.PtraceError as error:
+            if error.errno == errno.ESRCH:
+                return
+            raise
+        if info.op == pt.SYSCALL_INFO_ENTRY:
+            tracee.in_syscall = True
+            self._on_entry(tracee, info.nr, info.args)
+        elif info.op == pt.SYSCALL_INFO_EXIT:
+            tracee.in_syscall = False
+            tracee.exit_stop_wanted = False
+            self._on_exit(tracee, info.rval, info.is_error)
+        self._resume(tracee)
+
+    def _on_seccomp_stop(self, tracee: _Tracee) -> None:
+        try:
+            info = pt.get_syscall_info(tracee.tid)
+        except pt.PtraceError as error:
+            if error.errno == errno.ESRCH:
+                return
+            raise
+        if info.op == pt.SYSCALL_INFO_SECCOMP:
+            self._on_entry(tracee, info.nr, info.args)
+            tracee.exit_stop_wanted = tracee.pending is not None
+        self._resume(tracee)
+
+    def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...]) -> None:
+        if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs):
+            tracee.pending = None
+            return
+        spec = SYSCALLS.get(nr)
+        name = spec.name if spec else f"syscall_{nr}"
+        context = SyscallContext(
+            name=name,
+            nr=nr,
+            pid=tracee.tgid,
+            tid=tracee.tid,
+            args=args,
+            memory=ProcessMemory(tracee.tid, tracee.tgid),
+            show_env=self.options.show_env,
+        )
+        decoded, category = decode_syscall(context)
+        if category == "other" and not self._record_all and nr not in self._extra_nr_set:
+            tracee.pending = None
+            return
+        pending = _Pending(nr, name, decoded, category, time.monotonic(), context.notes or None)
+        if name in EXEC_SYSCALLS:
+            pending.argv = decoded.get("argv")
+            pending.env = decoded.get("env")
+        tracee.pending = pending
+
+    def _on_exit(self, tracee: _Tracee, rval: int, is_error: bool) -> None:
+        pending = tracee.pending
+        tracee.pending = None
+        if pending is None:
+            return
+        error = None
+        if is_error:
+            error = errno.errorcode.get(-rval, f"E{-rval}")
+        if pending.name in EXEC_SYSCALLS and error is None:
+            return  # the Exec event already told this story
+        now = time.monotonic()
+        self._emit(
+            Syscall(
+                self._next_seq(),
+                self._now(),
+                pid=tracee.tgid,
+                tid=tracee.tid,
+                name=pending.name,
+                nr=pending.nr,
+                args=pending.args,
+                ret=rval,
+                error=error,
+                category=pending.category,
+                dur=round(now - pending.started, 6),
+                notes=pending.notes,
+            )
+        )
+        if error is None and pending.name in NAMESPACE_SYSCALLS:
+            self._refresh_namespaces(tracee.tgid, tracee.tid, pending.name)
+        if error is None and pending.name == "connect" and pending.args.get("path"):
+            self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, path=str(pending.args["path"])))
+
+    def _on_new_child(self, parent: _Tracee, event: int) -> None:
+        try:
+            child_tid = pt.get_event_msg(parent.tid)
+        except pt.PtraceError as error:
+            if error.errno == errno.ESRCH:
+                return
+            raise
+        status = read_status(child_tid)
+        try:
+            tgid = int(status.get("Tgid", child_tid))
+        except ValueError:
+            tgid = child_tid
+        is_thread = tgid != child_tid
+        pending = parent.pending
+        flags: list[str] = []
+        if pending is not None and pending.name in ("clone", "clone3", "fork", "vfork"):
+            flags = list(pending.args.get("flags") or [])
+            via = pending.name
+        else:
+            via = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event, "clone")
+        child = self.tracees.get(child_tid)
+        if child is None:
+            full = parent.full_stops if is_thread else self._child_full_stops(parent)
+            child = _Tracee(child_tid, tgid, full_stops=full)
+            self.tracees[child_tid] = child
+        else:
+            child.tgid = tgid
+            child.full_stops = parent.full_stops if is_thread else self._child_full_stops(parent)
+        child.attached = parent.attached and is_thread
+        self._held_parents[child_tid] = parent.tid
+        if is_thread:
+            if not parent.before_exec:
+                self._emit(ThreadStarted(self._next_seq(), self._now(), pid=tgid, tid=child_tid,
+                                         creator=parent.tid, flags=flags))
+        else:
+            child.before_exec = parent.before_exec
+            state = self._new_process_state(child_tid)
+            self._process_count += 1
+            if not parent.before_exec:
+                self._emit(
+                    ProcessStarted(
+                        self._next_seq(),
+                        self._now(),
+                        pid=child_tid,
+                        ppid=_ppid(status) or parent.tgid,
+                        creator=parent.tgid,
+                        via=via,
+                        flags=flags,
+                        comm=status.get("Name", ""),
+                        ns=state.ns,
+                        nspid=state.nspid,
+                    )
+                )
+                creator_state = self.procs.get(parent.tgid)
+                if creator_state is not None:
+                    self._emit_namespace_diff(child_tid, creator_state.ns, state.ns, via)
+        if child.held and not child.awaiting_first_stop:
+            child.held = False
+            self._resume(child)
+        else:
+            child.held = False
+
+    def _on_exec(self, tracee: _Tracee) -> _Tracee:
+        try:
+            old_tid = pt.get_event_msg(tracee.tid)
+        except pt.PtraceError:
+            old_tid = tracee.tid
+        pending = tracee.pending
+        if old_tid != tracee.tid:
+            # A non-leader thread exec'd: it now has the leader's pid and the other threads are gone.
+            old = self.tracees.pop(old_tid, None)
+            if old is not None:
+                pending = old.pending
+                tracee.exit_stop_wanted = old.exit_stop_wanted
+            tracee.in_syscall = True
+        for tid in [t for t, tr in self.tracees.items() if tr.tgid == tracee.tgid and t != tracee.tid]:
+            self.tracees.pop(tid, None)
+        was_setup = tracee.before_exec
+        tracee.before_exec = False
+        tracee.pending = pending
+        state = self.procs.get(tracee.tgid) or self._new_process_state(tracee.tgid)
+        old_ns = dict(state.ns)
+        state.ns = read_namespaces(tracee.tid)
+        state.nspid = nspid_chain(read_status(tracee.tid))
+        exe = read_exe(tracee.tid)
+        path = exe or ""
+        argv = pending.argv if pending and pending.argv is not None else read_cmdline(tracee.tid)
+        env = pending.env if pending else None
+        syscall = pending.name if pending else "execve"
+        if pending is not None:
+            # The path the program asked for ("/proc/self/exe", "/bin/sh"); the kernel's answer is the exe link.
+            args_path = pending.args.get("path") or pending.args.get("pathname") or pending.args.get("filename")
+            if isinstance(args_path, str) and args_path:
+                path = args_path
+        self._emit(
+            Exec(
+                self._next_seq(),
+                self._now(),
+                pid=tracee.tgid,
+                path=path,
+                argv=list(argv or []),
+                env=env,
+                comm=read_comm(tracee.tid),
+                ns=state.ns,
+                nspid=state.nspid,
+                old_tid=old_tid if old_tid != tracee.tid else None,
+                syscall=syscall,
+            )
+        )
+        if not was_setup:
+            self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, syscall)
+        if self._seccomp and tracee.pending is not None:
+            tracee.exit_stop_wanted = True
+        return tracee
+
+    def _on_gone(self, tid: int, status: int) -> None:
+        tracee = self.tracees.pop(tid, None)
+        if tid == self._launch_pid:
+            self._launch_exit = _exit_code(status)
+            self._launch_done_at = time.monotonic()
+            self._read_exec_error()
+        if tracee is None:
+            return
+        if tracee.tid != tracee.tgid:
+            return  # a thread ended; its process goes on
+        low = status & 0x7F
+        self.procs.pop(tid, None)
+        if tracee.before_exec and tid != self._launch_pid:
+            return
+        self._emit(
+            Exit(
+                self._next_seq(),
+                self._now(),
+                pid=tid,
+                code=(status >> 8) & 0xFF if low == 0 else None,
+                signal=_signame(low) if low else None,
+            )
+        )
+
+    def _read_exec_error(self) -> None:
+        fd = getattr(self, "_exec_error_fd", None)
+        if fd is None:
+            return
+        try:
+            message = os.read(fd, 256).decode(errors="replace")
+        finally:
+            os.close(fd)
+            self._exec_error_fd = None
+        if message.startswith("exec:"):
+            code = int(message[5:] or 0)
+            self._notice("error", f"could not execute the command: {os.strerror(code)}")
+        elif message.startswith("seccomp:"):
+            code = int(message[8:] or 0)
+            self._notice("error", f"could not install the seccomp filter: {os.strerror(code)}")
+
+    # Namespaces --------------------------------------------------------------------------------------------
+
+    def _new_process_state(self, pid: int) -> _ProcessState:
+        state = _ProcessState(pid, read_namespaces(pid), nspid_chain(read_status(pid)))
+        self.procs[pid] = state
+        return state
+
+    def _refresh_namespaces(self, pid: int, tid: int, via: str) -> None:
+        state = self.procs.get(pid)
+        if state is None:
+            return
+        fresh = read_namespaces(tid)
+        self._emit_namespace_diff(pid, state.ns, fresh, via)
+        state.ns = fresh
+
+    def _emit_namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: str) -> None:
+        for kind, inode in new.items():
+            before = old.get(kind)
+            if before is not None and before != inode:
+                self._emit(NamespaceChange(self._next_seq(), self._now(), pid=pid, kind=kind, old=before,
+                                           new=inode, via=via))
+
+    # Ending ------------------------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """Leave no tracee behind: kill what we launched (when it carries our filter or was interrupted),
+        detach everything else and leave it running."""
+        waker = self._waker_pid
+        self._waker_pid = None
+        if waker is not None:
+            try:
+                os.kill(waker, signal.SIGKILL)
+                os.waitpid(waker, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        if not self.tracees:
+            self._reap_launch()
+            return
+        launched = [t for t in self.tracees.values() if not t.attached]
+        kill_launched = self._seccomp or (self._stop_requested.is_set() and not self._attached_pids)
+        if launched and kill_launched:
+            if self._stop_requested.is_set():
+                self._notice("info", f"stopped: killed the {len(launched)} traced processes still running")
+            else:
+                self._notice(
+                    "warning",
+                    f"{len(launched)} traced processes outlived the command and were killed: they carry the "
+                    "seccomp filter of the default mode, which would make their syscalls fail untraced "
+                    "(use --filter all to let them run on)",
+                )
+            for tracee in launched:
+                try:
+                    os.kill(tracee.tid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self._detach_all()
+        self._reap_launch()
+
+    def _detach_all(self, timeout: float = 5.0) -> None:
+        # PTRACE_DETACH needs a stopped tracee: interrupt each, detach at its next stop (strace does the same).
+        for tracee in list(self.tracees.values()):
+            if tracee.held:
+                self._detach_one(tracee, 0)
+                continue
+            try:
+                pt.interrupt(tracee.tid)
+            except pt.PtraceError:
+                self.tracees.pop(tracee.tid, None)
+        deadline = time.monotonic() + timeout
+        while self.tracees and time.monotonic() < deadline:
+            try:
+                tid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
+            except ChildProcessError:
+                break
+            if tid == 0:
+                time.sleep(0.002)
+                continue
+            low = status & 0x7F
+            if low != 0x7F:
+                self._on_gone(tid, status)
+                continue
+            tracee = self.tracees.get(tid) or self._adopt(tid)
+            if tracee is None:
+                continue
+            sig = (status >> 8) & 0xFF
+            event = status >> 16
+            if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
+                try:  # a child born at the last moment is traced too: let go of it at its first stop
+                    child = pt.get_event_msg(tid)
+                    self.tracees.setdefault(child, _Tracee(child, child, full_stops=False, attached=True))
+                except pt.PtraceError:
+                    pass
+            deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
+            self._detach_one(tracee, deliver)
+        for tracee in list(self.tracees.values()):
+            self._notice("warning", f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
+        self.tracees.clear()
+
+    def _detach_one(self, tracee: _Tracee, sig: int) -> None:
+        try:
+            pt.detach(tracee.tid, sig)
+        except pt.PtraceError:
+            pass
+        self.tracees.pop(tracee.tid, None)
+        if tracee.tid == tracee.tgid and tracee.tgid in self.procs:
+            self.procs.pop(tracee.tgid, None)
+            self._emit(Exit(self._next_seq(), self._now(), pid=tracee.tgid, detached=True))
+
+    def _reap_launch(self) -> None:
+        pid = self._launch_pid
+        if pid is None or self._launch_exit is not None:
+            return
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return
+        self._launch_exit = _exit_code(status)
+        self._read_exec_error()
+
+    # Emitting ----------------------------------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        seq = self._seq
+        self._seq += 1
+        return seq
+
+    def _now(self) -> float:
+        return round(time.monotonic() - self._t0, 6)
+
+    def _emit(self, event: Event) -> None:
+        self._sink(event)
+
+    def _notice(self, level: str, message: str, pid: int | None = None) -> None:
+        self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))
+
+
+class CommandNotFound(TraceError):
+    """The command to launch does not exist or cannot be executed (exit code 127)."""
+
+
+def ptrace_refused(error: pt.PtraceError, pid: int | None = None) -> TraceError:
+    target = f"process {pid}" if pid else "the command"
+    if error.errno == errno.EPERM:
+        if os.geteuid() != 0:
+            return TraceError(
+                f"ptrace refused to trace {target}: run boxtrace as root (sudo) or give it CAP_SYS_PTRACE"
+            )
+        return TraceError(
+            f"ptrace refused to trace {target} even as root: inside a container, run it with "
+            "--cap-add SYS_PTRACE (and a seccomp profile that allows ptrace)"
+        )
+    if error.errno == errno.ESRCH:
+        return TraceError(f"{target} is gone")
+    return TraceError(f"ptrace failed on {target}: {os.strerror(error.errno or 0)}")
+
+
+def _ppid(status: dict[str, str]) -> int:
+    try:
+        return int(status.get("PPid", "0"))
+    except ValueError:
+        return 0
+
+
+def _exit_code(status: int) -> int:
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return 1
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"SIG{sig}"
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                raw = stat.read()
+        except OSError:
+            continue
+        # The comm field can hold spaces and parentheses: parse after the last ')'.
+        rest = raw[raw.rfind(b")") + 2 :].split()
+        if len(rest) > 1:
+            children.setdefault(int(rest[1]), []).append(int(entry))
+    out: list[int] = []
+    stack = list(children.get(pid, []))
+    while stack:
+        child = stack.pop()
+        out.append(child)
+        stack.extend(children.get(child, []))
+    return out

@@ -1,0 +1,304 @@
+"""The typed event stream: the contract between the tracer and everything that shows a trace.
+
+Every event is a frozen, slotted dataclass that knows its own JSON form (`to_json`) and how to come back from it
+(`event_from_json`). This module imports neither ptrace nor any display library, so the recorder, the console, the
+TUI, the diagrams and the notebooks all read the same objects, live or replayed.
+
+Conventions (see docs/trace-format.md):
+- `t` is seconds since the trace started (float); `seq` numbers events in the order they were produced.
+- `pid` is the thread-group id (the process) in the tracer's pid namespace; `tid` is the thread that acted.
+- Flag arguments are lists of symbolic names; unknown bits stay as a hex remainder such as "0x80000000".
+- A field the tracer could not read holds None (or an "<unreadable: ...>" string); it never ends a trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+
+#: The namespace kinds found under /proc/PID/ns, in the order they are shown.
+NAMESPACE_KINDS: tuple[str, ...] = (
+    "cgroup",
+    "ipc",
+    "mnt",
+    "net",
+    "pid",
+    "pid_for_children",
+    "time",
+    "user",
+    "uts",
+)
+
+#: Categories a decoded syscall falls into. `other` is only recorded with --filter all.
+CATEGORIES: tuple[str, ...] = ("namespaces", "filesystem-view", "process", "privileges", "cgroups", "ipc", "other")
+
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event: its kind (`type` in JSON), order and time."""
+
+    type: ClassVar[str] = "event"
+    seq: int
+    t: float
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"type": self.type}
+        data.update(asdict(self))
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Header(Event):
+    """First line of every recording: what was traced, where and how."""
+
+    type: ClassVar[str] = "header"
+    schema: int = SCHEMA_VERSION
+    boxtrace: str = "0.1.0"
+    kernel: str = ""
+    arch: str = ""
+    wsl: bool = False
+    command: list[str] = field(default_factory=list)
+    started: str = ""
+    mode: str = "launch"  # launch | attach | docker | import
+    filter: str = "container"
+    scenario: str | None = None
+    attached: list[int] = field(default_factory=list)
+    #: The tracer's own namespace inodes: the "host" namespaces everything is compared with.
+    host_ns: dict[str, int] = field(default_factory=dict)
+    seccomp: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStarted(Event):
+    """A new process (thread group) appeared: created under tracing, launched, or found at attach time."""
+
+    type: ClassVar[str] = "process"
+    pid: int = 0
+    ppid: int = 0
+    #: The process that called fork/clone; differs from ppid under CLONE_PARENT (runc's init stages).
+    creator: int | None = None
+    via: str = "clone"  # fork | vfork | clone | clone3 | launch | attach
+    flags: list[str] = field(default_factory=list)
+    comm: str = ""
+    exe: str | None = None
+    argv: list[str] | None = None
+    ns: dict[str, int] = field(default_factory=dict)
+    nspid: list[int] = field(default_factory=list)
+    #: Threads already running in an attached process (their tids).
+    threads: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadStarted(Event):
+    """A new thread inside an existing process (CLONE_THREAD). Shown folded into its process."""
+
+    type: ClassVar[str] = "thread"
+    pid: int = 0
+    tid: int = 0
+    creator: int | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Exec(Event):
+    """A successful execve/execveat: the process now runs another program."""
+
+    type: ClassVar[str] = "exec"
+    pid: int = 0
+    path: str = ""
+    argv: list[str] = field(default_factory=list)
+    #: Environment as NAME=<redacted> unless the user asked for values (--show-env).
+    env: list[str] | None = None
+    comm: str = ""
+    ns: dict[str, int] = field(default_factory=dict)
+    nspid: list[int] = field(default_factory=list)
+    #: The thread that called exec, when it was not the thread-group leader (its tid disappears).
+    old_tid: int | None = None
+    syscall: str = "execve"
+
+
+@dataclass(frozen=True, slots=True)
+class Syscall(Event):
+    """One decoded system call, from entry to exit."""
+
+    type: ClassVar[str] = "syscall"
+    pid: int = 0
+    tid: int = 0
+    name: str = ""
+    nr: int = -1
+    args: dict[str, Any] = field(default_factory=dict)
+    ret: int | None = None
+    error: str | None = None  # errno name, e.g. "EPERM"
+    category: str = "other"
+    dur: float | None = None
+    #: Facts derived from the call at the stop (e.g. /proc/self/fd/7 resolved to a real path).
+    notes: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceChange(Event):
+    """A process's namespace of one kind differs from before (or from its parent's, for a new child)."""
+
+    type: ClassVar[str] = "namespace"
+    pid: int = 0
+    kind: str = ""
+    old: int | None = None
+    new: int | None = None
+    via: str = ""  # clone | clone3 | unshare | setns | execve
+
+
+@dataclass(frozen=True, slots=True)
+class Signal(Event):
+    """A signal delivered to a tracee (passed through unchanged)."""
+
+    type: ClassVar[str] = "signal"
+    pid: int = 0
+    tid: int = 0
+    signal: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ipc(Event):
+    """A connection between two processes over an AF_UNIX socket."""
+
+    type: ClassVar[str] = "ipc"
+    pid: int = 0
+    peer_pid: int | None = None
+    path: str = ""
+    via: str = "connect"  # connect | socket-table
+    #: True when the connection existed before tracing started (found in the socket table).
+    preexisting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MountSnapshot(Event):
+    """The mount table (/proc/PID/mountinfo) of a process at a moment that matters."""
+
+    type: ClassVar[str] = "mounts"
+    pid: int = 0
+    moment: str = ""  # e.g. "before-first-mount", "after-pivot_root"
+    mountinfo: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the tracer wants a reader to know: a vanished tracee, a fallback, a refusal."""
+
+    type: ClassVar[str] = "notice"
+    level: str = "info"  # info | warning | error
+    message: str = ""
+    pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exit(Event):
+    """A process (thread group) ended, or the tracer detached from it."""
+
+    type: ClassVar[str] = "exit"
+    pid: int = 0
+    code: int | None = None
+    signal: str | None = None
+    #: True when the tracer let go of a still-running process (attach mode, end of trace).
+    detached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class End(Event):
+    """Last line of a complete recording."""
+
+    type: ClassVar[str] = "end"
+    events: int = 0
+    processes: int = 0
+    exit_code: int | None = None
+    status: str = "completed"  # completed | interrupted | failed
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        Header,
+        ProcessStarted,
+        ThreadStarted,
+        Exec,
+        Syscall,
+        NamespaceChange,
+        Signal,
+        Ipc,
+        MountSnapshot,
+        Notice,
+        Exit,
+        End,
+    )
+}
+
+_FIELD_NAMES: dict[type[Event], frozenset[str]] = {
+    cls: frozenset(f.name for f in fields(cls)) for cls in EVENT_TYPES.values()
+}
+
+
+class EventFormatError(ValueError):
+    """A JSON object that is not a valid boxtrace event."""
+
+
+def event_from_json(data: Any) -> Event:
+    """Build an event from its JSON object; unknown keys are ignored so newer recordings still load."""
+    if not isinstance(data, dict):
+        raise EventFormatError("not a JSON object")
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise EventFormatError(f"unknown event type {kind!r}")
+    if cls is not Header:
+        for key in ("seq", "t"):
+            if key not in data:
+                raise EventFormatError(f"{kind} event has no {key!r}")
+    known = _FIELD_NAMES[cls]
+    kwargs = {k: v for k, v in data.items() if k in known}
+    kwargs.setdefault("seq", 0)
+    kwargs.setdefault("t", 0.0)
+    _check_types(cls, kwargs)
+    return cls(**kwargs)
+
+
+# Types checked on load: enough that consumers can trust what they read without defensive code everywhere.
+_NUMBER = (int, float)
+_EXPECTED: dict[str, tuple[type, ...]] = {
+    "seq": (int,),
+    "t": _NUMBER,
+    "pid": (int,),
+    "tid": (int,),
+    "ppid": (int,),
+    "name": (str,),
+    "path": (str,),
+    "kind": (str,),
+    "category": (str,),
+    "args": (dict,),
+    "ns": (dict,),
+    "nspid": (list,),
+    "argv": (list,),
+    "flags": (list,),
+    "mountinfo": (list,),
+    "command": (list,),
+    "message": (str,),
+}
+
+
+def _check_types(cls: type[Event], kwargs: dict[str, Any]) -> None:
+    for key, value in kwargs.items():
+        expected = _EXPECTED.get(key)
+        if expected is None or value is None:
+            continue
+        if isinstance(value, bool) and bool not in expected:
+            raise EventFormatError(f"{cls.type} field {key!r} should be {expected[0].__name__}, not a boolean")
+        if not isinstance(value, expected):
+            raise EventFormatError(
+                f"{cls.type} field {key!r} should be {expected[0].__name__}, not {type(value).__name__}"
+            )
+    for key in ("ns",):
+        value = kwargs.get(key)
+        if isinstance(value, dict) and not all(isinstance(v, int) for v in value.values()):
+            raise EventFormatError(f"{cls.type} field {key!r} should map namespace kinds to inode numbers")

@@ -1,0 +1,177 @@
+"""Small typed wrappers over the ptrace requests the engine uses.
+
+python-ptrace gives us the raw call (`ptrace.binding.func.ptrace`, which raises PtraceError with an errno) and its
+constants; it lacks the SEIZE-era requests, PTRACE_GET_SYSCALL_INFO and a correct GETEVENTMSG (it reads into a
+4-byte buffer while the kernel writes an unsigned long), so those are here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+from dataclasses import dataclass
+
+from ptrace import PtraceError
+from ptrace.binding import func as _ptrace_func
+from ptrace.binding.func import (
+    PTRACE_CONT,
+    PTRACE_DETACH,
+    PTRACE_GETEVENTMSG,
+    PTRACE_GETSIGINFO,
+    PTRACE_O_TRACECLONE,
+    PTRACE_O_TRACEEXEC,
+    PTRACE_O_TRACEFORK,
+    PTRACE_O_TRACESYSGOOD,
+    PTRACE_O_TRACEVFORK,
+    PTRACE_SETOPTIONS,
+    PTRACE_SYSCALL,
+)
+
+raw_ptrace = _ptrace_func.ptrace
+
+# Requests and options python-ptrace does not define (values from <linux/ptrace.h>).
+PTRACE_SEIZE = 0x4206
+PTRACE_INTERRUPT = 0x4207
+PTRACE_LISTEN = 0x4208
+PTRACE_GET_SYSCALL_INFO = 0x420E
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_VFORK_DONE = 5
+PTRACE_EVENT_EXIT = 6
+PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128
+
+WALL = 0x40000000  # __WALL: wait for every kind of child, threads included
+
+#: Options for every tracee: syscall stops marked with 0x80, follow fork/vfork/clone, report exec.
+BASE_OPTIONS = (
+    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC
+)
+
+SYSCALL_INFO_NONE = 0
+SYSCALL_INFO_ENTRY = 1
+SYSCALL_INFO_EXIT = 2
+SYSCALL_INFO_SECCOMP = 3
+
+__all__ = [
+    "PTRACE_CONT",
+    "PTRACE_DETACH",
+    "PTRACE_GETSIGINFO",
+    "PTRACE_SETOPTIONS",
+    "PTRACE_SYSCALL",
+    "PtraceError",
+]
+
+
+class _Entry(ctypes.Structure):
+    _fields_ = [("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6)]
+
+
+class _Exit(ctypes.Structure):
+    _fields_ = [("rval", ctypes.c_int64), ("is_error", ctypes.c_uint8)]
+
+
+class _Seccomp(ctypes.Structure):
+    _fields_ = [("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret_data", ctypes.c_uint32)]
+
+
+class _Union(ctypes.Union):
+    _fields_ = [("entry", _Entry), ("exit", _Exit), ("seccomp", _Seccomp)]
+
+
+class _SyscallInfo(ctypes.Structure):
+    _fields_ = [
+        ("op", ctypes.c_uint8),
+        ("pad", ctypes.c_uint8 * 3),
+        ("arch", ctypes.c_uint32),
+        ("instruction_pointer", ctypes.c_uint64),
+        ("stack_pointer", ctypes.c_uint64),
+        ("u", _Union),
+    ]
+
+
+@dataclass(slots=True)
+class SyscallInfo:
+    """What PTRACE_GET_SYSCALL_INFO says at a stop: entry (nr, args), exit (rval), or seccomp (nr, args)."""
+
+    op: int
+    nr: int = -1
+    args: tuple[int, ...] = ()
+    rval: int = 0
+    is_error: bool = False
+
+
+# One buffer reused for every stop: the engine runs on one thread, and allocating per stop costs measurably.
+_INFO = _SyscallInfo()
+_INFO_ADDR = ctypes.addressof(_INFO)
+_INFO_SIZE = ctypes.sizeof(_SyscallInfo)
+_EVENTMSG = ctypes.c_ulong()
+_EVENTMSG_ADDR = ctypes.addressof(_EVENTMSG)
+
+
+def get_syscall_info(tid: int) -> SyscallInfo:
+    raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, _INFO_ADDR)
+    op = _INFO.op
+    if op == SYSCALL_INFO_ENTRY:
+        entry = _INFO.u.entry
+        return SyscallInfo(op, entry.nr, tuple(entry.args))
+    if op == SYSCALL_INFO_SECCOMP:
+        sec = _INFO.u.seccomp
+        return SyscallInfo(op, sec.nr, tuple(sec.args))
+    if op == SYSCALL_INFO_EXIT:
+        ex = _INFO.u.exit
+        return SyscallInfo(op, rval=ex.rval, is_error=bool(ex.is_error))
+    return SyscallInfo(op)
+
+
+def get_event_msg(tid: int) -> int:
+    raw_ptrace(PTRACE_GETEVENTMSG, tid, 0, _EVENTMSG_ADDR)
+    return _EVENTMSG.value
+
+
+def seize(tid: int, options: int) -> None:
+    raw_ptrace(PTRACE_SEIZE, tid, 0, options)
+
+
+def interrupt(tid: int) -> None:
+    raw_ptrace(PTRACE_INTERRUPT, tid, 0, 0)
+
+
+def listen(tid: int) -> None:
+    raw_ptrace(PTRACE_LISTEN, tid, 0, 0)
+
+
+def resume(request: int, tid: int, signal: int = 0) -> None:
+    raw_ptrace(request, tid, 0, signal)
+
+
+def detach(tid: int, signal: int = 0) -> None:
+    raw_ptrace(PTRACE_DETACH, tid, 0, signal)
+
+
+def set_options(tid: int, options: int) -> None:
+    raw_ptrace(PTRACE_SETOPTIONS, tid, 0, options)
+
+
+class _Siginfo(ctypes.Structure):
+    _fields_ = [("si_signo", ctypes.c_int), ("si_errno", ctypes.c_int), ("si_code", ctypes.c_int), ("pad", ctypes.c_byte * 116)]
+
+
+_SIGINFO = _Siginfo()
+_SIGINFO_ADDR = ctypes.addressof(_SIGINFO)
+
+
+def has_siginfo(tid: int) -> bool:
+    """False for a group-stop (GETSIGINFO fails with EINVAL there), True for a signal-delivery-stop."""
+    try:
+        raw_ptrace(PTRACE_GETSIGINFO, tid, 0, _SIGINFO_ADDR)
+    except PtraceError as error:
+        if error.errno == errno.EINVAL:
+            return False
+        raise
+    return True

@@ -1,0 +1,197 @@
+"""JSON Lines recordings: write events as they happen, load them back with line-precise errors.
+
+A recording is one JSON object per line: a header, then events, then (when the tracer ended normally) an end line.
+Each line is written whole and flushed, so a tracer killed mid-trace leaves a readable prefix; the loader accepts
+that prefix with a warning.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from tracer.events import SCHEMA_VERSION, End, Event, EventFormatError, Header, event_from_json
+
+#: A line longer than this is not a boxtrace event (argv is capped far below it); refusing it bounds memory.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
+
+class RecordingError(Exception):
+    """A file that cannot be read as a boxtrace recording. The message is one sentence for the user."""
+
+
+@dataclass
+class Recording:
+    """A loaded recording: its header, its events in order, and what the loader had to warn about."""
+
+    header: Header
+    events: list[Event]
+    warnings: list[str] = field(default_factory=list)
+    path: str | None = None
+
+    @property
+    def end(self) -> End | None:
+        last = self.events[-1] if self.events else None
+        return last if isinstance(last, End) else None
+
+    @property
+    def complete(self) -> bool:
+        return self.end is not None
+
+
+class Recorder:
+    """Writes events to a JSON Lines file, one flushed line per event."""
+
+    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+        if isinstance(target, (str, os.PathLike)):
+            self._file: IO[str] = open(target, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._owns = True
+        else:
+            self._file = target
+            self._owns = False
+
+    def write(self, event: Event) -> None:
+        self._file.write(encode_event(event))
+        self._file.write("\n")
+
+    def write_many(self, events: Iterable[Event]) -> None:
+        self._file.write("".join(encode_event(e) + "\n" for e in events))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.flush()
+        if self._owns:
+            self._file.close()
+
+    def __call__(self, event: Event) -> None:
+        self.write(event)
+
+
+def encode_event(event: Event) -> str:
+    # ensure_ascii keeps non-UTF-8 bytes (decoded with backslashreplace upstream) and control characters safe.
+    return json.dumps(event.to_json(), separators=(",", ":"), default=str)
+
+
+def iter_recording(source: str | os.PathLike[str] | IO[bytes], *, strict: bool = False) -> Iterator[Event]:
+    """Yield the events of a recording one by one (header first).
+
+    Raises RecordingError naming the line for anything malformed, except a truncated last line, which is dropped
+    with a warning event unless `strict`.
+    """
+    recording_warnings: list[str] = []
+    yield from _parse(source, recording_warnings, strict=strict)
+
+
+def load_recording(source: str | os.PathLike[str] | IO[bytes], *, strict: bool = False) -> Recording:
+    """Load a whole recording. See `iter_recording` for what is refused."""
+    warnings: list[str] = []
+    events = list(_parse(source, warnings, strict=strict))
+    header = events.pop(0)
+    assert isinstance(header, Header)
+    path = str(source) if isinstance(source, (str, os.PathLike)) else None
+    if not events or not isinstance(events[-1], End):
+        warnings.append("the recording has no end line: the tracer was stopped before it finished")
+    return Recording(header=header, events=events, warnings=warnings, path=path)
+
+
+def _open(source: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes], str, bool]:
+    if isinstance(source, (str, os.PathLike)):
+        name = str(source)
+        try:
+            return open(source, "rb"), name, True  # noqa: SIM115
+        except FileNotFoundError:
+            raise RecordingError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise RecordingError(f"{name}: is a directory, not a recording") from None
+        except PermissionError:
+            raise RecordingError(f"{name}: permission denied") from None
+    if isinstance(source, io.TextIOBase):
+        raise TypeError("open recordings in binary mode")
+    return source, getattr(source, "name", "<recording>"), False
+
+
+def _parse(source: str | os.PathLike[str] | IO[bytes], warnings: list[str], *, strict: bool) -> Iterator[Event]:
+    handle, name, owned = _open(source)
+    try:
+        lineno = 0
+        seen_header = False
+        pending_error: str | None = None
+        while True:
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                break
+            lineno += 1
+            if pending_error is not None:
+                # The bad line was not the last one, so it is corruption, not truncation.
+                raise RecordingError(pending_error)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                raise RecordingError(f"{name}: line {lineno} is longer than {MAX_LINE_BYTES} bytes")
+            truncated = not raw.endswith(b"\n")
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                data = json.loads(text)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                if not seen_header:
+                    raise RecordingError(
+                        f"{name}: line {lineno} is not JSON: this is not a boxtrace recording"
+                    ) from None
+                message = f"{name}: line {lineno} is not valid JSON ({_short(error)})"
+                if truncated and not strict:
+                    warnings.append(f"line {lineno} is cut short (the tracer was stopped mid-write); ignored it")
+                    continue
+                pending_error = message
+                continue
+            if not seen_header:
+                yield _header(data, name, lineno)
+                seen_header = True
+                continue
+            try:
+                yield event_from_json(data)
+            except (EventFormatError, TypeError) as error:
+                raise RecordingError(f"{name}: line {lineno}: {_short(error)}") from None
+        if pending_error is not None:
+            raise RecordingError(pending_error)
+        if not seen_header:
+            raise RecordingError(f"{name}: the file is empty, not a boxtrace recording")
+    finally:
+        if owned:
+            handle.close()
+
+
+def _header(data: object, name: str, lineno: int) -> Header:
+    if not isinstance(data, dict) or data.get("type") != "header":
+        raise RecordingError(f"{name}: line {lineno} is not a boxtrace header: this is not a boxtrace recording")
+    schema = data.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise RecordingError(
+            f"{name}: line {lineno}: recording schema {schema!r} is not supported (this boxtrace reads schema "
+            f"{SCHEMA_VERSION})"
+        )
+    try:
+        event = event_from_json(data)
+    except (EventFormatError, TypeError) as error:
+        raise RecordingError(f"{name}: line {lineno}: {_short(error)}") from None
+    assert isinstance(event, Header)
+    return event
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def save_recording(path: str | Path, header: Header, events: Iterable[Event]) -> None:
+    """Write a whole recording at once (used by import-strace and tests that transform recordings)."""
+    recorder = Recorder(path)
+    try:
+        recorder.write(header)
+        recorder.write_many(events)
+    finally:
+        recorder.close()
