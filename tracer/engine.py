@@ -60,6 +60,7 @@ STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal
 UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
 NAMESPACE_SYSCALLS = frozenset({"unshare", "setns"})
 EXEC_SYSCALLS = frozenset({"execve", "execveat"})
+NO_RETURN_SYSCALLS = frozenset({"exit", "exit_group"})
 
 
 class TraceError(Exception):
@@ -123,7 +124,10 @@ class _Tracee:
     exit_stop_wanted: bool = False
     #: Launched before exec: its syscalls are boxtrace's own set-up, not the traced program's.
     before_exec: bool = False
+    #: A thread of a process that was running before the trace (a daemon): followed quietly, detached at the end.
     attached: bool = False
+    #: Part of the tree boxtrace launched (it may carry the seccomp filter and is killed if it outlives the trace).
+    launched: bool = False
 
 
 @dataclass
@@ -184,7 +188,7 @@ class Tracer:
         executable = self._resolve(command) if command else None
         use_seccomp = self.options.seccomp
         if use_seccomp is None:
-            use_seccomp = bool(command) and not attach and not self._record_all
+            use_seccomp = bool(command) and not self._record_all
         self._seccomp = bool(use_seccomp and command)
         mode = self.options.mode or ("docker" if attach and command else "attach" if attach else "launch")
         self._emit_header(command or [], attach, mode)
@@ -249,10 +253,9 @@ class Tracer:
         self._waker_pid = os.posix_spawn("/bin/sleep", ["sleep", "86400"], os.environ)
 
     def _launch(self, executable: str, command: list[str]) -> None:
-        options = pt.BASE_OPTIONS
-        attached_daemons = bool(self._attached_pids)
-        if not attached_daemons:
-            options |= pt.PTRACE_O_EXITKILL
+        # EXITKILL: what we launched dies with us (it is ours, and it may carry the seccomp filter). The options
+        # are per tracee, so attached daemons never get it.
+        options = pt.BASE_OPTIONS | pt.PTRACE_O_EXITKILL
         prepared: PreparedFilter | None = None
         if self._seccomp:
             options |= pt.PTRACE_O_TRACESECCOMP
@@ -305,7 +308,8 @@ class Tracer:
             os.waitpid(pid, 0)
             raise ptrace_refused(error) from None
         self._launch_pid = pid
-        tracee = _Tracee(pid, pid, full_stops=not self._seccomp, awaiting_first_stop=False, before_exec=True)
+        tracee = _Tracee(pid, pid, full_stops=not self._seccomp, awaiting_first_stop=False, before_exec=True,
+                         launched=True)
         self.tracees[pid] = tracee
         state = self._new_process_state(pid)
         self._process_count += 1
@@ -485,9 +489,11 @@ class Tracer:
         return not self._seccomp
 
     def _child_full_stops(self, parent: _Tracee) -> bool:
-        if self._seccomp:
-            return False
-        # Daemons run quiet (only process events); everything born from them is traced at every syscall.
+        if parent.launched:
+            # The launched tree inherits the seccomp filter: the kernel stops it only for recorded syscalls.
+            return not self._seccomp
+        # Daemons run quiet (only process events); a process born from them (shim, runc) has no filter, so it
+        # is stopped at every syscall.
         return True
 
     def _resume(self, tracee: _Tracee, sig: int = 0) -> None:
@@ -587,6 +593,10 @@ class Tracer:
             pending.argv = decoded.get("argv")
             pending.env = decoded.get("env")
         tracee.pending = pending
+        if name in NO_RETURN_SYSCALLS:
+            # exit and exit_group never reach a syscall-exit stop: record them now.
+            self._on_exit(tracee, 0, False)
+            tracee.exit_stop_wanted = False
 
     def _on_exit(self, tracee: _Tracee, rval: int, is_error: bool) -> None:
         pending = tracee.pending
@@ -599,6 +609,7 @@ class Tracer:
         if pending.name in EXEC_SYSCALLS and error is None:
             return  # the Exec event already told this story
         now = time.monotonic()
+        returns = pending.name not in NO_RETURN_SYSCALLS
         self._emit(
             Syscall(
                 self._next_seq(),
@@ -608,10 +619,10 @@ class Tracer:
                 name=pending.name,
                 nr=pending.nr,
                 args=pending.args,
-                ret=rval,
+                ret=rval if returns else None,
                 error=error,
                 category=pending.category,
-                dur=round(now - pending.started, 6),
+                dur=round(now - pending.started, 6) if returns else None,
                 notes=pending.notes,
             )
         )
@@ -649,6 +660,7 @@ class Tracer:
             child.tgid = tgid
             child.full_stops = parent.full_stops if is_thread else self._child_full_stops(parent)
         child.attached = parent.attached and is_thread
+        child.launched = parent.launched
         self._held_parents[child_tid] = parent.tid
         if is_thread:
             if not parent.before_exec:
@@ -711,7 +723,8 @@ class Tracer:
         syscall = pending.name if pending else "execve"
         if pending is not None:
             # The path the program asked for ("/proc/self/exe", "/bin/sh"); the kernel's answer is the exe link.
-            args_path = pending.args.get("path") or pending.args.get("pathname") or pending.args.get("filename")
+            # execveat(fd, "", AT_EMPTY_PATH) runs the file behind fd: runc's sealed copy of itself.
+            args_path = pending.args.get("path") or pending.args.get("dirfd_path")
             if isinstance(args_path, str) and args_path:
                 path = args_path
         self._emit(
@@ -813,7 +826,7 @@ class Tracer:
         if not self.tracees:
             self._reap_launch()
             return
-        launched = [t for t in self.tracees.values() if not t.attached]
+        launched = [t for t in self.tracees.values() if t.launched]
         kill_launched = self._seccomp or (self._stop_requested.is_set() and not self._attached_pids)
         if launched and kill_launched:
             if self._stop_requested.is_set():
