@@ -36,6 +36,7 @@ from tracer.events import (
     Exit,
     Header,
     Ipc,
+    MountSnapshot,
     NamespaceChange,
     Notice,
     ProcessStarted,
@@ -53,6 +54,7 @@ from tracer.namespaces import (
     read_status,
 )
 from tracer.seccomp_filter import PreparedFilter, build_program
+from tracer.sockets import connections_between, listener_of
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -61,6 +63,12 @@ UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
 NAMESPACE_SYSCALLS = frozenset({"unshare", "setns"})
 EXEC_SYSCALLS = frozenset({"execve", "execveat"})
 NO_RETURN_SYSCALLS = frozenset({"exit", "exit_group"})
+#: Syscalls that change a mount table: the first one in a new mount namespace triggers a "before" snapshot.
+MOUNT_SYSCALLS = frozenset(
+    {"mount", "umount2", "pivot_root", "move_mount", "mount_setattr", "open_tree", "fsmount", "chroot"}
+)
+MOUNT_MOMENTS = frozenset({"pivot_root", "umount2", "chroot"})
+MAX_MOUNTINFO_LINES = 2000
 
 
 class TraceError(Exception):
@@ -136,6 +144,8 @@ class _ProcessState:
     ns: dict[str, int] = field(default_factory=dict)
     nspid: list[int] = field(default_factory=list)
     attached: bool = False
+    #: Mount-table moments already captured for this process (see MountSnapshot).
+    mount_moments: set[str] = field(default_factory=set)
 
 
 class Tracer:
@@ -167,6 +177,7 @@ class Tracer:
         self._recorded_nrs = frozenset(nrs)
         self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in self.options.extra_syscalls)
         self._record_all = self.options.filter == "all"
+        self._host_ns = read_namespaces(os.getpid())
 
     # Public API --------------------------------------------------------------------------------------------
 
@@ -242,7 +253,7 @@ class Tracer:
                 filter=self.options.filter,
                 scenario=self.options.scenario,
                 attached=list(attach),
-                host_ns=read_namespaces(os.getpid()),
+                host_ns=self._host_ns,
                 seccomp=self._seccomp,
             )
         )
@@ -372,6 +383,10 @@ class Tracer:
                 )
             )
         self._notice("info", f"attached to {len(self._attached_pids)} processes without stopping them")
+        # Connections opened before tracing (dockerd -> containerd) show in the kernel's socket table only.
+        for link in connections_between(sorted(self._attached_pids)):
+            self._emit(Ipc(self._next_seq(), self._now(), pid=link.client, peer_pid=link.server, path=link.path,
+                           via="socket-table", preexisting=True))
 
     def _seize_threads(self, pid: int, options: int) -> list[int]:
         """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
@@ -588,6 +603,8 @@ class Tracer:
         if category == "other" and not self._record_all and nr not in self._extra_nr_set:
             tracee.pending = None
             return
+        if name in MOUNT_SYSCALLS:
+            self._before_mount_change(tracee)
         pending = _Pending(nr, name, decoded, category, time.monotonic(), context.notes or None)
         if name in EXEC_SYSCALLS:
             pending.argv = decoded.get("argv")
@@ -629,7 +646,11 @@ class Tracer:
         if error is None and pending.name in NAMESPACE_SYSCALLS:
             self._refresh_namespaces(tracee.tgid, tracee.tid, pending.name)
         if error is None and pending.name == "connect" and pending.args.get("path"):
-            self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, path=str(pending.args["path"])))
+            path = str(pending.args["path"])
+            peer = listener_of(path, [p for p in self.procs if p != tracee.tgid])
+            self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, peer_pid=peer, path=path))
+        if error is None and pending.name in MOUNT_MOMENTS:
+            self._after_mount_change(tracee, pending)
 
     def _on_new_child(self, parent: _Tracee, event: int) -> None:
         try:
@@ -809,6 +830,47 @@ class Tracer:
             if before is not None and before != inode:
                 self._emit(NamespaceChange(self._next_seq(), self._now(), pid=pid, kind=kind, old=before,
                                            new=inode, via=via))
+
+    # Mount tables ------------------------------------------------------------------------------------------
+
+    def _snapshot_mounts(self, tracee: _Tracee, moment: str) -> None:
+        state = self.procs.get(tracee.tgid)
+        if state is None or moment in state.mount_moments:
+            return
+        state.mount_moments.add(moment)
+        try:
+            with open(f"/proc/{tracee.tid}/mountinfo", encoding="utf-8", errors="backslashreplace") as table:
+                lines = [line.rstrip("\n") for _, line in zip(range(MAX_MOUNTINFO_LINES), table, strict=False)]
+        except OSError:
+            return
+        self._emit(MountSnapshot(self._next_seq(), self._now(), pid=tracee.tgid, moment=moment, mountinfo=lines))
+
+    def _in_new_mount_namespace(self, tracee: _Tracee) -> bool:
+        state = self.procs.get(tracee.tgid)
+        host_mnt = self._host_ns.get("mnt")
+        if state is None or host_mnt is None:
+            return False
+        current = read_namespaces(tracee.tid).get("mnt")
+        return current is not None and current != host_mnt
+
+    def _before_mount_change(self, tracee: _Tracee) -> None:
+        state = self.procs.get(tracee.tgid)
+        if state is None or "before-first-mount" in state.mount_moments:
+            return
+        if self._in_new_mount_namespace(tracee):
+            self._snapshot_mounts(tracee, "before-first-mount")
+
+    def _after_mount_change(self, tracee: _Tracee, pending: _Pending) -> None:
+        state = self.procs.get(tracee.tgid)
+        if state is None or not self._in_new_mount_namespace(tracee):
+            return
+        if pending.name == "pivot_root":
+            self._snapshot_mounts(tracee, "after-pivot_root")
+        elif pending.name == "chroot":
+            self._snapshot_mounts(tracee, "after-chroot")
+        elif pending.name == "umount2" and "after-pivot_root" in state.mount_moments:
+            if "MNT_DETACH" in (pending.args.get("flags") or []):
+                self._snapshot_mounts(tracee, "after-old-root-detached")
 
     # Ending ------------------------------------------------------------------------------------------------
 
