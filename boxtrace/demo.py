@@ -1,0 +1,96 @@
+"""`boxtrace demo`: prepare a scenario, trace it live, and show it (TUI on a terminal, console otherwise).
+
+With --replay, the shipped recording of the scenario is shown instead: no root, no Docker, for a classroom.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from boxtrace.cli import UserError, install_stop_handlers
+
+
+def default_scenario() -> str:
+    """docker when a Docker engine answers, else runc (the issue's rule)."""
+    from scenarios.daemons import docker_answers
+
+    return "docker" if docker_answers(timeout=3.0) else "runc"
+
+
+def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool) -> int:
+    from scenarios import UnknownScenario, get_scenario
+
+    if name is None:
+        name = "docker" if replay else default_scenario()
+    try:
+        scenario = get_scenario(name)
+    except UnknownScenario as error:
+        raise UserError(str(error), code=2) from None
+    if replay:
+        return _replay(scenario.recording_path(), tui=tui)
+    if os.geteuid() != 0:
+        raise UserError(
+            f"tracing the {name} scenario needs root: run `sudo boxtrace demo {name}`, "
+            f"or `boxtrace demo {name} --replay` to watch the shipped recording"
+        )
+    readiness = scenario.check()
+    if not readiness.ready:
+        raise UserError(f"the {name} scenario cannot run here: {readiness.reason} {readiness.fix}".strip())
+    out = Path(output) if output else Path.cwd() / f"boxtrace-{name}.jsonl"
+    if tui:
+        return _live_tui(scenario, out)
+    return _live_console(scenario, out)
+
+
+def _replay(path: Path, *, tui: bool) -> int:
+    from tracer.recording import load_recording
+
+    if not path.exists():
+        raise UserError(f"no shipped recording at {path}: run `sudo make recordings` to make it")
+    recording = load_recording(path)
+    if tui:
+        from viz.tui.app import run_recording_tui
+
+        return run_recording_tui(recording)
+    from rich.console import Console
+
+    from viz.console import print_recording
+
+    print_recording(Console(highlight=False), [recording.header, *recording.events])
+    return 0
+
+
+def _live_console(scenario, out: Path) -> int:
+    from rich.console import Console
+
+    from scenarios.runner import trace_scenario
+    from viz.console import ConsoleView
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{scenario.name}[/]: {scenario.summary}")
+    view = ConsoleView(console)
+    try:
+        run = trace_scenario(scenario, output=out, sinks=[view],
+                             on_session=lambda session: install_stop_handlers(session.request_stop))
+    finally:
+        view.close()
+    console.print(f"recording written to {out}")
+    return run.result.exit_code or 0
+
+
+def _live_tui(scenario, out: Path) -> int:
+    from tracer.engine import TraceOptions
+    from viz.tui.app import run_live_tui
+
+    scenario.prepare()
+    launch = scenario.launch()
+    options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
+    try:
+        code = run_live_tui(command=launch.command, attach=launch.attach_pids, options=options, output=str(out))
+    finally:
+        scenario.cleanup()
+    print(f"recording written to {out}", file=sys.stderr)
+    return code
