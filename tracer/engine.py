@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tracer import ptrace_api as pt
-from tracer.decoders import CONTAINER_SYSCALL_NRS, SYSCALL_NRS_BY_NAME, SYSCALLS, decode_syscall
+from tracer.decoders import (
+    CONTAINER_SYSCALL_NRS,
+    SYSCALL_NRS_BY_NAME,
+    SYSCALLS,
+    decode_syscall,
+    decode_syscall_exit,
+)
 from tracer.decoders.base import SyscallContext
 from tracer.events import (
     End,
@@ -114,6 +120,8 @@ class _Pending:
     notes: dict | None
     argv: list[str] | None = None
     env: list[str] | None = None
+    #: Kept only for syscalls whose decoder reads results at the exit stop (pipe2's fds, wait4's status).
+    context: SyscallContext | None = None
 
 
 @dataclass(slots=True)
@@ -609,6 +617,8 @@ class Tracer:
         if name in EXEC_SYSCALLS:
             pending.argv = decoded.get("argv")
             pending.env = decoded.get("env")
+        if spec is not None and spec.decode_exit is not None:
+            pending.context = context
         tracee.pending = pending
         if name in NO_RETURN_SYSCALLS:
             # exit and exit_group never reach a syscall-exit stop: record them now.
@@ -625,6 +635,8 @@ class Tracer:
             error = errno.errorcode.get(-rval, f"E{-rval}")
         if pending.name in EXEC_SYSCALLS and error is None:
             return  # the Exec event already told this story
+        if pending.context is not None:
+            decode_syscall_exit(pending.context, pending.args, rval)
         now = time.monotonic()
         returns = pending.name not in NO_RETURN_SYSCALLS
         self._emit(

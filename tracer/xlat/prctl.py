@@ -1,0 +1,130 @@
+"""prctl(2) options and the values some of them take.
+
+From include/uapi/linux/prctl.h (and include/uapi/linux/securebits.h for SECBIT_*).
+"""
+
+from __future__ import annotations
+
+from tracer.xlat.flags import Table
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_GET_NAME = 16
+PR_GET_SECCOMP = 21
+PR_SET_SECCOMP = 22
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+
+#: The option (first argument), an enumeration.
+PR_OPTIONS: Table = (
+    ("PR_SET_PDEATHSIG", PR_SET_PDEATHSIG),
+    ("PR_GET_PDEATHSIG", 2),
+    ("PR_GET_DUMPABLE", 3),
+    ("PR_SET_DUMPABLE", PR_SET_DUMPABLE),
+    ("PR_GET_UNALIGN", 5),
+    ("PR_SET_UNALIGN", 6),
+    ("PR_GET_KEEPCAPS", 7),
+    ("PR_SET_KEEPCAPS", PR_SET_KEEPCAPS),
+    ("PR_GET_FPEMU", 9),
+    ("PR_SET_FPEMU", 10),
+    ("PR_GET_FPEXC", 11),
+    ("PR_SET_FPEXC", 12),
+    ("PR_GET_TIMING", 13),
+    ("PR_SET_TIMING", 14),
+    ("PR_SET_NAME", PR_SET_NAME),
+    ("PR_GET_NAME", PR_GET_NAME),
+    ("PR_GET_ENDIAN", 19),
+    ("PR_SET_ENDIAN", 20),
+    ("PR_GET_SECCOMP", PR_GET_SECCOMP),
+    ("PR_SET_SECCOMP", PR_SET_SECCOMP),
+    ("PR_CAPBSET_READ", PR_CAPBSET_READ),
+    ("PR_CAPBSET_DROP", PR_CAPBSET_DROP),
+    ("PR_GET_TSC", 25),
+    ("PR_SET_TSC", 26),
+    ("PR_GET_SECUREBITS", 27),
+    ("PR_SET_SECUREBITS", PR_SET_SECUREBITS),
+    ("PR_SET_TIMERSLACK", 29),
+    ("PR_GET_TIMERSLACK", 30),
+    ("PR_TASK_PERF_EVENTS_DISABLE", 31),
+    ("PR_TASK_PERF_EVENTS_ENABLE", 32),
+    ("PR_MCE_KILL", 33),
+    ("PR_MCE_KILL_GET", 34),
+    ("PR_SET_MM", 35),
+    ("PR_SET_CHILD_SUBREAPER", PR_SET_CHILD_SUBREAPER),
+    ("PR_GET_CHILD_SUBREAPER", 37),
+    ("PR_SET_NO_NEW_PRIVS", PR_SET_NO_NEW_PRIVS),
+    ("PR_GET_NO_NEW_PRIVS", 39),
+    ("PR_GET_TID_ADDRESS", 40),
+    ("PR_SET_THP_DISABLE", 41),
+    ("PR_GET_THP_DISABLE", 42),
+    ("PR_MPX_ENABLE_MANAGEMENT", 43),
+    ("PR_MPX_DISABLE_MANAGEMENT", 44),
+    ("PR_SET_FP_MODE", 45),
+    ("PR_GET_FP_MODE", 46),
+    ("PR_CAP_AMBIENT", PR_CAP_AMBIENT),
+    ("PR_SVE_SET_VL", 50),
+    ("PR_SVE_GET_VL", 51),
+    ("PR_GET_SPECULATION_CTRL", 52),
+    ("PR_SET_SPECULATION_CTRL", 53),
+    ("PR_PAC_RESET_KEYS", 54),
+    ("PR_SET_TAGGED_ADDR_CTRL", 55),
+    ("PR_GET_TAGGED_ADDR_CTRL", 56),
+    ("PR_SET_IO_FLUSHER", 57),
+    ("PR_GET_IO_FLUSHER", 58),
+    ("PR_SET_SYSCALL_USER_DISPATCH", 59),
+    ("PR_PAC_SET_ENABLED_KEYS", 60),
+    ("PR_PAC_GET_ENABLED_KEYS", 61),
+    ("PR_SCHED_CORE", 62),
+    ("PR_SME_SET_VL", 63),
+    ("PR_SME_GET_VL", 64),
+    ("PR_SET_MDWE", 65),
+    ("PR_GET_MDWE", 66),
+    ("PR_SET_MEMORY_MERGE", 67),
+    ("PR_GET_MEMORY_MERGE", 68),
+    ("PR_RISCV_V_SET_CONTROL", 69),
+    ("PR_RISCV_V_GET_CONTROL", 70),
+    ("PR_RISCV_SET_ICACHE_FLUSH_CTX", 71),
+    ("PR_PPC_GET_DEXCR", 72),
+    ("PR_PPC_SET_DEXCR", 73),
+    ("PR_GET_SHADOW_STACK_STATUS", 74),
+    ("PR_SET_SHADOW_STACK_STATUS", 75),
+    ("PR_LOCK_SHADOW_STACK_STATUS", 76),
+    ("PR_TIMER_CREATE_RESTORE_IDS", 77),
+    ("PR_FUTEX_HASH", 78),
+    # Options spelled as four ASCII letters.
+    ("PR_GET_AUXV", 0x41555856),
+    ("PR_SET_VMA", 0x53564D41),
+    ("PR_SET_PTRACER", 0x59616D61),
+)
+
+#: PR_CAP_AMBIENT's second argument.
+PR_CAP_AMBIENT_OPS: Table = (
+    ("PR_CAP_AMBIENT_IS_SET", 1),
+    ("PR_CAP_AMBIENT_RAISE", 2),
+    ("PR_CAP_AMBIENT_LOWER", 3),
+    ("PR_CAP_AMBIENT_CLEAR_ALL", 4),
+)
+
+#: PR_SET_SECUREBITS' argument (include/uapi/linux/securebits.h).
+SECUREBITS: Table = (
+    ("SECBIT_NOROOT", 1 << 0),
+    ("SECBIT_NOROOT_LOCKED", 1 << 1),
+    ("SECBIT_NO_SETUID_FIXUP", 1 << 2),
+    ("SECBIT_NO_SETUID_FIXUP_LOCKED", 1 << 3),
+    ("SECBIT_KEEP_CAPS", 1 << 4),
+    ("SECBIT_KEEP_CAPS_LOCKED", 1 << 5),
+    ("SECBIT_NO_CAP_AMBIENT_RAISE", 1 << 6),
+    ("SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", 1 << 7),
+)
+
+#: PR_SET_DUMPABLE's argument (include/linux/sched/coredump.h: SUID_DUMP_DISABLE, SUID_DUMP_USER).
+DUMPABLE_VALUES: Table = (
+    ("SUID_DUMP_DISABLE", 0),
+    ("SUID_DUMP_USER", 1),
+)
