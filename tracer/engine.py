@@ -300,15 +300,16 @@ class Tracer:
                 if cwd:
                     os.chdir(cwd)
                 os.kill(os.getpid(), signal.SIGSTOP)  # wait here until the tracer has seized us
-                if run_as is not None:
-                    os.setgroups([])
-                    os.setgid(run_as[1])
-                    os.setuid(run_as[0])
                 if prepared is not None:
+                    # Before dropping root: installing a filter without no_new_privs needs CAP_SYS_ADMIN.
                     failed = prepared.install(no_new_privs=no_new_privs)
                     if failed:
                         os.write(error_write, f"seccomp:{failed}".encode())
                         os._exit(126)
+                if run_as is not None:
+                    os.setgroups([])
+                    os.setgid(run_as[1])
+                    os.setuid(run_as[0])
                 os.execve(executable, command, env)
             except OSError as error:
                 os.write(error_write, f"exec:{error.errno}".encode())
