@@ -36,6 +36,7 @@ from tracer.decoders import (
 )
 from tracer.decoders.base import SyscallContext
 from tracer.events import (
+    REDACTED,
     End,
     Event,
     Exec,
@@ -367,7 +368,7 @@ class Tracer:
                 tgid = pid
             if tgid != pid or pid in self._attached_pids:
                 continue
-            seized = self._seize_threads(pid, options)
+            seized = self._seize_threads(pid, options, required=pid in pids)
             if not seized:
                 continue
             self._attached_pids.add(pid)
@@ -397,7 +398,7 @@ class Tracer:
             self._emit(Ipc(self._next_seq(), self._now(), pid=link.client, peer_pid=link.server, path=link.path,
                            via="socket-table", preexisting=True))
 
-    def _seize_threads(self, pid: int, options: int) -> list[int]:
+    def _seize_threads(self, pid: int, options: int, *, required: bool) -> list[int]:
         """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
         seized: list[int] = []
         quiet_passes = 0
@@ -417,7 +418,9 @@ class Tracer:
                 except pt.PtraceError as error:
                     if error.errno == errno.ESRCH:
                         continue
-                    if error.errno == errno.EPERM and not seized:
+                    # A descendant that is exiting (or a zombie) refuses with EPERM too: only a pid the user
+                    # named, and that is alive, makes the refusal fatal.
+                    if error.errno == errno.EPERM and not seized and required and _alive(pid):
                         raise ptrace_refused(error, pid) from None
                     continue
                 self.tracees[tid] = _Tracee(tid, pid, full_stops=False, attached=True)
@@ -754,6 +757,10 @@ class Tracer:
         path = exe or ""
         argv = pending.argv if pending and pending.argv is not None else read_cmdline(tracee.tid)
         env = pending.env if pending else None
+        if env is None and was_setup:
+            # The launched command's exec happened before tracing of its syscalls began: we know its environment.
+            source = self.options.env if self.options.env is not None else os.environ
+            env = [f"{k}={v}" if self.options.show_env else f"{k}={REDACTED}" for k, v in source.items()]
         syscall = pending.name if pending else "execve"
         if pending is not None:
             # The path the program asked for ("/proc/self/exe", "/bin/sh"); the kernel's answer is the exe link.
@@ -1039,6 +1046,16 @@ def _signame(sig: int) -> str:
         return signal.Signals(sig).name
     except ValueError:
         return f"SIG{sig}"
+
+
+def _alive(pid: int) -> bool:
+    """Running or sleeping, not a zombie or dead (state letters Z, X in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
 
 
 def _descendants(pid: int) -> list[int]:
