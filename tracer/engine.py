@@ -1012,6 +1012,12 @@ class CommandNotFound(TraceError):
 
 def ptrace_refused(error: pt.PtraceError, pid: int | None = None) -> TraceError:
     target = f"process {pid}" if pid else "the command"
+    tracer = _tracer_of(pid) if pid else 0
+    if error.errno == errno.EPERM and tracer:
+        return TraceError(
+            f"{target} is already traced by process {tracer} ({read_comm(tracer) or '?'}): a process can have "
+            "only one tracer; stop that one first"
+        )
     if error.errno == errno.EPERM:
         if os.geteuid() != 0:
             return TraceError(
@@ -1024,6 +1030,13 @@ def ptrace_refused(error: pt.PtraceError, pid: int | None = None) -> TraceError:
     if error.errno == errno.ESRCH:
         return TraceError(f"{target} is gone")
     return TraceError(f"ptrace failed on {target}: {os.strerror(error.errno or 0)}")
+
+
+def _tracer_of(pid: int) -> int:
+    try:
+        return int(read_status(pid).get("TracerPid", "0"))
+    except ValueError:
+        return 0
 
 
 def _ppid(status: dict[str, str]) -> int:

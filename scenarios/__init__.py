@@ -1,0 +1,55 @@
+"""The scenarios boxtrace can trace, in teaching order: from a runtime you can read to a full `docker run`.
+
+`SCENARIOS` maps each name to its `Scenario` object; `get_scenario(name)` looks one up and says which names exist
+when it is not found. The scenario modules are imported on first use, so that `python -m scenarios.daemons` (or the
+teach runtime) does not load every scenario first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenarios.base import Scenario
+
+#: Module of each scenario, in teaching order.
+SCENARIO_MODULES: dict[str, str] = {
+    "teach": "scenarios.teach",
+    "teach-rootless": "scenarios.teach_rootless",
+    "unshare": "scenarios.unshare",
+    "runc": "scenarios.runc",
+    "crun": "scenarios.crun",
+    "containerd": "scenarios.containerd",
+    "docker": "scenarios.docker",
+}
+
+_scenarios: dict[str, Scenario] | None = None
+
+
+class UnknownScenario(KeyError):
+    """A scenario name that does not exist; the message lists the ones that do."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _load() -> dict[str, Scenario]:
+    global _scenarios
+    if _scenarios is None:
+        _scenarios = {
+            name: importlib.import_module(module).SCENARIO for name, module in SCENARIO_MODULES.items()
+        }
+    return _scenarios
+
+
+def get_scenario(name: str) -> Scenario:
+    if name not in SCENARIO_MODULES:
+        raise UnknownScenario(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIO_MODULES)}")
+    return _load()[name]
+
+
+def __getattr__(attr: str) -> Any:
+    if attr == "SCENARIOS":
+        return _load()
+    raise AttributeError(f"module 'scenarios' has no attribute {attr!r}")

@@ -1,0 +1,118 @@
+"""Scenario `runc`: `runc run` of an OCI bundle (config.json + busybox rootfs) written by boxtrace.
+
+Goal: see what the reference OCI runtime does between reading config.json and exec'ing the entrypoint: re-exec as
+`runc init`, two CLONE_PARENT forks, unshare(CLONE_NEW*), mounts and pivot_root, hostname, limits, exec.
+runc runs with a private state directory (--root /run/boxtrace/runc), so Docker's runc state is never touched.
+Prerequisites: root and runc.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from scenarios import milestones as m
+from scenarios.base import Launch, Milestone, Readiness, Scenario
+from scenarios.bundle import make_bundle
+from scenarios.common import (
+    BUNDLES_DIR,
+    ENTRYPOINT_SCRIPT,
+    STATE_DIR,
+    clone_parent_milestone,
+    entrypoint_milestone,
+    everything_exited_milestone,
+    first_problem,
+    hostname_milestone,
+    identity_milestone,
+    need_program,
+    need_root,
+    need_rootfs_source,
+    pivot_root_milestone,
+    run_quiet,
+    runc_init_milestone,
+    runc_unshare_milestone,
+    unique_id,
+)
+from scenarios.rootfs import build_rootfs
+
+RUNC_ROOT = STATE_DIR / "runc"
+BUNDLE = BUNDLES_DIR / "runc"
+HOSTNAME = "boxtrace"
+
+
+def runc(*args: str) -> list[str]:
+    """A runc command line using boxtrace's private state directory."""
+    return [shutil.which("runc") or "runc", "--root", str(RUNC_ROOT), *args]
+
+
+def runc_container_ids() -> list[str]:
+    """Containers in boxtrace's runc state directory."""
+    result = run_quiet(runc("list", "--quiet"))
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+class RuncScenario(Scenario):
+    name = "runc"
+    summary = "runc run of a bundle boxtrace wrote: the OCI reference runtime, step by step"
+    teaches = (
+        "What runc does inside: runc init from a sealed copy, CLONE_PARENT forks, namespaces by unshare(2), "
+        "mounts and pivot_root, hostname, cgroups and capabilities, then exec of the entrypoint as pid 1."
+    )
+    milestones = (
+        Milestone(
+            id="runc-run",
+            title="runc run reads the bundle",
+            narration=(
+                "`runc run` = create + start: it reads config.json, makes the container's cgroups and state "
+                "directory, and prepares to start the init process."
+            ),
+            find=m.runc_command("run"),
+        ),
+        runc_init_milestone(),
+        clone_parent_milestone(),
+        runc_unshare_milestone(),
+        Milestone(
+            id="mounts",
+            title="proc, /dev, sysfs and cgroups inside the rootfs",
+            narration=(
+                "The init stage mounts what config.json lists. runc passes each target as /proc/self/fd/N, an "
+                "fd it opened on the real directory, so a symlink planted in the rootfs cannot redirect a mount."
+            ),
+            find=m.mount_of_type("proc"),
+        ),
+        pivot_root_milestone(),
+        hostname_milestone(),
+        identity_milestone(),
+        entrypoint_milestone("sh"),
+        everything_exited_milestone(),
+    )
+
+    def __init__(self) -> None:
+        self.container_id: str | None = None
+
+    def check(self) -> Readiness:
+        return first_problem(
+            need_root("runc needs root to create namespaces and cgroups"),
+            need_program("runc"),
+            need_rootfs_source(),
+        )
+
+    def prepare(self) -> None:
+        build_rootfs()
+        make_bundle(BUNDLE, ["/bin/sh", "-c", ENTRYPOINT_SCRIPT], HOSTNAME)
+
+    def launch(self) -> Launch:
+        self.container_id = unique_id("runc")
+        # A cgroup per container: runc removes it on delete (no empty parent directory left behind).
+        make_bundle(
+            BUNDLE, ["/bin/sh", "-c", ENTRYPOINT_SCRIPT], HOSTNAME, cgroups_path=f"/{self.container_id}"
+        )
+        RUNC_ROOT.mkdir(parents=True, exist_ok=True)
+        return Launch(command=runc("run", "--bundle", str(BUNDLE), self.container_id), cwd=str(BUNDLE))
+
+    def cleanup(self) -> None:
+        if self.container_id and self.container_id in runc_container_ids():
+            run_quiet(runc("delete", "--force", self.container_id))
+        self.container_id = None
+
+
+SCENARIO = RuncScenario()
