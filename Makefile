@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON_SYS ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps
+DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps linux-libc-dev
 STAMP := $(VENV)/.installed
 
 .PHONY: setup packages demo test test-fast lint bench recordings daemons stop-daemons clean

@@ -423,42 +423,4 @@ def test_daemon_scenarios_clean_up_a_container_left_running(daemons: dict[str, i
 
 # Milestones against real traces -----------------------------------------------------------------------------------
 
-TRACED = [
-    "teach",
-    "teach-rootless",
-    "unshare",
-    "runc",
-    "crun",
-    "containerd",
-    "docker",
-]
-
-
-@pytest.mark.parametrize("name", TRACED)
-def test_required_milestones_show_in_a_real_trace_in_order(scenario_recording, name: str) -> None:
-    """Trace the scenario for real (conftest) and find every required milestone, in the order they are listed."""
-    from tracer.recording import load_recording
-
-    if name in ("containerd", "docker"):
-        require(is_root() and shutil.which("dockerd"), "needs root and the Docker engine")
-        from scenarios.daemons import start_dockerd
-
-        start_dockerd()
-        from scenarios.images import ensure_images
-
-        ensure_images()
-    scenario = get_scenario(name)
-    if name == "crun":
-        readiness = scenario.check()
-        if not readiness.ready and "hybrid" in readiness.reason:
-            pytest.skip(
-                readiness.reason
-            )  # a known, explained limit of crun 1.8 on this host, not a missing tool
-    recording = load_recording(scenario_recording(name))
-    results = scenario.evaluate([recording.header, *recording.events])
-    missing = [r.milestone.id for r in results if r.milestone.required and not r.found]
-    assert missing == [], f"{name}: required milestones not in the trace"
-    firsts = [r.seqs[0] for r in results if r.milestone.required]
-    assert firsts == sorted(firsts), (
-        f"{name}: milestones out of order {[(r.milestone.id, r.seqs[:1]) for r in results]}"
-    )
+# Traced runs of every scenario (milestones in order, cleanup, the docker chain): tests/test_scenarios_traced.py

@@ -64,8 +64,10 @@ def test_scenario_milestones(name: str, scenario_recording: Callable[[str], Path
     results = get_scenario(name).evaluate(events)
     missing = [r.milestone.id for r in results if r.milestone.required and not r.found]
     assert not missing, f"{name}: milestones not in the trace: {missing}"
-    firsts = [r.seqs[0] for r in results if r.milestone.required and r.found]
-    assert firsts, f"{name}: no milestone found"
+    firsts = [r.seqs[0] for r in results if r.milestone.required]
+    assert firsts == sorted(firsts), (
+        f"{name}: milestones out of order {[(r.milestone.id, r.seqs[:1]) for r in results]}"
+    )
 
     table = ProcessTable.from_events(events)
     entry = entrypoint_exec(table)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.prereqs import require
 from tracer.xlat import at, capability, clone, mount, mount_api, prctl, seccomp, sockets, umount, wait
 from tracer.xlat import open as open_flags
 from tracer.xlat import stat as file_types
@@ -93,7 +94,7 @@ def check_table(table: Table, headers: dict[str, int], *, minimum: int) -> None:
 
 def _headers(*names: str) -> dict[str, int]:
     if not (INCLUDE / names[-1]).exists():
-        pytest.skip(f"kernel headers not installed ({INCLUDE / names[-1]})")
+        require(False, f"kernel headers not installed ({INCLUDE / names[-1]}): apt-get install linux-libc-dev")
     return header_defines(*names)
 
 
