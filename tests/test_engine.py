@@ -245,7 +245,8 @@ def test_multithreaded_exec_takes_the_leader_pid(tmp_path: Path) -> None:
 
 
 def test_group_stop_and_vfork_do_not_hang() -> None:
-    command = ["sh", "-c", "sleep 5 & p=$!; kill -STOP $p; kill -CONT $p; kill $p; wait; "
+    # Pauses between the kills: a SIGCONT sent while SIGSTOP is still pending discards it.
+    command = ["sh", "-c", "sleep 5 & p=$!; sleep 0.2; kill -STOP $p; sleep 0.2; kill -CONT $p; kill $p; wait; "
                "/usr/bin/env true; echo done"]
     result, events = trace_to_list(command, options=TraceOptions(filter="all"))
     assert result.exit_code == 0
