@@ -168,6 +168,7 @@ class Tracer:
         self.tracees: dict[int, _Tracee] = {}
         self.procs: dict[int, _ProcessState] = {}
         self._held_parents: dict[int, int] = {}
+        self._gone_early: dict[int, int] = {}
         self._stop_requested = threading.Event()
         self._waker_pid: int | None = None
         self._launch_pid: int | None = None
@@ -688,6 +689,7 @@ class Tracer:
             via = pending.name
         else:
             via = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event, "clone")
+        early_status = self._gone_early.pop(child_tid, None)
         child = self.tracees.get(child_tid)
         if child is None:
             full = parent.full_stops if is_thread else self._child_full_stops(parent)
@@ -725,6 +727,15 @@ class Tracer:
                 creator_state = self.procs.get(parent.tgid)
                 if creator_state is not None:
                     self._emit_namespace_diff(child_tid, creator_state.ns, state.ns, via)
+        if early_status is not None:
+            self.tracees.pop(child_tid, None)
+            if not is_thread and not parent.before_exec:
+                self.procs.pop(child_tid, None)
+                low = early_status & 0x7F
+                self._emit(Exit(self._next_seq(), self._now(), pid=child_tid,
+                                code=(early_status >> 8) & 0xFF if low == 0 else None,
+                                signal=_signame(low) if low else None))
+            return
         if child.held and not child.awaiting_first_stop:
             child.held = False
             self._resume(child)
@@ -791,11 +802,14 @@ class Tracer:
 
     def _on_gone(self, tid: int, status: int) -> None:
         tracee = self.tracees.pop(tid, None)
+        if tracee is None or tracee.held:
+            # Killed (SIGKILL) before its parent's fork event named it: that event must not resurrect it.
+            self._gone_early[tid] = status
         if tid == self._launch_pid:
             self._launch_exit = _exit_code(status)
             self._launch_done_at = time.monotonic()
             self._read_exec_error()
-        if tracee is None:
+        if tracee is None or tracee.held:
             return
         if tracee.tid != tracee.tgid:
             return  # a thread ended; its process goes on
