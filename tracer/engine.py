@@ -60,6 +60,7 @@ from tracer.namespaces import (
     read_namespaces,
     read_status,
 )
+from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
 
@@ -257,7 +258,7 @@ class Tracer:
                 kernel=release.split("-")[0],
                 arch=platform.machine(),
                 wsl="microsoft" in release.lower(),
-                command=list(command),
+                command=self._argv(command),
                 started=datetime.now(UTC).isoformat(timespec="seconds"),
                 mode=mode,
                 filter=self.options.filter,
@@ -344,7 +345,7 @@ class Tracer:
                 creator=os.getpid(),
                 via="launch",
                 comm=os.path.basename(executable)[:15],
-                argv=list(command),
+                argv=self._argv(command),
                 exe=executable,
                 ns=state.ns,
                 nspid=state.nspid,
@@ -376,7 +377,7 @@ class Tracer:
             state = self._new_process_state(pid)
             state.attached = True
             self._process_count += 1
-            argv = read_cmdline(pid)
+            argv = self._argv(read_cmdline(pid))
             self._emit(
                 ProcessStarted(
                     self._next_seq(),
@@ -620,6 +621,8 @@ class Tracer:
             self._before_mount_change(tracee)
         pending = _Pending(nr, name, decoded, category, time.monotonic(), context.notes or None)
         if name in EXEC_SYSCALLS:
+            if isinstance(decoded.get("argv"), list):
+                decoded["argv"] = self._argv(decoded["argv"])
             pending.argv = decoded.get("argv")
             pending.env = decoded.get("env")
         if spec is not None and spec.decode_exit is not None:
@@ -766,7 +769,7 @@ class Tracer:
         state.nspid = nspid_chain(read_status(tracee.tid))
         exe = read_exe(tracee.tid)
         path = exe or ""
-        argv = pending.argv if pending and pending.argv is not None else read_cmdline(tracee.tid)
+        argv = pending.argv if pending and pending.argv is not None else self._argv(read_cmdline(tracee.tid))
         env = pending.env if pending else None
         if env is None and was_setup:
             # The launched command's exec happened before tracing of its syscalls began: we know its environment.
@@ -1004,6 +1007,10 @@ class Tracer:
         self._read_exec_error()
 
     # Emitting ----------------------------------------------------------------------------------------------
+
+    def _argv(self, argv: list[str]) -> list[str]:
+        """argv as recorded: a container CLI's -e NAME=value values redacted unless --show-env."""
+        return list(argv) if self.options.show_env else redact_argv(argv)
 
     def _next_seq(self) -> int:
         seq = self._seq
