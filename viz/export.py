@@ -1,0 +1,679 @@
+"""Draw a recording: `boxtrace export TRACE --view VIEW -o OUT`.
+
+Views and the formats each one is written in:
+
+- architecture (svg, png, pdf, dot): one box per component (Docker CLI, dockerd, containerd, shim, runc create,
+  runc init, the entrypoint...), host and container namespaces as clusters, arrows labelled with the call that
+  made each step happen. Sized for slides, light or dark.
+- tree (svg, png, pdf, dot): every process (threads folded, repeated children folded) with its key syscalls.
+- sequence (mmd): a Mermaid sequenceDiagram of the launch, one participant per component.
+- timeline (json): Chrome/Perfetto trace events, one track per process, syscalls as slices (ui.perfetto.dev).
+
+The builders (`architecture_dot`, `tree_dot`, `sequence_mermaid`, `perfetto_trace`) are pure functions of a
+TraceModel; `export` picks one, renders it (svg/png/pdf through Graphviz's `dot`) and writes exactly `output`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tracer.decoders import format_call
+from tracer.events import Exec, Exit, Ipc, NamespaceChange, ProcessStarted, Syscall
+from tracer.processes import ProcessTable
+from tracer.recording import Recording
+from viz.model import (
+    DECISIVE_SYSCALLS,
+    HOST_GROUP,
+    NamespaceGroup,
+    TraceModel,
+    build_model,
+    clone_label,
+    connect_label,
+    decisive_label,
+    exec_label,
+    fold_repeats,
+    group_key,
+)
+from viz.roles import ROLE_KINDS
+from viz.themes import EDGE_DESCRIPTIONS, KIND_DESCRIPTIONS, THEMES, Theme
+
+#: The formats each view is written in; the first is the default.
+VIEW_FORMATS: dict[str, tuple[str, ...]] = {
+    "architecture": ("svg", "png", "pdf", "dot"),
+    "tree": ("svg", "png", "pdf", "dot"),
+    "sequence": ("mmd",),
+    "timeline": ("json",),
+}
+
+#: Output suffixes and the format they mean.
+SUFFIX_FORMATS: dict[str, str] = {
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".mmd": "mmd",
+    ".mermaid": "mmd",
+    ".json": "json",
+}
+
+#: Messages in a sequence diagram before the rest is summarised.
+MAX_SEQUENCE_MESSAGES = 200
+#: A flag list on an edge label wraps after this many characters.
+LABEL_WIDTH = 34
+#: pids listed on an architecture node before "+N".
+MAX_NODE_PIDS = 3
+
+GRAPHVIZ_MISSING = "Graphviz's dot is not installed: run `sudo apt-get install graphviz`"
+
+
+class ExportError(Exception):
+    """A diagram that cannot be written. The message is one sentence for the user."""
+
+
+# The entry point ----------------------------------------------------------------------------------------------
+
+
+def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme, output: Path | str) -> Path:
+    """Write `view` of `recording` to `output` in `fmt` (from the suffix when None) and return the path."""
+    output = Path(output)
+    fmt = resolve_format(view, fmt, output)
+    chosen = theme if isinstance(theme, Theme) else THEMES.get(theme)
+    if chosen is None:
+        raise ExportError(f"unknown theme {theme!r}: choose one of {', '.join(THEMES)}")
+    if fmt in ("svg", "png", "pdf") and shutil.which("dot") is None:
+        raise ExportError(GRAPHVIZ_MISSING)
+    model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
+    title = recording_title(recording)
+    if view in ("architecture", "tree"):
+        graph = architecture_dot(model, chosen, title) if view == "architecture" else tree_dot(model, chosen, title)
+        data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+    elif view == "sequence":
+        data = sequence_mermaid(model, chosen).encode()
+    else:
+        data = json.dumps(perfetto_trace(model, recording), separators=(",", ":"), default=str).encode()
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    except OSError as error:
+        raise ExportError(f"cannot write {output}: {error.strerror or error}") from None
+    return output
+
+
+def resolve_format(view: str, fmt: str | None, output: Path) -> str:
+    """The format to write, checked against what the view supports."""
+    formats = VIEW_FORMATS.get(view)
+    if formats is None:
+        raise ExportError(f"unknown view {view!r}: choose one of {', '.join(VIEW_FORMATS)}")
+    if fmt is None:
+        fmt = SUFFIX_FORMATS.get(output.suffix.lower())
+        if fmt is None:
+            raise ExportError(
+                f"cannot tell the format from {output.name!r}: give --format ({', '.join(formats)}) "
+                f"or an output ending in .{formats[0]}"
+            )
+    if fmt not in formats:
+        raise ExportError(f"the {view} view cannot be written as {fmt}: use {', '.join(formats)}")
+    return fmt
+
+
+def _render(graph: Any, fmt: str) -> bytes:
+    import graphviz
+
+    try:
+        return graph.pipe(format=fmt, quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise ExportError(GRAPHVIZ_MISSING) from None
+    except graphviz.CalledProcessError as error:
+        stderr = error.stderr.decode(errors="replace") if isinstance(error.stderr, bytes) else str(error.stderr)
+        first = stderr.strip().splitlines()[0] if stderr.strip() else f"exit status {error.returncode}"
+        raise ExportError(f"Graphviz's dot failed to draw the diagram: {first}") from None
+
+
+def recording_title(recording: Recording) -> str:
+    header = recording.header
+    words = [Path(header.command[0]).name, *header.command[1:]] if header.command else []
+    command = " ".join(words) if words else f"attached to {', '.join(map(str, header.attached))}"
+    if len(command) > 70:
+        command = command[:69] + "…"
+    return f"{header.scenario}: {command}" if header.scenario else command
+
+
+# Graphviz helpers ---------------------------------------------------------------------------------------------
+
+
+def html(text: str) -> str:
+    """Text escaped for a Graphviz HTML-like label."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def wrap_flags(line: str, width: int = LABEL_WIDTH) -> list[str]:
+    """Break a long `call(A|B|C)` line after "|" so an edge label stays narrow."""
+    if len(line) <= width or "|" not in line:
+        return [line]
+    parts = line.split("|")
+    out: list[str] = []
+    current = parts[0]
+    for part in parts[1:]:
+        if len(current) + 1 + len(part) > width:
+            out.append(current + "|")
+            current = "  " + part
+        else:
+            current += "|" + part
+    out.append(current)
+    return out
+
+
+def _digraph(name: str, theme: Theme, title: str, *, rankdir: str, fontsize: int) -> Any:
+    import graphviz
+
+    graph = graphviz.Digraph(name)
+    graph.attr(
+        "graph",
+        rankdir=rankdir,
+        bgcolor=theme.background,
+        fontname=theme.fontname,
+        fontcolor=theme.text,
+        fontsize=str(theme.title_size),
+        label=f"<<B>{html(title)}</B>>",
+        labelloc="t",
+        labeljust="l",
+        pad="0.4",
+        nodesep="0.45",
+        ranksep="0.8",
+        compound="true",
+    )
+    graph.attr("node", fontname=theme.fontname, fontcolor=theme.text, fontsize=str(fontsize), color=theme.node_border,
+               penwidth="2")
+    graph.attr("edge", fontname=theme.fontname, fontcolor=theme.text, fontsize=str(theme.edge_size), penwidth="2.2",
+               arrowsize="1.1")
+    return graph
+
+
+def _edge_style(attrs: dict[str, Any], theme: Theme) -> dict[str, str]:
+    kind = attrs["kind"]
+    if kind == "ipc":
+        before = attrs.get("preexisting")
+        return {
+            "color": theme.edge_color("preexisting" if before else "ipc"),
+            "style": "dotted" if before else "dashed",
+            "arrowhead": "vee",
+        }
+    if kind == "exec":
+        return {"color": theme.edge_color("exec"), "style": "bold", "penwidth": "3"}
+    return {"color": theme.edge_color("spawn"), "style": "solid"}
+
+
+def _edge_label(attrs: dict[str, Any], theme: Theme) -> str:
+    lines: list[str] = []
+    for line in attrs.get("lines") or attrs["label"].split("\n"):
+        lines.extend(wrap_flags(line))
+    if attrs.get("count", 1) > 1:
+        lines[-1] += f"  ×{attrs['count']}"
+    if attrs.get("kind") == "ipc" and attrs.get("preexisting"):
+        lines.append("(before tracing)")
+    body = '<BR ALIGN="LEFT"/>'.join(html(line) for line in lines)
+    return f'<<FONT COLOR="{theme.edge_color(attrs["kind"] if attrs["kind"] != "ipc" else "ipc")}">{body}'\
+           f'<BR ALIGN="LEFT"/></FONT>>'
+
+
+def _cluster_name(key: str) -> str:
+    return "cluster_" + "".join(c if c.isalnum() else "_" for c in key)
+
+
+def _add_legend(graph: Any, theme: Theme, kinds: set[str], edge_kinds: set[str], size: int) -> None:
+    import graphviz
+
+    legend = graphviz.Digraph("cluster_legend")
+    legend.attr(label="", style="rounded,filled", fillcolor=theme.legend_fill, color=theme.host_border,
+                penwidth="1.5")
+    legend.node("legend", label=_legend_rows(theme, kinds, edge_kinds, size), shape="plain", style="",
+                fontsize=str(size))
+    graph.subgraph(legend)
+
+
+def _legend_rows(theme: Theme, kinds: set[str], edge_kinds: set[str], size: int) -> str:
+    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    for kind in ROLE_KINDS:
+        if kind in kinds:
+            rows.append(
+                f'<TR><TD BGCOLOR="{theme.kind_fill(kind)}" BORDER="1" COLOR="{theme.node_border}" WIDTH="40"> </TD>'
+                f'<TD ALIGN="LEFT">{html(KIND_DESCRIPTIONS.get(kind, kind))}</TD></TR>'
+            )
+    glyphs = {"spawn": "──▶", "exec": "━━▶", "ipc": "╌╌▶", "preexisting": "┈┈▶"}
+    for kind in ("spawn", "exec", "ipc", "preexisting"):
+        if kind in edge_kinds:
+            rows.append(
+                f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.edge_color(kind)}"><B>{glyphs[kind]}</B></FONT></TD>'
+                f'<TD ALIGN="LEFT">{html(EDGE_DESCRIPTIONS[kind])}</TD></TR>'
+            )
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="4">{"".join(rows)}</TABLE>>'
+
+
+# The architecture view ----------------------------------------------------------------------------------------
+
+
+def architecture_dot(model: TraceModel, theme: Theme, title: str = "") -> Any:
+    """A slide: one box per component, namespace clusters, edges labelled with the decisive call."""
+    import graphviz
+
+    arch = model.architecture
+    groups = arch.graph.get("groups", model.groups)
+    graph = _digraph("architecture", theme, title, rankdir="TB", fontsize=theme.node_size)
+    graph.attr("node", shape="box", style="rounded,filled", margin="0.25,0.12")
+    members: dict[str, list[str]] = {}
+    outside: list[str] = []
+    for node, attrs in sorted(arch.nodes(data=True), key=lambda item: item[1].get("order", 0)):
+        if attrs.get("kind") == "external":
+            outside.append(node)
+        else:
+            members.setdefault(attrs.get("group", HOST_GROUP), []).append(node)
+
+    def node_label(node: str) -> str:
+        attrs = arch.nodes[node]
+        lines = [f"<B>{html(attrs['role'])}</B>"]
+        small = theme.detail_size
+        details = [d for d in attrs.get("details", []) if d != attrs["role"]]
+        if attrs.get("role_kind") == "entrypoint" and attrs.get("argv"):
+            argv = " ".join(attrs["argv"])
+            details = [argv if len(argv) <= 40 else argv[:39] + "…"]
+        if details:
+            lines.append(f'<FONT POINT-SIZE="{small}">{html(" · ".join(details))}</FONT>')
+        if attrs.get("kind") == "external":
+            lines.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">{html(attrs.get("path", ""))}'
+                         f" (not traced)</FONT>")
+        pids = attrs.get("pids") or []
+        if pids:
+            shown = ", ".join(_describe(model, pid) for pid in pids[:MAX_NODE_PIDS])
+            more = f" +{len(pids) - MAX_NODE_PIDS}" if len(pids) > MAX_NODE_PIDS else ""
+            word = "pid" if len(pids) == 1 else "pids"
+            lines.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">{word} {html(shown)}{more}</FONT>')
+        return "<" + "<BR/>".join(lines) + ">"
+
+    def add_nodes(target: Any, nodes: list[str]) -> None:
+        for node in nodes:
+            attrs = arch.nodes[node]
+            extra = {"style": "rounded,filled,dashed"} if attrs.get("kind") == "external" else {}
+            if attrs.get("role_kind") == "entrypoint":
+                extra["penwidth"] = "3.5"
+            target.node(_node_id(node), label=node_label(node), fillcolor=theme.kind_fill(attrs.get("role_kind", "")),
+                        **extra)
+
+    def cluster(key: str, depth: int) -> Any:
+        group: NamespaceGroup = groups[key]
+        sub = graphviz.Digraph(_cluster_name(key))
+        if group.is_host:
+            fill, border = theme.host_fill, theme.host_border
+        else:
+            fill = theme.container_fill if depth <= 1 else theme.nested_fill
+            border = theme.container_border
+        label_lines = wrap_commas(group.label(groups))
+        label = '<BR ALIGN="LEFT"/>'.join(html(line) for line in label_lines)
+        sub.attr(label=f'<<B>{label}</B><BR ALIGN="LEFT"/>>', style="rounded,filled", fillcolor=fill, color=border,
+                 penwidth="2.5", fontsize=str(theme.cluster_size), fontcolor=theme.text, labeljust="l",
+                 labelloc="t" if group.is_host else "b", margin="18")
+        add_nodes(sub, members.get(key, []))
+        if not group.is_host:  # container groups sit beside the host cluster, nested ones inside their parent
+            for child in group.children:
+                if _has_members(child, groups, members):
+                    sub.subgraph(cluster(child, depth + 1))
+        return sub
+
+    graph.subgraph(cluster(HOST_GROUP, 0))
+    for key, group in groups.items():
+        if group.parent == HOST_GROUP and _has_members(key, groups, members):
+            graph.subgraph(cluster(key, 1))
+    add_nodes(graph, outside)
+    edge_kinds: set[str] = set()
+    for src, dst, attrs in arch.edges(data=True):
+        style = _edge_style(attrs, theme)
+        edge_kinds.add("preexisting" if attrs.get("preexisting") else attrs["kind"])
+        graph.edge(_node_id(src), _node_id(dst), label=_edge_label(attrs, theme), **style)
+    kinds = {attrs.get("role_kind", "") for _, attrs in arch.nodes(data=True)}
+    _add_legend(graph, theme, kinds, edge_kinds, theme.detail_size)
+    return graph
+
+
+def wrap_commas(text: str, width: int = 44) -> list[str]:
+    """Break a cluster label after ", " to keep clusters narrow."""
+    if len(text) <= width:
+        return [text]
+    head, _, rest = text.partition(": ")
+    lines = [head + ":"] if rest else []
+    current = ""
+    for part in (rest or text).split(", "):
+        if current and len(current) + 2 + len(part) > width:
+            lines.append(current + ",")
+            current = part
+        else:
+            current = f"{current}, {part}" if current else part
+    lines.append(current)
+    return lines
+
+
+def _has_members(key: str, groups: dict[str, NamespaceGroup], members: dict[str, list[str]]) -> bool:
+    if members.get(key):
+        return True
+    return any(_has_members(child, groups, members) for child in groups[key].children)
+
+
+def _node_id(node: str) -> str:
+    return "n_" + "".join(c if c.isalnum() else "_" for c in node)
+
+
+def _describe(model: TraceModel, pid: int) -> str:
+    from viz.console import describe_pid
+
+    return describe_pid(model.table, pid)
+
+
+# The tree view ------------------------------------------------------------------------------------------------
+
+
+def tree_dot(model: TraceModel, theme: Theme, title: str = "") -> Any:
+    """Every process with its key syscalls in order; threads and repeated children folded."""
+    procs = model.processes
+    size = theme.tree_size
+    graph = _digraph("tree", theme, title, rankdir="TB", fontsize=size)
+    graph.attr("graph", fontsize=str(theme.title_size - 8), ranksep="0.6", nodesep="0.25")
+    graph.attr("edge", fontsize=str(size + 1))
+    graph.attr("node", shape="plain")
+    kinds: set[str] = set()
+    for node, attrs in sorted(procs.nodes(data=True), key=lambda item: item[1].get("start_seq", 0)):
+        kinds.add(attrs.get("role_kind", "external"))
+        graph.node(_node_id(node), label=_tree_label(model, attrs, theme, size))
+    edge_kinds: set[str] = set()
+    for src, dst, attrs in procs.edges(data=True):
+        style = _edge_style(attrs, theme)
+        edge_kinds.add("preexisting" if attrs.get("preexisting") else attrs["kind"])
+        graph.edge(_node_id(src), _node_id(dst), label=_edge_label(attrs, theme), **style)
+    _add_legend(graph, theme, kinds, edge_kinds, size)
+    return graph
+
+
+def _tree_label(model: TraceModel, attrs: dict[str, Any], theme: Theme, size: int) -> str:
+    fill = theme.kind_fill(attrs.get("role_kind", "external"))
+    mono = theme.monospace
+    rows: list[str] = []
+
+    def row(content: str, *, bg: str | None = None) -> None:
+        bgcolor = f' BGCOLOR="{bg}"' if bg else ""
+        rows.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT"{bgcolor}>{content}</TD></TR>')
+
+    if attrs.get("kind") == "external":
+        row(f'<B>{html(attrs.get("role", ""))}</B>', bg=fill)
+        row(f'<FONT COLOR="{theme.muted}">{html(attrs.get("path", ""))} (not traced)</FONT>')
+    else:
+        roles = attrs.get("roles") or [attrs["role"]]
+        role = " → ".join(roles[-3:])
+        count = attrs.get("count", 1)
+        head = f"<B>{html(role)}</B>" + (f"  <B>×{count}</B>" if count > 1 else "")
+        row(f'<FONT POINT-SIZE="{size + 3}">{head}</FONT>', bg=fill)
+        facts = [_describe(model, attrs["pid"])]
+        if count > 1:
+            members = attrs.get("members", [])
+            facts = [f"pids {members[0]} … {members[-1]}"]
+        if attrs.get("threads"):
+            facts.append(f"{attrs['threads']} threads")
+        if attrs.get("exit"):
+            facts.append(attrs["exit"])
+        row(f'<FONT COLOR="{theme.muted}">{html(" · ".join(facts))}</FONT>')
+        argv = " ".join(attrs.get("argv") or [])
+        if argv:
+            row(f'<FONT FACE="{mono}">{html(argv if len(argv) <= 80 else argv[:79] + "…")}</FONT>')
+        if attrs.get("new_namespaces"):
+            ns = ", ".join(f"{k} {v}" for k, v in attrs["new_namespaces"].items())
+            row(f'<FONT COLOR="{theme.container_border}">new namespaces: {html(ns)}</FONT>')
+        lines = attrs.get("syscalls") or []
+        if lines:
+            body = '<BR ALIGN="LEFT"/>'.join(
+                f'<FONT COLOR="{theme.category_color(category)}">{html(text)}</FONT>' for category, text in lines
+            )
+            if attrs.get("syscalls_more"):
+                body += f'<BR ALIGN="LEFT"/><FONT COLOR="{theme.muted}">+{attrs["syscalls_more"]} more</FONT>'
+            row(f'<FONT FACE="{mono}">{body}</FONT><BR ALIGN="LEFT"/>')
+    return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" STYLE="rounded" '
+            f'COLOR="{theme.node_border}" BGCOLOR="{theme.background}">{"".join(rows)}</TABLE>>')
+
+
+# The sequence view --------------------------------------------------------------------------------------------
+
+
+def mermaid_text(text: str) -> str:
+    """Text safe in Mermaid: `;` and `#` are syntax there, < > would be read as HTML, and a bare word `end`
+    closes a block."""
+    text = text.replace("#", "#35;").replace(";", "#59;").replace("<", "#lt;").replace(">", "#gt;")
+    return re.sub(r"\bend\b", "#101;nd", text).replace("\n", "<br/>")
+
+
+#: A message of the sequence view: (arrow, from node, to node, text); arrow "->>" a call, "-->>" an answer
+#: (an exit status going back to the parent), "note" a note over `from`.
+Message = tuple[str, str, str, str]
+
+
+def sequence_messages(model: TraceModel) -> list[Message]:
+    """The launch in trace order: process creations and execs that change component, connections, the calls
+    that change namespaces or the root, and exits reported to whoever reaps them."""
+    book = model.book
+    table = model.table
+    host = table.host_namespaces()
+    events = table.events_by_seq
+
+    def node(proc: Any, seq: int) -> str:
+        phase = book.phase_at(proc, seq)
+        return f"{phase.role.name}@{group_key(phase.ns, host)}"
+
+    subreapers: set[int] = set()
+    timed: list[tuple[int, Message]] = []
+    for proc in table.history:
+        for seq in proc.event_seqs:
+            event = events.get(seq)
+            if not isinstance(event, Syscall) or event.error is not None:
+                continue
+            if event.name in DECISIVE_SYSCALLS:
+                timed.append((seq, ("note", node(proc, seq), "", decisive_label(event))))
+            elif event.name == "prctl" and event.args.get("option") == "PR_SET_CHILD_SUBREAPER":
+                subreapers.add(id(proc))
+    for proc in table.history:
+        creator = book.creator_of(proc)
+        first = node(proc, proc.start_seq)
+        if creator is not None:
+            src = node(creator, proc.start_seq)
+            if src != first:
+                timed.append((proc.start_seq, ("->>", src, first, clone_label(proc.via, proc.flags))))
+        previous = first
+        for event in proc.execs:
+            after = node(proc, event.seq)
+            if previous != after:
+                timed.append((event.seq, ("->>", previous, after, exec_label(event))))
+            previous = after
+        if proc.exit is not None and not proc.exit.detached:
+            me = node(proc, proc.exit.seq)
+            text = f"killed by {proc.exit.signal}" if proc.exit.signal else f"exit {proc.exit.code}"
+            reaper = _reaper(model, proc, subreapers)
+            if reaper is not None and node(reaper, proc.exit.seq) != me:
+                timed.append((proc.exit.seq, ("-->>", me, node(reaper, proc.exit.seq), text)))
+    for src, dst, attrs in model.architecture.edges(data=True):
+        if attrs["kind"] == "ipc":
+            text = connect_label(attrs["path"]) + (" (before tracing)" if attrs.get("preexisting") else "")
+            for _ in range(1 if attrs.get("preexisting") else attrs.get("count", 1)):
+                timed.append((attrs["seq"], ("->>", src, dst, text)))
+    timed.sort(key=lambda item: item[0])
+    return [message for _, message in timed]
+
+
+def _reaper(model: TraceModel, proc: Any, subreapers: set[int]) -> Any:
+    """Who learns of `proc`'s exit: its parent while alive, else the nearest living ancestor that made itself a
+    child subreaper (the shim, for the container process whose parent runc create has exited), else nobody
+    in the trace."""
+    book = model.book
+    assert proc.exit is not None
+    when = proc.exit.seq
+    parent = book.parent_of(proc)
+    if parent is not None and (parent.exit is None or parent.exit.seq > when):
+        return parent
+    ancestor = parent
+    seen = {id(proc)}
+    while ancestor is not None and id(ancestor) not in seen:
+        seen.add(id(ancestor))
+        alive = ancestor.exit is None or ancestor.exit.seq > when
+        if alive and id(ancestor) in subreapers:
+            return ancestor
+        ancestor = book.parent_of(ancestor)
+    return None
+
+
+def sequence_mermaid(model: TraceModel, theme: Theme) -> str:
+    """A Mermaid sequenceDiagram: participants are components, grouped in host / container boxes; a block of
+    messages repeated back to back (a shell loop) is drawn once inside `loop ×N`."""
+    messages = sequence_messages(model)
+    arch = model.architecture
+    groups = model.groups
+    order: list[str] = []
+    for _, src, dst, _ in messages:
+        for node in (src, dst):
+            if node and node not in order:
+                order.append(node)
+    # Components that sent or received nothing still take part (a lone process that only ran).
+    for node, _ in sorted(arch.nodes(data=True), key=lambda item: item[1].get("order", 0)):
+        if node not in order:
+            order.append(node)
+
+    def top_group(node: str) -> str:
+        key = arch.nodes[node].get("group", HOST_GROUP) if node in arch else HOST_GROUP
+        while key in groups and groups[key].parent not in (None, HOST_GROUP):
+            key = groups[key].parent or HOST_GROUP
+        return key if key in groups else HOST_GROUP
+
+    boxes: dict[str, list[str]] = {}
+    for node in order:
+        boxes.setdefault(top_group(node), []).append(node)
+    ids: dict[str, str] = {}
+    lines = ["sequenceDiagram", "    autonumber"]
+    for key in sorted(boxes, key=lambda k: (k != HOST_GROUP, order.index(boxes[k][0]))):
+        colour = theme.mermaid_boxes[0 if key == HOST_GROUP else 1]
+        label = groups[key].label(groups) if key in groups else "host namespaces"
+        lines.append(f"    box {colour} {mermaid_text(label)}")
+        for node in boxes[key]:
+            ids[node] = f"P{len(ids) + 1}"
+            name = arch.nodes[node].get("role", node) if node in arch else node.split("@")[0]
+            lines.append(f"        participant {ids[node]} as {mermaid_text(name)}")
+        lines.append("    end")
+
+    def render(message: Message, indent: str) -> str:
+        arrow, src, dst, text = message
+        if arrow == "note":
+            return f"{indent}Note over {ids[src]}: {mermaid_text(text)}"
+        return f"{indent}{ids[src]}{arrow}{ids[dst]}: {mermaid_text(text)}"
+
+    shown = 0
+    left = 0
+    for block, repeats in fold_repeats(messages):
+        if shown >= MAX_SEQUENCE_MESSAGES:
+            left += len(block)
+            continue
+        shown += len(block)
+        if repeats > 1:
+            lines.append(f"    loop ×{repeats}")
+            lines.extend(render(message, "        ") for message in block)
+            lines.append("    end")
+        else:
+            lines.append(render(block[0], "    "))
+    if left and order:
+        lines.append(f"    Note over {ids[order[0]]}: +{left} more messages")
+    return "\n".join(lines) + "\n"
+
+
+# The timeline view --------------------------------------------------------------------------------------------
+
+
+def _us(seconds: float) -> float:
+    return round(max(seconds, 0.0) * 1_000_000, 3)
+
+
+def perfetto_trace(model: TraceModel, recording: Recording) -> dict[str, Any]:
+    """Chrome/Perfetto trace-event JSON: a track per process, syscalls as X slices, execs and forks as instants."""
+    book = model.book
+    table = model.table
+    out: list[dict[str, Any]] = []
+    named_threads: set[tuple[int, int]] = set()
+    track_end: dict[tuple[int, int], float] = {}
+    for index, proc in enumerate(table.history):
+        role = book.role(proc)
+        name = f"{role} [{proc.pid}]"
+        out.append({"ph": "M", "name": "process_name", "pid": proc.pid, "tid": proc.pid, "args": {"name": name}})
+        out.append({"ph": "M", "name": "process_sort_index", "pid": proc.pid, "tid": proc.pid,
+                    "args": {"sort_index": index}})
+        out.append({"ph": "M", "name": "thread_name", "pid": proc.pid, "tid": proc.pid,
+                    "args": {"name": f"{Path(proc.executable).name} {proc.pid}"}})
+        named_threads.add((proc.pid, proc.pid))
+    for event in recording.events:
+        pid = getattr(event, "pid", None)
+        if not isinstance(pid, int):
+            continue
+        if isinstance(event, Syscall):
+            tid = event.tid or pid
+            if (pid, tid) not in named_threads:
+                named_threads.add((pid, tid))
+                out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                            "args": {"name": f"thread {tid}"}})
+            # Arguments are JSON already (they came from a recording); json.dumps(default=str) covers the rest.
+            args = {"call": format_call(event.name, event.args, event.ret, event.error), **event.args}
+            if event.error:
+                args["error"] = event.error
+            elif event.ret is not None:
+                args["ret"] = event.ret
+            if event.notes:
+                args["notes"] = event.notes
+            if event.dur is not None:
+                # Slices of one track must not overlap; rounding to microseconds must not make them.
+                start, end = _us(event.t - event.dur), _us(event.t)
+                start = min(max(start, track_end.get((pid, tid), 0.0)), end)
+                track_end[(pid, tid)] = end
+                out.append({"ph": "X", "name": event.name, "cat": event.category, "pid": pid, "tid": tid,
+                            "ts": start, "dur": round(end - start, 3), "args": args})
+            else:
+                out.append({"ph": "i", "s": "t", "name": event.name, "cat": event.category, "pid": pid,
+                            "tid": tid, "ts": _us(event.t), "args": args})
+        elif isinstance(event, Exec):
+            out.append({"ph": "i", "s": "p", "name": f"{event.syscall} {event.path}", "cat": "exec", "pid": pid,
+                        "tid": pid, "ts": _us(event.t), "args": {"argv": event.argv, "nspid": event.nspid}})
+        elif isinstance(event, ProcessStarted):
+            how = event.via if event.via in ("launch", "attach") else clone_label(event.via, event.flags)
+            out.append({"ph": "i", "s": "p", "name": f"started: {how}", "cat": "process", "pid": pid,
+                        "tid": pid, "ts": _us(event.t),
+                        "args": {"creator": event.creator, "parent": event.ppid, "flags": event.flags,
+                                 "nspid": event.nspid}})
+            if event.creator is not None and event.creator != pid and event.via not in ("launch", "attach"):
+                out.append({"ph": "i", "s": "t", "name": f"{how} → {pid}", "cat": "process",
+                            "pid": event.creator, "tid": event.creator, "ts": _us(event.t), "args": {"child": pid}})
+        elif isinstance(event, Exit):
+            text = "left running" if event.detached else (
+                f"killed by {event.signal}" if event.signal else f"exit {event.code}")
+            out.append({"ph": "i", "s": "p", "name": text, "cat": "process", "pid": pid, "tid": pid,
+                        "ts": _us(event.t), "args": {}})
+        elif isinstance(event, NamespaceChange):
+            out.append({"ph": "i", "s": "t", "name": f"new {event.kind} namespace", "cat": "namespaces",
+                        "pid": pid, "tid": pid, "ts": _us(event.t),
+                        "args": {"old": event.old, "new": event.new, "via": event.via}})
+        elif isinstance(event, Ipc):
+            out.append({"ph": "i", "s": "t", "name": f"connect {event.path}", "cat": "ipc", "pid": pid,
+                        "tid": pid, "ts": _us(event.t),
+                        "args": {"peer": event.peer_pid, "before_tracing": event.preexisting}})
+    header = recording.header
+    return {
+        "traceEvents": out,
+        "displayTimeUnit": "ms",
+        "otherData": {
+            "boxtrace": header.boxtrace,
+            "command": " ".join(header.command),
+            "scenario": header.scenario or "",
+            "kernel": header.kernel,
+            "started": header.started,
+        },
+    }
+
