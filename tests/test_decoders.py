@@ -179,7 +179,7 @@ GOLDEN: list[tuple[str, str, Builder, int | None, str | None, dict[str, Any], st
         },
         "clone(flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS"
         "|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID) = 8",
-        "namespaces",
+        "process",  # a thread, not a new namespace
     ),
     (
         "clone-detached-bit-stays-hex",
@@ -1026,7 +1026,9 @@ def test_capset_unknown_version_and_bad_header(memory, arena):
 
 
 def test_seccomp_filter_length_and_address(memory, arena):
-    instructions = (ctypes.c_uint64 * 4)()
+    # ld [4]; jeq AUDIT_ARCH_X86_64; ret ALLOW; ret KILL: the decoder keeps the program's bytes for the insights.
+    instructions = (ctypes.c_uint64 * 4)(0x0000000400000020, 0xC000003E00010015, 0x7FFF000000000006, 0x6)
+    program = bytes(instructions).hex()
     filter_address = arena.keep(instructions)
     prog = SockFprog(4, filter_address)
     args, category, _ = run("seccomp", (1, 1, arena.struct(prog)), memory)
@@ -1036,6 +1038,7 @@ def test_seccomp_filter_length_and_address(memory, arena):
         "flags": ["SECCOMP_FILTER_FLAG_TSYNC"],
         "len": 4,
         "filter": filter_address,
+        "program": program,
     }
     assert format_call("seccomp", args, 0, None) == (
         f"seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, {{len=4, filter={filter_address:#x}}}) = 0"
@@ -1046,6 +1049,7 @@ def test_seccomp_filter_length_and_address(memory, arena):
         "mode": "SECCOMP_MODE_FILTER",
         "len": 4,
         "filter": filter_address,
+        "program": program,
     }
     assert format_call("prctl", args, 0, None) == (
         f"prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {{len=4, filter={filter_address:#x}}}) = 0"

@@ -63,6 +63,7 @@ from tracer.namespaces import (
 from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
+from tracer.xlat.errnos import errno_name
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
@@ -640,7 +641,7 @@ class Tracer:
             return
         error = None
         if is_error:
-            error = errno.errorcode.get(-rval, f"E{-rval}")
+            error = errno_name(-rval)  # includes the kernel-internal ones (ERESTARTNOINTR after a signal)
         if pending.name in EXEC_SYSCALLS and error is None:
             return  # the Exec event already told this story
         if pending.context is not None:

@@ -230,7 +230,11 @@ class ConsoleView:
             self._live.stop()
             self._live = None
         if summary:
+            from tracer.insights import Insights
+            from viz.insights_view import render_insights
+
             self.console.print(Group(Text(""), render_summary(self.table, self._events)))
+            self.console.print(Group(Text(""), render_insights(Insights.from_events(self._events))))
 
 
 def print_recording(console: Console, events: list[Event], *, summary: bool = True) -> None:

@@ -24,6 +24,14 @@ from tracer.xlat.clone import (
     CLONE3_FLAGS,
     CLONE_FLAGS,
     CLONE_INTO_CGROUP,
+    CLONE_NEWCGROUP,
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUSER,
+    CLONE_NEWUTS,
+    CLONE_THREAD,
     CSIGNAL,
     SETNS_TYPES,
     UNSHARE_FLAGS,
@@ -47,10 +55,23 @@ def _exit_signal(number: int) -> str | None:
 def decode_clone(ctx: SyscallContext) -> dict[str, Any]:
     """x86_64 order: flags, stack, parent_tid, child_tid, tls. The low byte of flags is the exit signal."""
     raw = ctx.args[0]
+    _categorize_clone(ctx, raw)
     return {
         "flags": decode_flags(raw & ~CSIGNAL, CLONE_FLAGS),
         "exit_signal": _exit_signal(raw & CSIGNAL),
     }
+
+
+# Every namespace flag except CLONE_NEWTIME, whose bit (0x80) clone(2) reads as part of the exit signal.
+CLONE_NEW_ANY = (
+    CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+)
+
+
+def _categorize_clone(ctx: SyscallContext, flags: int) -> None:
+    """A clone that only starts a thread builds no container: count it under process, not namespaces."""
+    if flags & CLONE_THREAD and not flags & CLONE_NEW_ANY:
+        ctx.category = "process"
 
 
 def decode_clone3(ctx: SyscallContext) -> dict[str, Any]:
@@ -63,6 +84,7 @@ def decode_clone3(ctx: SyscallContext) -> dict[str, Any]:
     flags, _pidfd, _ctid, _ptid, exit_signal, _stack, _ssize, _tls, set_tid, set_tid_size, cgroup = (
         _CLONE_ARGS.unpack(data.ljust(_CLONE_ARGS.size, b"\0"))
     )
+    _categorize_clone(ctx, flags)
     out: dict[str, Any] = {
         "flags": decode_flags(flags, CLONE3_FLAGS),
         "exit_signal": _exit_signal(exit_signal),

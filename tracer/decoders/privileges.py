@@ -48,14 +48,29 @@ def decode_capset(ctx: SyscallContext) -> dict[str, Any]:
     return out
 
 
+#: The most instructions the kernel accepts in one filter (BPF_MAXINSNS); a longer length is not read.
+MAX_BPF_INSNS = 4096
+#: struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}: 8 bytes per instruction.
+BPF_INSN_SIZE = 8
+
+
 def read_fprog(ctx: SyscallContext, addr: int, out: dict[str, Any]) -> None:
     """struct sock_fprog {unsigned short len; struct sock_filter *filter;}: the filter's length and address,
-    kept so the engine can read the BPF program itself while the tracee is still stopped."""
+    and the program itself (`program`, hex), read while the tracee is stopped so that tracer.bpf can evaluate
+    it later."""
     prog = read_struct(ctx, addr, "<H6xQ")
     if prog is None:
         out["fprog"] = None if addr == 0 else unreadable(addr)
+        return
+    out["len"], out["filter"] = prog
+    length, filter_addr = prog
+    if not 0 < length <= MAX_BPF_INSNS:
+        return  # the kernel refuses an empty or oversized program (EINVAL): nothing worth reading
+    code = ctx.memory.read_bytes(filter_addr, length * BPF_INSN_SIZE) if filter_addr else None
+    if code is None or len(code) < length * BPF_INSN_SIZE:
+        out["program"] = unreadable(filter_addr)
     else:
-        out["len"], out["filter"] = prog
+        out["program"] = code.hex()
 
 
 def decode_seccomp(ctx: SyscallContext) -> dict[str, Any]:
