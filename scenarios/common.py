@@ -130,9 +130,11 @@ def runc_init_milestone() -> Milestone:
         id="runc-init",
         title="runc re-executes itself as `runc init`",
         narration=(
-            "runc starts a copy of itself, `runc init`, from /proc/self/exe, and that copy at once re-executes "
-            "from a sealed in-memory copy of the binary, so a container can never overwrite the host's runc. "
-            "runc init's C part (nsexec) runs before Go starts, because Go's threads cannot enter namespaces safely."
+            "runc starts a copy of itself, `runc init`, from /proc/self/exe. That copy at once bind-mounts its own "
+            "binary read-only on a private path, opens it, detaches the mount (umount2 MNT_DETACH) and re-executes "
+            "from the open fd with execveat(fd, \"\", AT_EMPTY_PATH), so a container can never overwrite the "
+            "host's runc (other runc versions use a sealed memfd copy instead). runc init's C part (nsexec) runs "
+            "before Go starts, because a multithreaded Go program cannot unshare or join some namespaces."
         ),
         find=m.runc_init(),
     )
@@ -205,8 +207,10 @@ def identity_milestone() -> Milestone:
         id="identity-and-limits",
         title="Identity and limits: cgroups, capabilities, seccomp",
         narration=(
-            "runc puts the init process into its cgroups (writing its pid to cgroup.procs), drops capabilities "
-            "from the bounding set, sets no_new_privs and, when the config has one, loads a seccomp filter. These "
+            "runc writes the pid of runc init's first stage to each cgroup's cgroup.procs (the stages it forks, "
+            "and so the container's pid 1, start in the same cgroups), drops capabilities from the bounding set "
+            "and sets the others with capset, sets no_new_privs only when the config asks (Docker's default "
+            "does not) and, when the config has one, loads a seccomp filter with prctl(PR_SET_SECCOMP). These "
             "limit what the container may do; they do not isolate what it sees."
         ),
         find=m.any_of(m.cgroup_writes(), m.privilege_drops()),

@@ -316,7 +316,9 @@ def privilege_drops() -> Finder:
     return any_of(
         syscall("capset"),
         syscall("prctl", where=mentions("PR_CAPBSET_DROP", "PR_SET_NO_NEW_PRIVS", "PR_SET_SECCOMP")),
-        syscall("seccomp"),
+        # Only a filter being installed: runc's libseccomp also probes (GET_ACTION_AVAIL, NULL programs).
+        syscall("seccomp", where=lambda args: args.get("operation") == "SECCOMP_SET_MODE_FILTER"
+                and isinstance(args.get("program"), str) and bool(args.get("program"))),
     )
 
 

@@ -71,7 +71,8 @@ class UnshareScenario(Scenario):
             title="--mount-proc: a proc for the new pid namespace",
             narration=(
                 "A new proc on /proc lists only the new pid namespace's processes. It is mounted over the host's "
-                "/proc in the new mount namespace only; the host's /proc is untouched."
+                "/proc in the new mount namespace only; the host's /proc is untouched. It is mounted before the "
+                "chroot, on the host path /proc: inside the busybox root, /proc stays an empty directory."
             ),
             find=m.mount_of_type("proc"),
         ),
@@ -93,7 +94,10 @@ class UnshareScenario(Scenario):
         Milestone(
             id="hostname",
             title="hostname box",
-            narration="The shell (pid 1) sets the UTS namespace's hostname; the host's name does not change.",
+            narration=(
+                "The shell (pid 1) forks `hostname box` (pid 2 inside), which sets the UTS namespace's hostname; "
+                "the host's name does not change."
+            ),
             find=m.syscall("sethostname"),
         ),
         everything_exited_milestone(),

@@ -90,7 +90,8 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     ),
     "execveat": (
         "execve for a file named relative to a directory fd; with AT_EMPTY_PATH and an empty path it runs the "
-        "file the fd itself refers to (runc runs a sealed in-memory copy of itself this way)."
+        "file the fd itself refers to. runc re-executes itself this way: runc 1.1 on Debian from a read-only bind "
+        "mount of its own binary that it has already lazily unmounted, other versions from a sealed memfd."
     ),
     "exit": "Ends the calling thread.",
     "exit_group": "Ends every thread of the calling process, with the given status for its parent.",
