@@ -16,5 +16,17 @@ def effective_capabilities(pid: int | str = "self") -> int:
     return 0
 
 
+#: /proc/PID/status field -> the name boxtrace records the set under.
+STATUS_FIELDS = {"CapEff": "effective", "CapPrm": "permitted", "CapInh": "inheritable", "CapBnd": "bounding",
+                 "CapAmb": "ambient"}
+
+
+def capability_masks(status: dict[str, str]) -> dict[str, str] | None:
+    """{"effective": "0x1fffffffff", ...} from parsed /proc/PID/status fields; None when the task is gone."""
+    masks = {name: "0x" + status[key].lstrip("0").lower() if status[key].strip("0") else "0x0"
+             for key, name in STATUS_FIELDS.items() if key in status}
+    return masks or None
+
+
 def has_cap_sys_ptrace() -> bool:
     return bool(effective_capabilities() >> CAP_SYS_PTRACE & 1)

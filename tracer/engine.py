@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tracer import ptrace_api as pt
+from tracer.capabilities import capability_masks
 from tracer.decoders import (
     CONTAINER_SYSCALL_NRS,
     SYSCALL_NRS_BY_NAME,
@@ -157,6 +158,7 @@ class _ProcessState:
     attached: bool = False
     #: Mount-table moments already captured for this process (see MountSnapshot).
     mount_moments: set[str] = field(default_factory=set)
+    caps: dict[str, str] | None = None
 
 
 class Tracer:
@@ -350,6 +352,7 @@ class Tracer:
                 exe=executable,
                 ns=state.ns,
                 nspid=state.nspid,
+                caps=state.caps,
             )
         )
         os.kill(pid, signal.SIGCONT)
@@ -393,6 +396,7 @@ class Tracer:
                     ns=state.ns,
                     nspid=state.nspid,
                     threads=sorted(t for t in seized if t != pid),
+                    caps=state.caps,
                 )
             )
         self._notice("info", f"attached to {len(self._attached_pids)} processes without stopping them")
@@ -726,6 +730,7 @@ class Tracer:
                         comm=status.get("Name", ""),
                         ns=state.ns,
                         nspid=state.nspid,
+                        caps=state.caps,
                     )
                 )
                 creator_state = self.procs.get(parent.tgid)
@@ -767,7 +772,9 @@ class Tracer:
         state = self.procs.get(tracee.tgid) or self._new_process_state(tracee.tgid)
         old_ns = dict(state.ns)
         state.ns = read_namespaces(tracee.tid)
-        state.nspid = nspid_chain(read_status(tracee.tid))
+        status = read_status(tracee.tid)
+        state.nspid = nspid_chain(status)
+        state.caps = capability_masks(status)
         exe = read_exe(tracee.tid)
         path = exe or ""
         argv = pending.argv if pending and pending.argv is not None else self._argv(read_cmdline(tracee.tid))
@@ -796,6 +803,7 @@ class Tracer:
                 nspid=state.nspid,
                 old_tid=old_tid if old_tid != tracee.tid else None,
                 syscall=syscall,
+                caps=state.caps,
             )
         )
         if not was_setup:
@@ -850,7 +858,8 @@ class Tracer:
     # Namespaces --------------------------------------------------------------------------------------------
 
     def _new_process_state(self, pid: int) -> _ProcessState:
-        state = _ProcessState(pid, read_namespaces(pid), nspid_chain(read_status(pid)))
+        status = read_status(pid)
+        state = _ProcessState(pid, read_namespaces(pid), nspid_chain(status), caps=capability_masks(status))
         self.procs[pid] = state
         return state
 

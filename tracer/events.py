@@ -99,6 +99,9 @@ class ProcessStarted(Event):
     nspid: list[int] = field(default_factory=list)
     #: Threads already running in an attached process (their tids).
     threads: list[int] = field(default_factory=list)
+    #: Capability sets at this moment, as hex masks from /proc/PID/status (effective, permitted, inheritable,
+    #: bounding, ambient), so "before" is known rather than assumed.
+    caps: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ class Exec(Event):
     #: The thread that called exec, when it was not the thread-group leader (its tid disappears).
     old_tid: int | None = None
     syscall: str = "execve"
+    #: Capability sets right after the exec (exec recomputes them), as in ProcessStarted.caps.
+    caps: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,9 @@ a few: it drops the others from the bounding set (prctl(PR_CAPBSET_DROP, CAP_X),
 bring them back), then sets the effective, permitted and inheritable sets with capset(2), and usually sets
 no_new_privs (prctl(PR_SET_NO_NEW_PRIVS, 1): no setuid binary or file capability can raise privileges again).
 
-The trace records these calls, not the sets the process started with, so "before" is assumed to be the full
-set (a runtime runs as root, or as root of a new user namespace); `assumed_before` says so. Each process gets:
+"before" is the set the process had when the trace saw it start or exec (ProcessStarted.caps and Exec.caps,
+read from /proc/PID/status). Recordings without those fields fall back to assuming the full set (a runtime runs
+as root, or as root of a new user namespace); `assumed_before` says so. Each process gets:
 
     bounding set: dropped 38 of 41, kept CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE
     effective: kept 3 of 41 (CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE)
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tracer.events import Event, Syscall
+from tracer.events import Event, Exec, ProcessStarted, Syscall
 from tracer.insights.common import replay
 from tracer.xlat.capability import CAPABILITIES
 
@@ -73,12 +74,12 @@ class ProcessCapabilities:
         return _sorted(self.after.get(which))
 
     def facts(self) -> list[str]:
-        total = len(ALL_CAPABILITIES)
         lines: list[str] = []
         if self.bounding_dropped:
             kept = self.kept("bounding")
             lines.append(
-                f"{self.process}: bounding set: dropped {len(self.dropped('bounding'))} of {total}, kept "
+                f"{self.process}: bounding set: dropped {len(self.dropped('bounding'))} of "
+                f"{len(self.before.bounding)}, kept "
                 + (", ".join(kept) or "none")
             )
         if self.capset_seqs:
@@ -87,7 +88,7 @@ class ProcessCapabilities:
                 if which == "inheritable" and not kept and not self.before.inheritable:
                     continue
                 lines.append(
-                    f"{self.process}: {which}: kept {len(kept)} of {total} ("
+                    f"{self.process}: {which}: kept {len(kept)} of {len(self.before.get(which)) or len(kept)} ("
                     + (", ".join(kept) or "none")
                     + f"), dropped {len(self.dropped(which))}"
                 )
@@ -130,9 +131,29 @@ def _capset_sets(args: dict) -> tuple[frozenset[str], frozenset[str], frozenset[
     return tuple(frozenset(v) for v in values)  # type: ignore[return-value]
 
 
+def sets_from_masks(masks: dict[str, str]) -> CapabilitySets | None:
+    """CapabilitySets from the hex masks the tracer read in /proc/PID/status."""
+    try:
+        values = {name: int(masks[name], 16) for name in SETS}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+    def names(mask: int) -> frozenset[str]:
+        return frozenset(name for name, number in CAPABILITIES if mask >> number & 1)
+
+    return CapabilitySets(*(names(values[name]) for name in SETS))
+
+
 def capabilities(events: Iterable[Event]) -> Capabilities:
     result = Capabilities()
+    #: The sets each process had when last seen starting or exec'ing (when the recording has them).
+    known: dict[int, CapabilitySets] = {}
     for event, state in replay(events):
+        if isinstance(event, ProcessStarted | Exec) and event.caps:
+            sets = sets_from_masks(event.caps)
+            if sets is not None:
+                known[event.pid] = sets
+            continue
         if not isinstance(event, Syscall) or event.error is not None or event.name not in ("capset", "prctl"):
             continue
         args = event.args
@@ -146,8 +167,12 @@ def capabilities(events: Iterable[Event]) -> Capabilities:
             # A child created after its parent dropped capabilities starts from the parent's sets.
             proc = state.table.processes.get(event.pid)
             parent = result.processes.get(proc.creator) if proc is not None and proc.creator else None
-            if parent is not None:
+            if event.pid in known:
+                caps.before = caps.after = known[event.pid]
+                caps.assumed_before = False
+            elif parent is not None:
                 caps.before = caps.after = parent.after
+            if parent is not None:
                 caps.no_new_privs = parent.no_new_privs
         caps.process = state.label(event.pid)
         caps.seqs.append(event.seq)
