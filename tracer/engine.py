@@ -71,6 +71,9 @@ STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal
 #: Signals too frequent to record: Go runtimes preempt goroutines with SIGURG many times a second.
 UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
 NAMESPACE_SYSCALLS = frozenset({"unshare", "setns"})
+_RESETTABLE_SIGNALS = tuple(
+    s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP) and s < signal.SIGRTMIN
+)
 EXEC_SYSCALLS = frozenset({"execve", "execveat"})
 NO_RETURN_SYSCALLS = frozenset({"exit", "exit_group"})
 #: Syscalls that change a mount table: the first one in a new mount namespace triggers a "before" snapshot.
@@ -305,6 +308,14 @@ class Tracer:
                     os.dup2(fd, 2)
                 if cwd:
                     os.chdir(cwd)
+                # The program starts with default signal handling, as after any exec from a shell: no handler
+                # of ours (Textual's SIGCONT, Python's ignored SIGPIPE) runs in the child, and nothing is blocked.
+                try:
+                    for number in _RESETTABLE_SIGNALS:
+                        signal.signal(number, signal.SIG_DFL)
+                    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+                except ValueError:
+                    pass  # not the main thread after all: exec resets the handlers anyway
                 os.kill(os.getpid(), signal.SIGSTOP)  # wait here until the tracer has seized us
                 if prepared is not None:
                     # Before dropping root: installing a filter without no_new_privs needs CAP_SYS_ADMIN.

@@ -1,0 +1,238 @@
+"""The boxtrace TUI: open a recording, or trace live, and walk through what the kernel was asked to do.
+
+Entry points for the CLI: `run_recording_tui(recording)` and `run_live_tui(command, attach, options, output)`.
+Tests build `BoxtraceApp(recording=..., scenario_name=...)` (or `live=LiveTrace(...)`) and drive it with Pilot.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tracer.engine import TraceOptions
+from tracer.recording import Recording
+from viz.tui.live import LiveTrace
+from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
+from viz.tui.model import TraceModel
+from viz.tui.screens.help import HelpScreen
+from viz.tui.screens.main import MainScreen
+
+CSS_FILE = Path(__file__).resolve().parent.parent / "app.tcss"
+EXIT_FAILURE = 1
+
+
+class BoxtraceApp(App[int]):
+    """One trace on screen: a recording (`recording=`) or a live trace (`live=`)."""
+
+    CSS_PATH = CSS_FILE
+    TITLE = "boxtrace"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (stops a live trace first)"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and panes"),
+    ]
+
+    def __init__(self, recording: Recording | None = None, scenario_name: str | None = None,
+                 live: LiveTrace | None = None, export_dir: Path | None = None) -> None:
+        super().__init__()
+        if (recording is None) == (live is None):
+            raise ValueError("give either a recording or a live trace")
+        self.recording = recording
+        self.live = live
+        self.export_dir = export_dir
+        self.model = TraceModel()
+        if recording is not None:
+            self.model.extend([recording.header, *recording.events])
+            scenario_name = scenario_name or recording.header.scenario
+        elif live is not None:
+            scenario_name = scenario_name or live.options.scenario
+        self.scenario_name = scenario_name
+        self.state = "recording" if recording is not None else "starting"
+        self.tracer_worker: Worker | None = None
+        self._quitting = False
+        self._main_screen: MainScreen | None = None
+        self._saved_sigcont: signal.Handlers | object | None = None
+
+    # Screens ---------------------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> MainScreen:
+        self._main_screen = MainScreen(self.model)
+        return self._main_screen
+
+    @property
+    def main_screen(self) -> MainScreen:
+        if self._main_screen is None:
+            raise LookupError("the main screen is not installed yet")
+        return self._main_screen
+
+    def on_mount(self) -> None:
+        if self.recording is not None:
+            for warning in self.recording.warnings:
+                self.notify(warning, severity="warning", timeout=6)
+
+    def start_live(self) -> None:
+        """Start the tracer worker (the main screen calls this once its widgets exist)."""
+        if self.live is None or self.tracer_worker is not None:
+            return
+        self.state = "tracing…"
+        self._default_sigcont()
+        self.tracer_worker = self.run_worker(self._trace, name="tracer", group="tracer", thread=True,
+                                             exclusive=True, exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        # However the app ends, the trace must not outlive it (the worker thread would keep the process alive).
+        if self.live is not None:
+            self.live.request_stop()
+        self._restore_sigcont()
+
+    def _default_sigcont(self) -> None:
+        """Textual's Linux driver catches SIGCONT in Python. The tracer forks the command and the child stops
+        itself until it is seized; when it is resumed, an inherited Python handler would run in the child (and
+        fail there, without an event loop) before its exec. Keep SIGCONT at its default while a launch may be
+        between fork and exec; `_restore_sigcont` puts the driver's handler back."""
+        if self.live is None or not self.live.command or threading.current_thread() is not threading.main_thread():
+            return
+        self._saved_sigcont = signal.getsignal(signal.SIGCONT)
+        signal.signal(signal.SIGCONT, signal.SIG_DFL)
+
+    def _restore_sigcont(self) -> None:
+        if self._saved_sigcont is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGCONT, self._saved_sigcont)
+            self._saved_sigcont = None
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # The live trace --------------------------------------------------------------------------------------
+
+    def _trace(self) -> None:
+        """The tracer worker: the whole trace runs on this one thread (ptrace belongs to it)."""
+        assert self.live is not None
+        worker = get_current_worker()
+        self.live.run(self.post_message, lambda: self.message_queue_size, worker.cancelled_event)
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        """A batch from the tracer: fold it into the model, then grow the widgets."""
+        changes = self.model.extend(message.events)
+        self.main_screen.apply_changes(changes)
+
+    def on_trace_finished(self, message: TraceFinished) -> None:
+        """The live trace ended."""
+        self._restore_sigcont()
+        result = message.result
+        if result.status == "completed":
+            code = "-" if result.exit_code is None else str(result.exit_code)
+            self.state = f"finished (exit {code})"
+        else:
+            self.state = result.status
+        self.main_screen.refresh_summary()
+        if self.main_screen.showing_output:
+            self.main_screen.show_output()
+        self.notify(f"trace {self.state}: {result.events} events, {result.processes} processes")
+
+    def on_tracer_failed(self, message: TracerFailed) -> None:
+        """The live trace could not start or broke: say why in one line."""
+        self._restore_sigcont()
+        self.state = "failed"
+        self.main_screen.refresh_summary()
+        self.notify(f"the trace failed: {message.error}", severity="error", timeout=15)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised past its own error handling: show it rather than crash."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(f"{event.worker.name} failed: {event.worker.error}", severity="error", timeout=10)
+
+    @property
+    def source_name(self) -> str:
+        if self.recording is not None:
+            return Path(self.recording.path).name if self.recording.path else "recording"
+        return "live trace"
+
+    @property
+    def tracing(self) -> bool:
+        return self.live is not None and not self.live.done.is_set()
+
+    @property
+    def program_output(self) -> str | None:
+        return self.live.program_output if self.live is not None else None
+
+    @property
+    def output_note(self) -> str | None:
+        if self.live is None:
+            return None
+        note = f"the traced program's output goes to {self.live.program_output} (o shows it)"
+        if self.live.output:
+            note += f" · recording to {self.live.output}"
+        return note
+
+    async def action_quit(self) -> None:
+        """Stop a live trace (launch mode kills its tracees, attach mode detaches), wait for it, then exit."""
+        if self._quitting:
+            return
+        self._quitting = True
+        if self.tracing and self.live is not None:
+            self.state = "stopping…"
+            self.main_screen.refresh_summary()
+            self.live.request_stop()
+            if self.tracer_worker is not None:
+                try:
+                    await self.tracer_worker.wait()
+                except Exception:  # noqa: BLE001 - the worker reported its own failure already
+                    pass
+        self.exit(self.exit_code_for_trace())
+
+    def exit_code_for_trace(self) -> int:
+        if self.live is None:
+            return 0
+        if self.live.error is not None:
+            return EXIT_FAILURE
+        result = self.live.result
+        if result is None:
+            return EXIT_FAILURE
+        if result.exit_code is None:
+            return 0 if result.status in ("completed", "interrupted") else EXIT_FAILURE
+        return result.exit_code
+
+    # Export ----------------------------------------------------------------------------------------------
+
+    def export_target(self) -> tuple[Path, str]:
+        """Where `e` writes: export_dir, else beside the recording, else the current directory."""
+        source = self.recording.path if self.recording is not None else (
+            str(self.live.output) if self.live is not None and self.live.output else None)
+        directory = self.export_dir or (Path(source).resolve().parent if source else Path.cwd())
+        stem = Path(source).stem if source else "boxtrace"
+        return directory, stem
+
+    def recording_for_export(self) -> Recording:
+        if self.recording is not None:
+            return self.recording
+        assert self.model.header is not None
+        return Recording(header=self.model.header, events=list(self.model.events))
+
+
+def run_recording_tui(recording: Recording) -> int:
+    """`boxtrace tui TRACE`: browse a recording."""
+    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    code = app.run()
+    return 0 if code is None else code
+
+
+def run_live_tui(command: list[str] | None, attach: list[int] | None, options: TraceOptions,
+                 output: str | None) -> int:
+    """`boxtrace run --tui` / `boxtrace docker --tui`: trace in a worker thread while the screen follows."""
+    live = LiveTrace(command, attach, options, output)
+    app = BoxtraceApp(live=live, scenario_name=options.scenario)
+    try:
+        code = app.run()
+    finally:
+        # Whatever ended the app (q, an exception, a signal), the trace must not outlive it.
+        live.request_stop()
+        live.wait(timeout=30)
+    if code is None:
+        code = app.exit_code_for_trace()
+    return code

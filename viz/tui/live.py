@@ -1,0 +1,168 @@
+"""A live trace inside the TUI: the tracer on one worker thread, its events batched into messages.
+
+ptrace belongs to the thread that made the calls, so the whole trace (`TraceSession.run`) happens on one Textual
+thread worker. That thread must never wait for the screen: its sink, `EventPump`, only appends to a list; a small
+timer thread posts the list as one `EventsArrived` every 50 ms (or at once when 500 events are waiting), and posts
+less often while the app is behind. Stopping travels the other way through `TraceSession.request_stop`
+(a `threading.Event` inside the tracer): launch mode kills its tracees, attach mode detaches from them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from textual.message import Message
+
+from tracer.engine import TraceOptions, TraceResult
+from tracer.events import Event
+from tracer.session import TraceSession
+from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
+
+#: Post a batch at least this often...
+BATCH_INTERVAL = 0.05
+#: ...or as soon as this many events wait.
+BATCH_SIZE = 500
+#: While the app has more than this many messages queued, let batches grow instead of adding to the queue.
+MAX_QUEUED_MESSAGES = 20
+
+
+class EventPump:
+    """The tracer's sink: collects events on the tracer thread, posts them in batches from a timer thread.
+
+    Posting happens under the lock, so batches arrive in the order the tracer produced them.
+    """
+
+    def __init__(self, post: Callable[[Message], object], queue_size: Callable[[], int] = lambda: 0,
+                 *, interval: float = BATCH_INTERVAL, batch_size: int = BATCH_SIZE,
+                 on_tick: Callable[[], None] | None = None) -> None:
+        self._post = post
+        self._queue_size = queue_size
+        self._interval = interval
+        self._batch_size = batch_size
+        self._on_tick = on_tick
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._closed = threading.Event()
+        self.posted_batches = 0
+        self._timer = threading.Thread(target=self._tick, name="boxtrace-event-pump", daemon=True)
+        self._timer.start()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) >= self._batch_size and self._queue_size() <= MAX_QUEUED_MESSAGES:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._post(EventsArrived(batch))
+            self.posted_batches += 1
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self._interval):
+            if self._on_tick is not None:
+                self._on_tick()
+            if self._queue_size() <= MAX_QUEUED_MESSAGES:
+                self.flush()
+
+    def close(self) -> None:
+        """Stop the timer and post what is left (call from the tracer thread once the trace has ended)."""
+        self._closed.set()
+        self._timer.join()
+        self.flush()
+
+
+class LiveTrace:
+    """One live trace for the app: what to trace and how, and the means to stop it from any thread."""
+
+    def __init__(self, command: Sequence[str] | None, attach: Sequence[int] | None, options: TraceOptions,
+                 output: str | Path | None = None) -> None:
+        self.command = list(command or [])
+        self.attach = list(attach or [])
+        self.options = options
+        self.output = output
+        if options.output_path is None:
+            # The traced program must not write over the screen: its stdin/stdout/stderr go to a file.
+            if output is not None:
+                options.output_path = f"{output}.out"
+            else:
+                handle = tempfile.NamedTemporaryFile(prefix="boxtrace-", suffix=".out", delete=False)  # noqa: SIM115
+                handle.close()
+                options.output_path = handle.name
+        self.session: TraceSession | None = None
+        self.result: TraceResult | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def program_output(self) -> str | None:
+        return self.options.output_path
+
+    def describe(self) -> str:
+        if self.command:
+            what = " ".join(self.command)
+            return f"{what} (attached to {', '.join(map(str, self.attach))})" if self.attach else what
+        return "attached to " + ", ".join(map(str, self.attach))
+
+    def run(self, post: Callable[[Message], object], queue_size: Callable[[], int] = lambda: 0,
+            cancelled: threading.Event | None = None) -> TraceResult | None:
+        """Trace to the end on the calling thread, posting EventsArrived batches, then TraceFinished or
+        TracerFailed. `cancelled` (the worker's event) set from outside stops the trace too."""
+
+        def watch_cancel() -> None:
+            if cancelled is not None and cancelled.is_set():
+                self.request_stop()
+
+        pump = EventPump(post, queue_size, on_tick=watch_cancel)
+        try:
+            session = TraceSession(self.command or None, self.attach or None, self.options, self.output,
+                                   sinks=[pump])
+            with self._lock:
+                self.session = session
+                stop_now = self._stop.is_set()
+            if stop_now:
+                session.request_stop("interrupted")
+            result = session.run()
+        except BaseException as error:  # noqa: BLE001 - every failure becomes a message for the user
+            self.error = error
+            pump.close()
+            post(TracerFailed(error))
+            return None
+        else:
+            self.result = result
+            pump.close()
+            post(TraceFinished(result))
+            return result
+        finally:
+            self.done.set()
+
+    def request_stop(self) -> None:
+        """Ask the trace to end (any thread): launched tracees are killed, attached ones detached."""
+        with self._lock:
+            self._stop.set()
+            session = self.session
+        if session is not None and not self.done.is_set():
+            session.request_stop("interrupted")
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the trace has ended (for callers outside the event loop)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done.wait(0.05):
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+        return True

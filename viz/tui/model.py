@@ -1,0 +1,472 @@
+"""What the TUI shows, as plain data: the events so far, the process table, filters, names, namespace colours.
+
+Nothing here imports Textual. The app feeds events in (`TraceModel.extend`, the same for a recording and a live
+trace) and the widgets ask questions; every answer is a pure function of the events, so tests can check it
+without a screen.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+
+from tracer.events import (
+    CATEGORIES,
+    End,
+    Event,
+    Exec,
+    Exit,
+    Header,
+    Ipc,
+    MountSnapshot,
+    NamespaceChange,
+    Notice,
+    ProcessStarted,
+    Signal,
+    Syscall,
+    ThreadStarted,
+)
+from tracer.processes import Process, ProcessTable
+from viz.console import CATEGORY_STYLES, MAX_ARGV_SHOWN, short_argv
+
+try:  # viz.roles names processes by the part they play; a plain basename does when it is missing
+    from viz.roles import RoleBook
+except ImportError:  # pragma: no cover
+    RoleBook = None  # type: ignore[assignment,misc]
+
+try:  # the decoders package is written alongside the TUI; fall back to a plain rendering until it exists
+    from tracer.decoders import format_call
+    from tracer.decoders.render import quote
+except ImportError:  # pragma: no cover - only while tracer.decoders is incomplete
+    import json
+
+    def quote(text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)
+
+    def format_call(name: str, args: dict[str, Any], ret: int | None, error: str | None) -> str:
+        inner = ", ".join(f"{key}={value!r}" for key, value in args.items())
+        result = "?" if ret is None else str(ret)
+        return f"{name}({inner}) = {result}" + (f" {error}" if error else "")
+
+
+#: Programs whose first non-option argument names what they are doing (`runc create`, `docker run`).
+SUBCOMMAND_PROGRAMS = frozenset(
+    {"runc", "crun", "docker", "ctr", "nerdctl", "podman", "containerd-shim-runc-v2", "teach", "boxtrace"}
+)
+SUBCOMMANDS = frozenset(
+    {"create", "start", "init", "run", "delete", "kill", "exec", "state", "pull", "rm", "wait", "attach",
+     "child", "parent"}
+)
+
+#: Least seconds between two rebuilds of the process roles while a live trace streams.
+ROLES_MIN_INTERVAL = 0.5
+
+#: One colour per distinct set of namespaces, in the order the sets first appear.
+NAMESPACE_COLOURS: tuple[str, ...] = (
+    "magenta", "cyan", "yellow", "green", "bright_blue", "red", "bright_magenta", "bright_cyan",
+    "bright_yellow", "bright_green", "blue", "bright_red",
+)
+
+#: How each namespace kind is spelled in a badge; pid_for_children ("pid*") is a new pid namespace that only
+#: the process's future children will be in (what unshare(CLONE_NEWPID) gives the caller).
+BADGE_KINDS: dict[str, str] = {
+    "mnt": "mnt", "uts": "uts", "ipc": "ipc", "net": "net", "pid": "pid", "pid_for_children": "pid*",
+    "user": "user", "cgroup": "cgroup", "time": "time",
+}
+
+EVENT_STYLES: dict[str, str] = {
+    "process": "green",
+    "exec": "bold green",
+    "namespace": "bold magenta",
+    "exit": "dim",
+    "exit-error": "red",
+    "signal": "yellow",
+    "ipc": "bright_blue",
+    "mounts": "cyan",
+    "notice": "italic",
+    "warning": "yellow",
+    "error": "bold red",
+}
+
+
+def event_category(event: Event) -> str | None:
+    """The category an event counts under for the `f` filter; None for trace-level events (notices, the end)."""
+    if isinstance(event, Syscall):
+        return event.category
+    if isinstance(event, NamespaceChange):
+        return "namespaces"
+    if isinstance(event, (ProcessStarted, ThreadStarted, Exec, Exit, Signal)):
+        return "process"
+    if isinstance(event, Ipc):
+        return "ipc"
+    if isinstance(event, MountSnapshot):
+        return "filesystem-view"
+    return None
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events the list shows: container-relevant ones or everything, optionally one category only."""
+
+    everything: bool = False
+    category: str | None = None
+
+    def accepts(self, event: Event) -> bool:
+        if isinstance(event, (Header, ThreadStarted)) and not self.everything:
+            return False
+        category = event_category(event)
+        if self.category is not None:
+            return category == self.category
+        return self.everything or category != "other"
+
+    def describe(self) -> str:
+        scope = "all events" if self.everything else "container events"
+        return f"{scope}, {self.category} only" if self.category else scope
+
+    def next_category(self) -> EventFilter:
+        """The `f` key: no category -> each category in turn -> no category."""
+        order: list[str | None] = [None, *CATEGORIES]
+        index = order.index(self.category) if self.category in order else 0
+        return EventFilter(self.everything, order[(index + 1) % len(order)])
+
+
+def _role_text(role) -> str:
+    if role.detail.startswith("runc:["):
+        return role.detail
+    return f"{role.name} ({role.detail})" if role.detail else role.name
+
+
+def _basename(path: str) -> str:
+    return os.path.basename(path.rstrip("/")) or path
+
+
+def process_name(proc: Process) -> str:
+    """A learner-facing name: runc's stage names, `runc create`, `containerd-shim-runc-v2 start`, or the
+    program's basename."""
+    comm = proc.comm or ""
+    if comm.startswith("runc:["):
+        return comm
+    argv = proc.current_argv
+    path = proc.executable or comm
+    # runc re-executes itself from a sealed memfd: the path says nothing, argv[0] does.
+    if path.startswith(("/proc/", "memfd:")) or "(deleted)" in path or path.isdigit():
+        path = argv[0] if argv and argv[0] else comm
+    name = _basename(path)
+    if name in SUBCOMMAND_PROGRAMS or name.startswith("containerd-shim"):
+        for arg in argv[1:]:
+            if arg in SUBCOMMANDS:
+                return f"{name} {arg}"
+    return name or f"pid {proc.pid}"
+
+
+class NamespacePalette:
+    """Gives each distinct set of non-host namespaces its own colour, in order of appearance."""
+
+    def __init__(self) -> None:
+        self._colours: dict[frozenset[tuple[str, int]], str] = {}
+
+    def colour(self, namespaces: dict[str, int]) -> str | None:
+        if not namespaces:
+            return None
+        key = frozenset(namespaces.items())
+        if key not in self._colours:
+            self._colours[key] = NAMESPACE_COLOURS[len(self._colours) % len(NAMESPACE_COLOURS)]
+        return self._colours[key]
+
+    def __len__(self) -> int:
+        return len(self._colours)
+
+
+@dataclass
+class Changes:
+    """What one `extend` changed, so widgets update only that."""
+
+    events: list[Event] = field(default_factory=list)
+    new_processes: list[Process] = field(default_factory=list)
+    changed_processes: list[Process] = field(default_factory=list)
+    header_changed: bool = False
+
+
+class TraceModel:
+    """The events seen so far, folded incrementally (ProcessTable.add) as they arrive."""
+
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        self.header: Header | None = None
+        self.events: list[Event] = []
+        self.table = ProcessTable()
+        self.palette = NamespacePalette()
+        self.syscalls = 0
+        self.categories: Counter[str] = Counter()
+        self.namespace_changes = 0
+        self.end: End | None = None
+        #: Bumped by every `extend`: caches computed from the whole trace (the walkthrough) compare it.
+        self.revision = 0
+        self._owner: dict[int, Process] = {}
+        self._plain: dict[int, str] = {}
+        self._roles: Any = None
+        self._roles_revision = -1
+        self._roles_built_at = 0.0
+        self._roles_interval = ROLES_MIN_INTERVAL
+        #: Bumped whenever the roles are recomputed: the tree then relabels every process.
+        self.roles_generation = 0
+        if events:
+            self.extend(events)
+
+    # Feeding -----------------------------------------------------------------------------------------------
+
+    def extend(self, events: Iterable[Event]) -> Changes:
+        changes = Changes()
+        new_ids: set[int] = set()
+        changed: dict[int, Process] = {}
+        table = self.table
+        for event in events:
+            table.add(event)
+            if isinstance(event, Header):
+                self.header = event
+                changes.header_changed = True
+                continue
+            self.events.append(event)
+            changes.events.append(event)
+            pid = getattr(event, "pid", None)
+            proc = table.processes.get(pid) if isinstance(pid, int) else None
+            if proc is not None:
+                self._owner[event.seq] = proc
+            if isinstance(event, Syscall):
+                self.syscalls += 1
+                self.categories[event.category] += 1
+            elif isinstance(event, ProcessStarted) and proc is not None:
+                changes.new_processes.append(proc)
+                new_ids.add(id(proc))
+            elif isinstance(event, (Exec, NamespaceChange, Exit)) and proc is not None:
+                self.namespace_changes += isinstance(event, NamespaceChange)
+                changed[id(proc)] = proc
+            elif isinstance(event, ThreadStarted):
+                owner = table.processes.get(event.pid)
+                if owner is not None:
+                    changed[id(owner)] = owner
+            elif isinstance(event, End):
+                self.end = event
+        changes.changed_processes = [p for key, p in changed.items() if key not in new_ids]
+        self.revision += 1
+        return changes
+
+    # Questions ---------------------------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.end is not None
+
+    def event(self, seq: int) -> Event | None:
+        return self.table.events_by_seq.get(seq)
+
+    def owner(self, seq: int) -> Process | None:
+        """The process an event belongs to (the one that had its pid when the event happened)."""
+        return self._owner.get(seq)
+
+    def view(self, subject: Process | None, flt: EventFilter) -> list[int]:
+        """The seqs the event list shows: one process's events, or every event when `subject` is None."""
+        by_seq = self.table.events_by_seq
+        if subject is None:
+            return [e.seq for e in self.events if flt.accepts(e)]
+        return [seq for seq in subject.event_seqs if flt.accepts(by_seq[seq])]
+
+    def accepts(self, subject: Process | None, flt: EventFilter, event: Event) -> bool:
+        """Whether a newly arrived event belongs in a view (live updates extend the list in place)."""
+        if subject is not None and self._owner.get(event.seq) is not subject:
+            return False
+        return flt.accepts(event)
+
+    def name(self, proc: Process) -> str:
+        """The role of the process's current program (viz.roles: "runc create", "container entrypoint", a runc
+        init stage), else the basename of its program."""
+        phases = self._phase_names(proc)
+        return phases[-1] if phases else process_name(proc)
+
+    def name_at(self, proc: Process, seq: int) -> str:
+        """The role the process had when event `seq` happened (runc's init stage before it exec'd the
+        entrypoint)."""
+        book = self.roles()
+        if book is not None:
+            try:
+                return _role_text(book.phase_at(proc, seq).role)
+            except (KeyError, LookupError, ValueError):
+                pass
+        return process_name(proc)
+
+    def lineage(self, proc: Process) -> str:
+        """`runc:[2:INIT] → container entrypoint (sh)`: the last two programs of a process that exec'd."""
+        phases = self._phase_names(proc)
+        if not phases:
+            return process_name(proc)
+        distinct = [name for i, name in enumerate(phases) if i == 0 or name != phases[i - 1]]
+        return " → ".join(distinct[-2:])
+
+    def roles(self) -> Any:
+        """The RoleBook of the trace so far. Building one walks every process, so while a big trace streams
+        in it is rebuilt at most every ROLES_MIN_INTERVAL seconds (or 20 times its own cost); processes newer
+        than the book are named by their program until then."""
+        if RoleBook is None:
+            return None
+        if self._roles is None or (
+            self._roles_revision != self.revision
+            and time.monotonic() - self._roles_built_at >= self._roles_interval
+        ):
+            started = time.monotonic()
+            self._roles = RoleBook(self.table)
+            self._roles_built_at = time.monotonic()
+            self._roles_interval = max(ROLES_MIN_INTERVAL, 20 * (self._roles_built_at - started))
+            self._roles_revision = self.revision
+            self.roles_generation += 1
+        return self._roles
+
+    def _phase_names(self, proc: Process) -> list[str]:
+        book = self.roles()
+        if book is None:
+            return []
+        try:
+            return [_role_text(phase.role) for phase in book.phases(proc)]
+        except (KeyError, LookupError, ValueError):
+            return []
+
+    def new_namespaces(self, proc: Process) -> dict[str, int]:
+        host = self.table.host_namespaces()
+        return {kind: inode for kind, inode in proc.ns.items() if host.get(kind) != inode}
+
+    def namespace_colour(self, proc: Process) -> str | None:
+        return self.palette.colour(self.new_namespaces(proc))
+
+    def namespace_badge(self, proc: Process) -> Text:
+        """`◆ mnt uts pid` in the colour of the process's namespace set; empty for host namespaces."""
+        new = self.new_namespaces(proc)
+        colour = self.palette.colour(new)
+        if colour is None:
+            return Text("")
+        kinds = [BADGE_KINDS.get(kind, kind) for kind in BADGE_KINDS if kind in new]
+        kinds += [kind for kind in sorted(new) if kind not in BADGE_KINDS]
+        return Text("◆ " + " ".join(kinds), style=colour)
+
+    def describe_pid(self, proc: Process) -> str:
+        inner = proc.pid_in_namespace
+        return f"{proc.pid} (pid {inner} inside)" if inner != proc.pid else str(proc.pid)
+
+    def line(self, event: Event, *, with_pid: bool = False) -> Text:
+        """One event as one coloured line (no trailing newline)."""
+        text = Text()
+        if with_pid:
+            pid = getattr(event, "pid", None)
+            if isinstance(pid, int):
+                text.append(f"{pid:>7} ", style="bold")
+            else:
+                text.append(" " * 8)
+        text.append_text(event_text(event))
+        return text
+
+    def plain(self, seq: int) -> str:
+        """The searchable text of an event (cached: search may scan every event)."""
+        cached = self._plain.get(seq)
+        if cached is None:
+            event = self.event(seq)
+            cached = event_text(event).plain if event is not None else ""
+            self._plain[seq] = cached
+        return cached
+
+    def search(self, query: str, after: int | None, flt: EventFilter, direction: int = 1) -> tuple[int | None, bool]:
+        """The next event (by seq, in `direction`) whose text contains `query`, case-insensitively, among
+        those `flt` shows, wrapping around once. Returns (seq or None, wrapped)."""
+        needle = query.lower()
+        events = self.events[:]  # a live trace may append while a worker searches
+        if not needle or not events:
+            return None, False
+        positions = range(len(events)) if direction > 0 else range(len(events) - 1, -1, -1)
+        start_seen = after is None
+        first_pass: list[int] = []
+        for index in positions:
+            event = events[index]
+            if not start_seen:
+                if (direction > 0 and event.seq > after) or (direction < 0 and event.seq < after):
+                    start_seen = True
+                else:
+                    first_pass.append(index)
+                    continue
+            if flt.accepts(event) and needle in self.plain(event.seq).lower():
+                return event.seq, False
+        for index in first_pass:
+            event = events[index]
+            if flt.accepts(event) and needle in self.plain(event.seq).lower():
+                return event.seq, True
+        return None, False
+
+    def count_summary(self) -> str:
+        procs = len(self.table.history)
+        running = sum(1 for p in self.table.processes.values() if p.alive)
+        spaces = len(self.palette)
+        return (
+            f"{procs} processes ({running} running) · {self.syscalls} syscalls · {len(self.events)} events · "
+            f"{spaces} namespace sets"
+        )
+
+
+def event_text(event: Event) -> Text:
+    """The text of one event without its pid: strace-like for syscalls, a short sentence for the rest."""
+    if isinstance(event, Syscall):
+        style = CATEGORY_STYLES.get(event.category, "")
+        line = Text(format_call(event.name, event.args, event.ret, event.error), style=style)
+        if event.error:
+            at = line.plain.rfind(event.error)
+            if at >= 0:
+                line.stylize("red", at, at + len(event.error))
+        if event.tid and event.tid != event.pid:
+            line = Text.assemble((f"[{event.tid}] ", "dim"), line)
+        if event.notes:
+            notes = ", ".join(f"{key}={value}" for key, value in event.notes.items())
+            line.append(f"  # {notes}", style="dim italic")
+        return line
+    if isinstance(event, Exec):
+        shown = [quote(a if len(a) <= 60 else a[:57] + "...") for a in event.argv[:MAX_ARGV_SHOWN]]
+        if len(event.argv) > MAX_ARGV_SHOWN:
+            shown.append(f"... (+{len(event.argv) - MAX_ARGV_SHOWN})")
+        return Text(f"{event.syscall}({quote(event.path)}, [{', '.join(shown)}]) = 0", style=EVENT_STYLES["exec"])
+    if isinstance(event, ProcessStarted):
+        if event.via in ("launch", "attach"):
+            return Text(f"+ {event.via}ed: {short_argv(event.argv or [event.comm])}", style=EVENT_STYLES["process"])
+        text = Text(f"+ new process {event.pid} from {event.creator} via {event.via}", style=EVENT_STYLES["process"])
+        if event.flags:
+            text.append(f"({'|'.join(event.flags)})", style="dim")
+        if event.creator is not None and event.ppid != event.creator:
+            text.append(f", parent {event.ppid}", style="yellow")
+        return text
+    if isinstance(event, ThreadStarted):
+        return Text(f"+ thread {event.tid}", style="dim")
+    if isinstance(event, NamespaceChange):
+        return Text(
+            f"→ new {event.kind} namespace {event.new} (was {event.old}) via {event.via}",
+            style=EVENT_STYLES["namespace"],
+        )
+    if isinstance(event, Exit):
+        if event.detached:
+            return Text("detached (left running)", style="dim")
+        if event.signal:
+            return Text(f"+++ killed by {event.signal} +++", style=EVENT_STYLES["exit-error"])
+        return Text(f"+++ exited with {event.code} +++", style=EVENT_STYLES["exit" if event.code == 0 else "exit-error"])
+    if isinstance(event, Signal):
+        return Text(f"--- {event.signal} ---", style=EVENT_STYLES["signal"])
+    if isinstance(event, Ipc):
+        peer = f" → pid {event.peer_pid}" if event.peer_pid else ""
+        before = " (before tracing)" if event.preexisting else ""
+        return Text(f"connected to {event.path}{peer}{before}", style=EVENT_STYLES["ipc"])
+    if isinstance(event, MountSnapshot):
+        return Text(f"mount table {event.moment}: {len(event.mountinfo)} mounts", style=EVENT_STYLES["mounts"])
+    if isinstance(event, Notice):
+        return Text(f"boxtrace: {event.message}", style=EVENT_STYLES.get(event.level, "italic"))
+    if isinstance(event, End):
+        code = "" if event.exit_code is None else f", exit code {event.exit_code}"
+        return Text(f"trace {event.status}: {event.processes} processes{code}", style="bold")
+    if isinstance(event, Header):
+        return Text(f"boxtrace {event.mode}: {' '.join(event.command)}", style="bold")
+    return Text(event.type)

@@ -1,0 +1,393 @@
+"""The main screen: process tree, event list, details, walkthrough narration, search.
+
+State lives here (the selected process, the filter, the chapter) and in the model; handlers change state and
+tell widgets what to show. Anything that may take long (search over 100k events, exports) runs in a thread
+worker and answers with a message.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Tree
+
+from tracer.events import Event
+from tracer.processes import Process
+from viz.tui.messages import ExportDone, SearchDone
+from viz.tui.model import Changes, EventFilter, TraceModel
+from viz.tui.walkthrough import Walkthrough, build_walkthrough
+from viz.tui.widgets.details import DetailsPane
+from viz.tui.widgets.event_list import EventList
+from viz.tui.widgets.narration import NarrationPanel
+from viz.tui.widgets.process_tree import ProcessTree
+from viz.tui.widgets.search import SearchBar
+from viz.tui.widgets.summary import TraceSummary
+
+if TYPE_CHECKING:
+    from viz.tui.app import BoxtraceApp
+
+#: Bytes of the traced program's output shown by `o` (its tail).
+OUTPUT_TAIL_BYTES = 16 * 1024
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("n", "chapter(1)", "Next chapter", id="next-chapter", tooltip="Walkthrough: next chapter"),
+        Binding("p", "chapter(-1)", "Prev chapter", id="previous-chapter",
+                tooltip="Walkthrough: previous chapter"),
+        Binding("a", "toggle_all", "All/container", id="toggle-all",
+                tooltip="Show every event, or container-relevant ones only"),
+        Binding("f", "cycle_category", "Category", id="category", tooltip="Show one category at a time"),
+        Binding("slash", "search", "Search", id="search", tooltip="Search the event text"),
+        Binding("right_square_bracket", "search_again(1)", "Next match", id="next-match", show=False),
+        Binding("left_square_bracket", "search_again(-1)", "Prev match", id="previous-match", show=False),
+        Binding("e", "export", "Export", id="export", tooltip="Export the architecture diagram (SVG, PNG)"),
+        Binding("o", "output", "Output", id="output", show=False,
+                tooltip="Show the traced program's output"),
+        Binding("z", "zoom", "Zoom", id="zoom", tooltip="Zoom the walkthrough (or the focused pane) to the screen"),
+    ]
+
+    ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"
+
+    def __init__(self, model: TraceModel) -> None:
+        super().__init__()
+        self.model = model
+        self.subject: Process | None = None
+        self.flt = EventFilter()
+        self.chapter = -1
+        self.search_query = ""
+        self.showing_output = False
+        self._walk: Walkthrough | None = None
+        self._walk_revision = -1
+        self._output_shown_at = 0.0
+
+    @property
+    def boxtrace(self) -> BoxtraceApp:
+        return self.app  # type: ignore[return-value]
+
+    # Widgets, by type ------------------------------------------------------------------------------------
+
+    @property
+    def process_tree(self) -> ProcessTree:
+        return self.query_one(ProcessTree)
+
+    @property
+    def event_list(self) -> EventList:
+        return self.query_one(EventList)
+
+    @property
+    def details_pane(self) -> DetailsPane:
+        return self.query_one(DetailsPane)
+
+    @property
+    def narration_panel(self) -> NarrationPanel:
+        return self.query_one(NarrationPanel)
+
+    @property
+    def search_bar(self) -> SearchBar:
+        return self.query_one(SearchBar)
+
+    @property
+    def summary_line(self) -> TraceSummary:
+        return self.query_one(TraceSummary)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield TraceSummary(id="summary")
+        with Horizontal(id="panes"):
+            yield ProcessTree(self.model, id="processes")
+            with Vertical(id="centre"):
+                yield EventList(self.model, id="events")
+                yield NarrationPanel(id="narration")
+            yield DetailsPane(self.model, id="details")
+        yield SearchBar(id="search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.process_tree.border_title = "processes"
+        self.details_pane.border_title = "details"
+        self.process_tree.add_processes(self.model.table.history)
+        self.process_tree.show(None)
+        self.reload_events()
+        self.boxtrace.start_live()
+        self.refresh_summary()
+        self.process_tree.focus()
+
+    # Live updates ----------------------------------------------------------------------------------------
+
+    def apply_changes(self, changes: Changes) -> None:
+        """New events arrived: grow the tree and the visible list; nothing is recomputed from scratch."""
+        generation = self.model.roles_generation
+        if changes.new_processes:
+            self.process_tree.add_processes(changes.new_processes)
+        if changes.changed_processes:
+            self.process_tree.refresh_processes(changes.changed_processes)
+        if self.model.roles_generation != generation:
+            # The roles were recomputed: a process's name can depend on what ran after it (runc's stages).
+            self.process_tree.refresh_processes(self.model.table.history)
+        model, subject, flt = self.model, self.subject, self.flt
+        self.event_list.append(e.seq for e in changes.events if model.accepts(subject, flt, e))
+        self.refresh_summary()
+        if self.showing_output and time.monotonic() - self._output_shown_at > 0.5:
+            self.show_output()
+
+    def refresh_summary(self) -> None:
+        app = self.boxtrace
+        self.summary_line.show(self.model, self.flt, app.state, app.output_note)
+        header = self.model.header
+        if header is not None:
+            self.app.sub_title = header.scenario or app.source_name
+
+    # Selecting what to show ------------------------------------------------------------------------------
+
+    def reload_events(self, keep: int | None = None) -> None:
+        seqs = self.model.view(self.subject, self.flt)
+        self.event_list.show(seqs, with_pid=self.subject is None, keep=keep)
+        whose = "all processes" if self.subject is None else (
+            f"{self.model.lineage(self.subject)} {self.model.describe_pid(self.subject)}")
+        self.event_list.border_title = f"events of {whose}"
+        self.event_list.border_subtitle = f"{len(seqs)} shown · {self.flt.describe()}"
+
+    def set_subject(self, proc: Process | None, keep: int | None = None) -> None:
+        self.subject = proc
+        self.process_tree.show(proc)
+        self.reload_events(keep)
+
+    def select_event(self, seq: int, subject: Process | None | bool = True) -> bool:
+        """Show an event: switch to its process (or to `subject` when given; True means its owner) and widen
+        the filter if it hides the event. Returns False for an unknown seq."""
+        event: Event | None = self.model.event(seq)
+        if event is None:
+            return False
+        target = self.model.owner(seq) if subject is True else subject
+        if target is not None and not isinstance(target, Process):
+            target = None
+        flt = self.flt
+        if not flt.accepts(event):
+            flt = EventFilter(flt.everything, None)
+            if not flt.accepts(event):
+                flt = EventFilter(True, None)
+        if target is not self.subject or flt != self.flt:
+            self.flt = flt
+            self.subject = target
+            self.process_tree.show(target)
+            self.reload_events(keep=seq)
+            self.refresh_summary()
+        self.event_list.select(seq, center=True)
+        return True
+
+    @on(Tree.NodeHighlighted, "#processes")
+    def on_process_highlighted(self, message: Tree.NodeHighlighted) -> None:
+        """The tree cursor moved: list that process's events."""
+        proc = message.node.data
+        if proc is not self.subject:
+            self.subject = proc
+            self.reload_events()
+
+    def on_event_list_cursor_moved(self, message: EventList.CursorMoved) -> None:
+        """Show the selected event in the details pane (or the process when the list is empty)."""
+        if self.showing_output:
+            return
+        if message.seq is None:
+            self.details_pane.show_process(self.subject)
+        else:
+            self.details_pane.show_event(message.seq)
+
+    # Filters ---------------------------------------------------------------------------------------------
+
+    def action_toggle_all(self) -> None:
+        self.flt = EventFilter(not self.flt.everything, self.flt.category)
+        self.reload_events(keep=self.event_list.selected_seq)
+        self.refresh_summary()
+
+    def action_cycle_category(self) -> None:
+        self.flt = self.flt.next_category()
+        self.reload_events(keep=self.event_list.selected_seq)
+        self.refresh_summary()
+
+    # Walkthrough -----------------------------------------------------------------------------------------
+
+    def walkthrough(self) -> Walkthrough:
+        """The chapters, recomputed only when events arrived since the last time."""
+        if self._walk is None or self._walk_revision != self.model.revision:
+            events: list[Event] = list(self.model.events)
+            if self.model.header is not None:
+                events.insert(0, self.model.header)
+            scenario = self.model.header.scenario if self.model.header is not None else None
+            scenario = self.boxtrace.scenario_name or scenario
+            try:
+                self._walk = build_walkthrough(events, scenario)
+            except Exception as error:  # noqa: BLE001 - a milestone that trips on a partial trace
+                self.notify(f"the {scenario} walkthrough failed ({error}); showing generic chapters",
+                            severity="warning")
+                self._walk = build_walkthrough(events, None)
+            self._walk_revision = self.model.revision
+        return self._walk
+
+    def action_chapter(self, delta: int) -> None:
+        walk = self.walkthrough()
+        if not walk.chapters:
+            self.notify("this trace has no walkthrough chapters yet", severity="warning")
+            return
+        if self.chapter < 0:
+            index = 0 if delta > 0 else len(walk.chapters) - 1
+        else:
+            index = max(0, min(self.chapter + delta, len(walk.chapters) - 1))
+        self.go_to_chapter(index)
+
+    def go_to_chapter(self, index: int) -> None:
+        walk = self.walkthrough()
+        chapter = walk.chapters[index]
+        self.chapter = index
+        self.narration_panel.show(walk, index, self.model)
+        procs: list[Process] = []
+        for seq in chapter.seqs:
+            owner = self.model.owner(seq)
+            if owner is not None and all(owner is not p for p in procs):
+                procs.append(owner)
+        self.process_tree.mark(procs)
+        self.event_list.set_marked(chapter.seqs)
+        subject: Process | None = procs[0] if len(procs) == 1 else None
+        if chapter.first_seq is not None:
+            self.select_event(chapter.first_seq, subject=subject)
+
+    @property
+    def current_chapter(self):
+        if self.chapter < 0 or self._walk is None or self.chapter >= len(self._walk.chapters):
+            return None
+        return self._walk.chapters[self.chapter]
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        panel = self.narration_panel
+        target = panel if panel.has_class("-active") else self.focused
+        if target is not None and not self.maximize(target, container=False):
+            self.maximize(target, container=True)
+
+    # Search ----------------------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.search_bar.value = self.search_query
+        self.search_bar.open()
+
+    @on(SearchBar.Submitted, "#search")
+    def on_search_submitted(self, message: SearchBar.Submitted) -> None:
+        """Enter in the search bar: find the next match."""
+        self.search_query = message.value.strip()
+        self.event_list.set_query(self.search_query)
+        if self.search_query:
+            self.search(self.search_query, 1)
+
+    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
+        """Escape in the search bar: back to the event list, matches stay highlighted."""
+        self.event_list.focus()
+
+    def action_search_again(self, direction: int) -> None:
+        if not self.search_query:
+            self.action_search()
+            return
+        self.search(self.search_query, direction)
+
+    def search(self, query: str, direction: int) -> None:
+        self._search_worker(query, self.event_list.selected_seq, self.flt, direction)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search_worker(self, query: str, after: int | None, flt: EventFilter, direction: int) -> None:
+        seq, wrapped = self.model.search(query, after, flt, direction)
+        widened = False
+        if seq is None and flt != EventFilter(everything=True):
+            # Nothing among the events on show: look at every event, and widen the filter to show the match.
+            seq, wrapped = self.model.search(query, after, EventFilter(everything=True), direction)
+            widened = seq is not None
+        self.post_message(SearchDone(query, seq, direction, wrapped, widened))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        """A search worker finished: select the match, or say there is none."""
+        if message.seq is None:
+            self.notify(f"no event matches {message.query!r}", severity="warning")
+            return
+        self.select_event(message.seq, subject=self.subject if self.subject is None else True)
+        if message.widened:
+            self.notify(f"{message.query!r} is only in events the filter hid: now showing {self.flt.describe()}")
+        elif message.wrapped:
+            self.notify("search wrapped around the trace")
+
+    # Export ----------------------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        app = self.boxtrace
+        if self.model.header is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        directory, stem = app.export_target()
+        theme = "dark" if app.current_theme.dark else "light"
+        self.notify(f"exporting the architecture diagram to {directory}…")
+        self._export_worker(app.recording_for_export(), directory, stem, theme)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _export_worker(self, recording, directory: Path, stem: str, theme: str) -> None:
+        written: list[Path] = []
+        try:
+            from viz.export import export
+
+            for fmt in ("svg", "png"):
+                target = directory / f"{stem}-architecture.{fmt}"
+                result = export(recording, view="architecture", fmt=fmt, theme=theme, output=target)
+                written.append(Path(result) if result else target)
+        except Exception as error:  # noqa: BLE001 - shown to the user as one line
+            self.post_message(ExportDone(written, error=f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(ExportDone(written))
+
+    def on_export_done(self, message: ExportDone) -> None:
+        """The export worker finished: say which files were written."""
+        if message.error:
+            self.notify(f"export failed: {message.error}", severity="error", timeout=8)
+        else:
+            self.notify("wrote " + ", ".join(str(p) for p in message.paths), timeout=8)
+
+    # Program output --------------------------------------------------------------------------------------
+
+    def action_output(self) -> None:
+        path = self.boxtrace.program_output
+        if path is None:
+            self.notify("no program output here: a recording keeps only the trace", severity="warning")
+            return
+        self.showing_output = not self.showing_output
+        if self.showing_output:
+            self.show_output()
+        else:
+            seq = self.event_list.selected_seq
+            if seq is None:
+                self.details_pane.show_process(self.subject)
+            else:
+                self.details_pane.show_event(seq)
+        self.details_pane.border_title = "program output" if self.showing_output else "details"
+
+    def show_output(self) -> None:
+        path = self.boxtrace.program_output
+        self._output_shown_at = time.monotonic()
+        if path is None:
+            return
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(0, 2)
+                size = handle.tell()
+                handle.seek(max(0, size - OUTPUT_TAIL_BYTES))
+                data = handle.read()
+        except OSError as error:
+            self.details_pane.show_text(Text(f"cannot read {path}: {error.strerror}", style="red"))
+            return
+        text = Text(f"{path}\n", style="dim")
+        text.append(data.decode("utf-8", errors="replace") or "(nothing yet)")
+        self.details_pane.show_text(text)

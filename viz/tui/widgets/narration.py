@@ -1,0 +1,102 @@
+"""The walkthrough panel: the chapter's title and narration, and the popular claim beside what the trace shows."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from viz.tui.model import TraceModel
+from viz.tui.walkthrough import Chapter, Walkthrough
+
+#: Event lines quoted under "What this trace shows".
+MAX_QUOTED_EVENTS = 4
+
+
+class NarrationPanel(Vertical):
+    """Hidden until the first `n`; then it tells the story of the current chapter. `z` zooms it to the whole
+    screen (for projecting a chapter to a class)."""
+
+    ALLOW_MAXIMIZE = True
+
+    DEFAULT_CSS = """
+    NarrationPanel {
+        height: auto;
+        max-height: 50%;
+        display: none;
+        &.-active { display: block; }
+        &.-maximized { max-height: 100%; height: 1fr; }
+        #narration-title { text-style: bold; }
+        #narration-compare { height: auto; display: none; }
+        #narration-compare.-shown { display: block; }
+        #narration-claim, #narration-reality { width: 1fr; height: auto; padding: 0 1; }
+        #narration-events { height: auto; }
+        #narration-foot { color: $foreground 50%; }
+        #narration-toc { display: none; height: auto; margin-top: 1; }
+        &.-maximized #narration-toc { display: block; }
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="narration-title")
+        yield Static(id="narration-text")
+        with Horizontal(id="narration-compare"):
+            yield Static(id="narration-claim")
+            yield Static(id="narration-reality")
+        yield Static(id="narration-events")
+        yield Static(id="narration-foot")
+        yield Static(id="narration-toc")
+
+    def show(self, walkthrough: Walkthrough, index: int, model: TraceModel) -> None:
+        chapter = walkthrough.chapters[index]
+        total = len(walkthrough.chapters)
+        self.add_class("-active")
+        self.border_title = f"walkthrough · {walkthrough.source}"
+        self.query_one("#narration-title", Static).update(
+            Text.assemble((f"Chapter {index + 1}/{total}: ", "dim"), (chapter.title, "bold"))
+        )
+        self.query_one("#narration-text", Static).update(chapter.narration)
+        compare = self.query_one("#narration-compare")
+        quoted = self._quoted(chapter, model)
+        if chapter.claim and chapter.reality:
+            compare.add_class("-shown")
+            self.query_one("#narration-claim", Static).update(
+                Text.assemble(("Popular explanation: ", "bold yellow"), chapter.claim)
+            )
+            reality = Text.assemble(("What this trace shows: ", "bold green"), chapter.reality)
+            if quoted.plain:
+                reality.append("\n")
+                reality.append_text(quoted)
+            self.query_one("#narration-reality", Static).update(reality)
+            self.query_one("#narration-events", Static).update("")
+        else:
+            compare.remove_class("-shown")
+            self.query_one("#narration-events", Static).update(quoted)
+        foot = "n next chapter · p previous"
+        if walkthrough.missing:
+            foot += f" · not in this trace: {', '.join(walkthrough.missing)}"
+        self.query_one("#narration-foot", Static).update(foot)
+        toc = Text("Chapters\n", style="bold")
+        for number, each in enumerate(walkthrough.chapters):
+            current = number == index
+            toc.append(f"{'▶' if current else ' '} {number + 1:>2}. {each.title}\n",
+                       style="bold" if current else "dim")
+        self.query_one("#narration-toc", Static).update(toc)
+
+    def _quoted(self, chapter: Chapter, model: TraceModel) -> Text:
+        lines = Text()
+        for seq in chapter.seqs[:MAX_QUOTED_EVENTS]:
+            event = model.event(seq)
+            if event is None:
+                continue
+            if lines.plain:
+                lines.append("\n")
+            lines.append("  ")
+            lines.append_text(model.line(event, with_pid=False))
+        if len(chapter.seqs) > MAX_QUOTED_EVENTS:
+            lines.append(f"\n  … and {len(chapter.seqs) - MAX_QUOTED_EVENTS} more events", style="dim")
+        return lines
+
+    def hide(self) -> None:
+        self.remove_class("-active")
