@@ -3,6 +3,8 @@ calls."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rich.console import Console
 
@@ -29,7 +31,8 @@ def test_columns_are_the_scenarios(table):
 def test_clone_with_flags_versus_unshare(table):
     _, rows = table
     teach, runc, docker = rows["pid namespace"]
-    assert teach.startswith("clone(CLONE_NEWPID) in ") and teach.endswith("(python)")
+    # The teach runtime is Python: its label is the interpreter's name (python, python3 or python3.11).
+    assert teach.startswith("clone(CLONE_NEWPID) in ") and re.search(r"\(python[0-9.]*\)$", teach)
     for cell in (runc, docker):
         assert cell.startswith("unshare(CLONE_NEWPID) in ") and "(runc:[1:CHILD])" in cell
         assert "enters)" in cell  # the unsharer's child is the first member of the new pid namespace
@@ -46,7 +49,9 @@ def test_other_milestones(table):
     teach, runc, docker = rows["seccomp"]
     assert teach == runc == "-" and docker.startswith("default ERRNO(EPERM), ")
     teach, runc, docker = rows["capabilities"]
-    assert teach == "-" and runc.startswith("bounding: dropped 38 of 41") and "effective: 14 kept" in docker
+    # runc keeps 3 capabilities of those the process really had (a sandbox may lack some of the 41).
+    match = re.match(r"bounding: dropped (\d+) of (\d+)", runc)
+    assert teach == "-" and match and int(match[2]) - int(match[1]) == 3 and "effective: 14 kept" in docker
     teach, runc, docker = rows["cgroups"]
     assert teach == "-" and runc.startswith("/boxtrace-runc-") and docker.startswith("/docker/")
     assert rows["no_new_privs"][1].startswith("set in ") and rows["no_new_privs"][2] == "not set"
