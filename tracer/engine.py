@@ -16,6 +16,7 @@ Both can be combined (`boxtrace docker`: attach to the daemons, launch the docke
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import platform
 import shutil
@@ -221,6 +222,12 @@ class Tracer:
         mode = self.options.mode or ("docker" if attach and command else "attach" if attach else "launch")
         self._emit_header(command or [], attach, mode)
         status = "completed"
+        # Events are plain acyclic objects: the cyclic collector's passes over a growing heap only cost time. Only
+        # when the trace owns the process (the CLI's main thread); a TUI around it keeps its collector.
+        pause_gc = threading.current_thread() is threading.main_thread() and gc.isenabled()
+        if pause_gc:
+            gc.freeze()
+            gc.disable()
         try:
             self._start_waker()
             if attach:
@@ -238,6 +245,9 @@ class Tracer:
             self._notice("error", f"the tracer failed: {error!r}; letting go of every tracee")
             raise
         finally:
+            if pause_gc:
+                gc.enable()
+                gc.unfreeze()
             self._finish()
             end_seq = self._next_seq()
             self._emit(End(end_seq, self._now(), events=end_seq + 1, processes=self._process_count,
@@ -619,7 +629,13 @@ class Tracer:
             tracee.pending = None
             return
         spec = SYSCALLS.get(nr)
-        name = spec.name if spec else f"syscall_{nr}"
+        if spec is None or (spec.decode is None and self._record_all):
+            # Nothing to decode (the bulk of a --filter all trace): keep the raw registers, skip the context.
+            name = spec.name if spec else f"syscall_{nr}"
+            category = spec.category if spec else "other"
+            tracee.pending = _Pending(nr, name, {"args": [hex(a) for a in args]}, category, time.monotonic(), None)
+            return
+        name = spec.name
         context = SyscallContext(
             name=name,
             nr=nr,

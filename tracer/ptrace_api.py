@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
+import struct
 from dataclasses import dataclass
 
 from ptrace import PtraceError
@@ -68,33 +70,6 @@ __all__ = [
 ]
 
 
-class _Entry(ctypes.Structure):
-    _fields_ = [("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6)]
-
-
-class _Exit(ctypes.Structure):
-    _fields_ = [("rval", ctypes.c_int64), ("is_error", ctypes.c_uint8)]
-
-
-class _Seccomp(ctypes.Structure):
-    _fields_ = [("nr", ctypes.c_uint64), ("args", ctypes.c_uint64 * 6), ("ret_data", ctypes.c_uint32)]
-
-
-class _Union(ctypes.Union):
-    _fields_ = [("entry", _Entry), ("exit", _Exit), ("seccomp", _Seccomp)]
-
-
-class _SyscallInfo(ctypes.Structure):
-    _fields_ = [
-        ("op", ctypes.c_uint8),
-        ("pad", ctypes.c_uint8 * 3),
-        ("arch", ctypes.c_uint32),
-        ("instruction_pointer", ctypes.c_uint64),
-        ("stack_pointer", ctypes.c_uint64),
-        ("u", _Union),
-    ]
-
-
 @dataclass(slots=True)
 class SyscallInfo:
     """What PTRACE_GET_SYSCALL_INFO says at a stop: entry (nr, args), exit (rval), or seccomp (nr, args)."""
@@ -106,26 +81,41 @@ class SyscallInfo:
     is_error: bool = False
 
 
-# One buffer reused for every stop: the engine runs on one thread, and allocating per stop costs measurably.
-_INFO = _SyscallInfo()
+# struct ptrace_syscall_info: op u8, pad[3], arch u32, instruction_pointer u64, stack_pointer u64, then at offset
+# 24 a union: entry/seccomp {nr u64, args[6] u64 (, ret_data u32)} or exit {rval s64, is_error u8}. 88 bytes.
+_INFO_SIZE = 88
+_INFO = ctypes.create_string_buffer(_INFO_SIZE)  # reused at every stop: the engine runs on one thread
 _INFO_ADDR = ctypes.addressof(_INFO)
-_INFO_SIZE = ctypes.sizeof(_SyscallInfo)
+_NR_AND_ARGS = struct.Struct("<7Q")
+_RVAL_AND_ERROR = struct.Struct("<qB")
+_UNION = 24
 _EVENTMSG = ctypes.c_ulong()
 _EVENTMSG_ADDR = ctypes.addressof(_EVENTMSG)
 
+# The three requests made at every stop go straight to libc: python-ptrace's wrapper (argument checks, errno
+# bookkeeping) cost about a fifth of a bare stop here (bench/prototypes.py). Every other request uses python-ptrace.
+_libc = ctypes.CDLL(None, use_errno=True)
+_fast_ptrace = _libc.ptrace
+_fast_ptrace.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p)
+_fast_ptrace.restype = ctypes.c_long
+
+
+def _fail(tid: int) -> PtraceError:
+    number = ctypes.get_errno()
+    return PtraceError(f"ptrace on {tid}: {os.strerror(number)}", errno=number, pid=tid)
+
 
 def get_syscall_info(tid: int) -> SyscallInfo:
-    raw_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, _INFO_ADDR)
-    op = _INFO.op
-    if op == SYSCALL_INFO_ENTRY:
-        entry = _INFO.u.entry
-        return SyscallInfo(op, entry.nr, tuple(entry.args))
-    if op == SYSCALL_INFO_SECCOMP:
-        sec = _INFO.u.seccomp
-        return SyscallInfo(op, sec.nr, tuple(sec.args))
+    if _fast_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, _INFO_ADDR) == -1:
+        raise _fail(tid)
+    raw = _INFO.raw
+    op = raw[0]
+    if op == SYSCALL_INFO_ENTRY or op == SYSCALL_INFO_SECCOMP:
+        values = _NR_AND_ARGS.unpack_from(raw, _UNION)
+        return SyscallInfo(op, values[0], values[1:])
     if op == SYSCALL_INFO_EXIT:
-        ex = _INFO.u.exit
-        return SyscallInfo(op, rval=ex.rval, is_error=bool(ex.is_error))
+        rval, is_error = _RVAL_AND_ERROR.unpack_from(raw, _UNION)
+        return SyscallInfo(op, rval=rval, is_error=bool(is_error))
     return SyscallInfo(op)
 
 
@@ -147,7 +137,8 @@ def listen(tid: int) -> None:
 
 
 def resume(request: int, tid: int, signal: int = 0) -> None:
-    raw_ptrace(request, tid, 0, signal)
+    if _fast_ptrace(request, tid, None, signal or None) == -1:
+        raise _fail(tid)
 
 
 def detach(tid: int, signal: int = 0) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,19 +46,29 @@ class Recording:
 
 
 class Recorder:
-    """Writes events to a JSON Lines file, one flushed line per event."""
+    """Writes events to a JSON Lines file, one line per event, flushed at least every FLUSH_INTERVAL seconds.
+
+    Flushing each line cost a write(2) per event (a fifth of a --filter all trace's time); a tracer killed now
+    loses at most the last FLUSH_INTERVAL of events, and the loader accepts the cut last line.
+    """
+
+    FLUSH_INTERVAL = 0.05
 
     def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
         if isinstance(target, (str, os.PathLike)):
-            self._file: IO[str] = open(target, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._file: IO[str] = open(target, "w", encoding="utf-8", buffering=65536)  # noqa: SIM115
             self._owns = True
         else:
             self._file = target
             self._owns = False
+        self._flushed = time.monotonic()
 
     def write(self, event: Event) -> None:
-        self._file.write(encode_event(event))
-        self._file.write("\n")
+        self._file.write(_ENCODER.encode(event.to_json()) + "\n")
+        now = time.monotonic()
+        if now - self._flushed >= self.FLUSH_INTERVAL:
+            self._file.flush()
+            self._flushed = now
 
     def write_many(self, events: Iterable[Event]) -> None:
         self._file.write("".join(encode_event(e) + "\n" for e in events))
@@ -72,9 +83,13 @@ class Recorder:
         self.write(event)
 
 
+# One encoder for every line: json.dumps with arguments builds a new encoder per call. ensure_ascii (the default)
+# keeps non-UTF-8 bytes (decoded with backslashreplace upstream) and control characters safe.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def encode_event(event: Event) -> str:
-    # ensure_ascii keeps non-UTF-8 bytes (decoded with backslashreplace upstream) and control characters safe.
-    return json.dumps(event.to_json(), separators=(",", ":"), default=str)
+    return _ENCODER.encode(event.to_json())
 
 
 def iter_recording(source: str | os.PathLike[str] | IO[bytes], *, strict: bool = False) -> Iterator[Event]:

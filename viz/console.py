@@ -234,7 +234,9 @@ class ConsoleView:
             from viz.insights_view import render_insights
 
             self.console.print(Group(Text(""), render_summary(self.table, self._events)))
-            self.console.print(Group(Text(""), render_insights(Insights.from_events(self._events))))
+            # The insights never look at uncategorized syscalls: leaving them out keeps --filter all summaries quick.
+            relevant = [e for e in self._events if not (isinstance(e, Syscall) and e.category == "other")]
+            self.console.print(Group(Text(""), render_insights(Insights.from_events(relevant))))
 
 
 def print_recording(console: Console, events: list[Event], *, summary: bool = True) -> None:
