@@ -86,6 +86,7 @@ class Recorder:
 # One encoder for every line: json.dumps with arguments builds a new encoder per call. ensure_ascii (the default)
 # keeps non-UTF-8 bytes (decoded with backslashreplace upstream) and control characters safe.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_DECODER = json.JSONDecoder()
 
 
 def encode_event(event: Event) -> str:
@@ -151,7 +152,7 @@ def _parse(source: str | os.PathLike[str] | IO[bytes], warnings: list[str], *, s
             if not text:
                 continue
             try:
-                data = json.loads(text)
+                data = _DECODER.decode(text.decode("utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 if not seen_header:
                     raise RecordingError(
