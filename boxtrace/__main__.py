@@ -1,5 +1,8 @@
 import sys
 
-from boxtrace.cli import main
+try:
+    from boxtrace.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the interpreter is still importing: no traceback
+    sys.exit(130)
 
 sys.exit(main())

@@ -15,6 +15,7 @@ Both can be combined (`boxtrace docker`: attach to the daemons, launch the docke
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import gc
 import os
@@ -68,6 +69,8 @@ from tracer.sockets import connections_between, listener_of
 from tracer.xlat.errnos import errno_name
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: Signals too frequent to record: Go runtimes preempt goroutines with SIGURG many times a second.
 UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
@@ -287,8 +290,18 @@ class Tracer:
 
     def _start_waker(self) -> None:
         # waitpid blocks; to wake it from another thread or a signal handler we kill a child of ours that does
-        # nothing else, and its exit ends the wait.
-        self._waker_pid = os.posix_spawn("/bin/sleep", ["sleep", "86400"], os.environ)
+        # nothing else, and its exit ends the wait. PR_SET_PDEATHSIG kills it when this thread dies, so a boxtrace
+        # killed with SIGKILL leaves no `sleep 86400` behind (posix_spawn cannot set it: fork, then exec).
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if os.getppid() == parent:  # not already orphaned before the prctl
+                    os.execv("/bin/sleep", ["sleep", "86400"])
+            finally:
+                os._exit(0)
+        self._waker_pid = pid
 
     def _launch(self, executable: str, command: list[str]) -> None:
         # EXITKILL: what we launched dies with us (it is ours, and it may carry the seccomp filter). The options
@@ -572,8 +585,11 @@ class Tracer:
                     return  # stays stopped until the parent's event arrives
                 tracee.held = False
                 self._resume(tracee)
-            elif sig in STOP_SIGNALS and not pt.has_siginfo(tracee.tid):
-                try:  # a group-stop (SIGSTOP, ^Z): stay stopped as the sender wanted, without a ptrace-stop
+            elif sig in STOP_SIGNALS:
+                # A group-stop (SIGSTOP, ^Z): stay stopped as the sender wanted, without a ptrace-stop. Under
+                # PTRACE_SEIZE it is PTRACE_EVENT_STOP with the stop signal, and PTRACE_GETSIGINFO succeeds there
+                # (it fails with EINVAL only after PTRACE_ATTACH), so the signal alone tells (strace does the same).
+                try:
                     pt.listen(tracee.tid)
                 except pt.PtraceError as error:
                     if error.errno != errno.ESRCH:
@@ -1046,8 +1062,10 @@ class Tracer:
     # Emitting ----------------------------------------------------------------------------------------------
 
     def _argv(self, argv: list[str]) -> list[str]:
-        """argv as recorded: a container CLI's -e NAME=value values redacted unless --show-env."""
-        return list(argv) if self.options.show_env else redact_argv(argv)
+        """argv as recorded: bytes that are not UTF-8 as \\xNN (Python's argv holds them as lone surrogates, which
+        strict JSON readers refuse), a container CLI's -e NAME=value values redacted unless --show-env."""
+        text = [os.fsencode(arg).decode("utf-8", "backslashreplace") for arg in argv]
+        return text if self.options.show_env else redact_argv(text)
 
     def _next_seq(self) -> int:
         seq = self._seq

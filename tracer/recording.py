@@ -136,6 +136,7 @@ def _parse(source: str | os.PathLike[str] | IO[bytes], warnings: list[str], *, s
     try:
         lineno = 0
         seen_header = False
+        last_seq = -1
         pending_error: str | None = None
         while True:
             raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -165,13 +166,21 @@ def _parse(source: str | os.PathLike[str] | IO[bytes], warnings: list[str], *, s
                 pending_error = message
                 continue
             if not seen_header:
-                yield _header(data, name, lineno)
+                header = _header(data, name, lineno)
+                last_seq = header.seq
                 seen_header = True
+                yield header
                 continue
             try:
-                yield event_from_json(data)
+                event = event_from_json(data)
             except (EventFormatError, TypeError) as error:
                 raise RecordingError(f"{name}: line {lineno}: {_short(error)}") from None
+            if event.seq <= last_seq:
+                raise RecordingError(
+                    f"{name}: line {lineno}: event {event.seq} comes after event {last_seq}: the lines are out of order"
+                )
+            last_seq = event.seq
+            yield event
         if pending_error is not None:
             raise RecordingError(pending_error)
         if not seen_header:

@@ -189,8 +189,9 @@ _KILLED = re.compile(r"^\+\+\+ killed by (\w+)(?: \(core dumped\))? \+\+\+$")
 _SUPERSEDED = re.compile(r"^\+\+\+ superseded by execve in pid (\d+) \+\+\+$")
 _STOPPED = re.compile(r"^--- stopped by (\w+) ---$")
 _SIGNAL = re.compile(r"^--- (\w+)(?: \{.*\})? ---$")
-_RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
-_CALL = re.compile(r"^(\w+)\((.*)$")
+#: strace names a call it cannot identify (a thread caught mid-exec) "???".
+_RESUMED = re.compile(r"^<\.\.\. (\w+|\?\?\?) resumed>(.*)$")
+_CALL = re.compile(r"^(\w+|\?\?\?)\((.*)$")
 _UNFINISHED = " <unfinished ...>"
 _DURATION = re.compile(r"\s*<(\d+\.\d+)>$")
 

@@ -142,7 +142,7 @@ def render_event(event: Event, table: ProcessTable) -> Text | None:
         line.append(f" mount table {event.moment}: {len(event.mountinfo)} mounts", style="cyan")
         return line
     if isinstance(event, Header):
-        what = " ".join(event.command) or f"pids {', '.join(map(str, event.attached))}"
+        what = short_argv(event.command) if event.command else f"pids {', '.join(map(str, event.attached))}"
         return Text(f"boxtrace {event.mode}: {what}", style="bold")
     if isinstance(event, (ThreadStarted, End)):
         return None

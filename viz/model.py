@@ -570,7 +570,7 @@ class _Builder:
                 role = conn["server_role"]
                 dst = f"{role}@external" if role else "sock:" + normalize_socket_path(conn["path"])
                 if dst not in graph:
-                    graph.add_node(dst, **_external_attrs(conn["path"], role), group=HOST_GROUP, details=[],
+                    graph.add_node(dst, **_external_attrs(conn["path"], role), details=[],
                                    pids=[], programs=[], order=conn["seq"])
             add(src, dst, "ipc", [connect_label(conn["path"])], conn["seq"], path=conn["path"],
                 preexisting=conn["preexisting"], inferred=conn["inferred"])
