@@ -159,17 +159,22 @@ def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.error(message)
 
 
-def install_stop_handlers(stop: Callable[[str], None]) -> None:
-    """Ctrl-C and SIGTERM end the trace cleanly (detach or kill as the mode requires) instead of killing us."""
+def install_stop_handlers(stop: Callable[[str], None]) -> list[int]:
+    """Ctrl-C and SIGTERM end the trace cleanly (detach or kill as the mode requires) instead of killing us.
+
+    Returns the list the handler appends each received signal number to, so the caller can exit as a shell
+    would for that signal (130 after Ctrl-C) rather than with the status of the tracee it had to kill."""
+    received: list[int] = []
 
     def handler(signum: int, frame: object) -> None:
+        received.append(signum)
         stop("interrupted by " + signal.Signals(signum).name)
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, handler)
-
+    return received
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -80,12 +80,15 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
         view = ConsoleView(_console())
         sinks.append(view)
     session = TraceSession(command, attach, options, output=args.output, sinks=sinks)
-    install_stop_handlers(session.request_stop)
+    stop_signals = install_stop_handlers(session.request_stop)
     try:
         result = session.run()
     finally:
         if view is not None:
             view.close()
+    if result.status == "interrupted" and stop_signals:
+        # boxtrace ended the trace (and killed what it launched) because of this signal: say so as a shell would.
+        return 128 + stop_signals[0]
     if result.exit_code is None:
         return 0 if result.status == "completed" else EXIT_FAILURE
     return result.exit_code

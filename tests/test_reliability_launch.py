@@ -207,3 +207,26 @@ def test_sigkill_leaves_no_waker_behind(tmp_path) -> None:
             proc.wait()
     leaked = reap_waker(waker)
     assert not leaked, f"the waker {waker} outlived boxtrace"
+
+
+@pytest.mark.parametrize("fault", ["SIGINT", "SIGTERM"])
+def test_interrupted_trace_exits_like_a_shell(fault: str, tmp_path) -> None:
+    """boxtrace kills what it launched when stopped; its exit status names the signal it got, not the SIGKILL."""
+    require(os.geteuid() == 0, "tracing needs root")
+    out = tmp_path / "t.jsonl"
+    proc = subprocess.Popen([*BOXTRACE, "run", "-o", str(out), "--", "sleep", "30"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def tracing() -> bool:  # the launched sleep runs, traced by boxtrace
+            return any(state.cmdline(c) == b"sleep\x0030\x00" and state.status_of(c, "TracerPid") == proc.pid
+                       for c in state.children_of(proc.pid))
+
+        assert state.wait_until(tracing, 20), "boxtrace never got the command running"
+        proc.send_signal(FAULTS[fault])
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + FAULTS[fault], stderr
+    assert load_recording(out).end.status == "interrupted"
