@@ -30,6 +30,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +64,12 @@ class Outcome:
     docker_left_created: bool = False
     #: Another program's tracer held this container's processes (a concurrent trace): said, not counted.
     interference: list[str] = field(default_factory=list)
-    #: The open issue (see test_stop_during_container_creation_leaves_no_hung_container): a container process,
-    #: untraced, asleep in clock_nanosleep long after its timeout. Counted apart and removed with docker rm.
+    #: A container process, untraced, still asleep in clock_nanosleep long after its timeout: a failure, kept
+    #: apart for its message (see test_stop_during_container_creation_leaves_no_hung_container and
+    #: docs/reliability.md for the history: every case seen was this test's own race, fixed in _settled).
     hung_sleeper: list[str] = field(default_factory=list)
     recording: str = ""
-    #: boxtrace's waker (`sleep 86400`) outlived it (see test_sigkill_leaves_no_waker_behind); killed by pid.
+    #: boxtrace's waker (`sleep 86400`) outlived it: also a problem (see test_sigkill_leaves_no_waker_behind).
     waker_leaked: bool = False
 
 
@@ -93,6 +95,18 @@ def _container_status(name: str) -> str | None:
     found = _docker("ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.ID}} {{.State}}")
     line = found.stdout.strip()
     return line.split()[1] if line else None
+
+
+def _settled(name: str) -> bool:
+    """Docker is done with the container: removed, or created and left so. "created" is also what `docker ps`
+    says while dockerd is still starting a container whose start request the CLI sent before it was killed, so a
+    created container must stay created for a second; without this check, a container caught starting (its
+    entrypoint's `sleep 0.3` just begun) was taken for a hung one."""
+    status = _container_status(name)
+    if status == "created":
+        time.sleep(1)
+        status = _container_status(name)
+    return status in (None, "created")
 
 
 def _container_id(name: str) -> str | None:
@@ -226,7 +240,7 @@ def run_trial(fault: str, delay: float, index: int, daemons: list[int], workdir:
     ids = _ids_in_recording(out)
     if (known := _container_id(name)) is not None:
         ids.add(known)
-    state.wait_until(lambda: _container_status(name) in (None, "created"), DOCKER_CLEANUP, interval=0.25)
+    state.wait_until(lambda: _settled(name), DOCKER_CLEANUP, interval=0.25)
     status = _container_status(name)
     others = watch.stop() - {run.pid}
     if status not in (None, "created"):
@@ -286,7 +300,7 @@ def summarize(fault: str, outcomes: list[Outcome], skipped: int) -> dict:
         "problems": sum(bool(o.problems) for o in outcomes),
         "docker kept a created container": sum(o.docker_left_created for o in outcomes),
         "held by another program's tracer": sum(bool(o.interference) for o in outcomes),
-        "container hung in clock_nanosleep (open issue)": sum(bool(o.hung_sleeper) for o in outcomes),
+        "container hung in clock_nanosleep": sum(bool(o.hung_sleeper) for o in outcomes),
         "not run (daemons traced by another program)": skipped,
         "waker left behind": sum(o.waker_leaked for o in outcomes),
         "recordings": dict(Counter(o.recording for o in outcomes)),
@@ -314,14 +328,10 @@ def test_fault_while_attached_to_docker(fault: str, daemons: list[int], tmp_path
         for note in outcome.interference:
             print(f"  (delay {outcome.delay}: {note})")
     assert len(outcomes) == TRIALS, f"only {len(outcomes)} trials could attach (daemons busy)"
-    problems = [(o.delay, o.problems) for o in outcomes if o.problems]
+    problems = [(o.delay, o.problems + o.hung_sleeper) for o in outcomes if o.problems or o.hung_sleeper]
     assert not problems, f"{len(problems)} of {TRIALS} trials left a problem: {problems}"
 
 
-@pytest.mark.xfail(strict=False, reason="open issue, not yet explained: when boxtrace stops (SIGTERM here; SIGKILL and "
-                   "SIGINT too) while runc is creating the container, about 1 trial in 5 leaves the container running "
-                   "for ever: a process its entrypoint forks afterwards (never traced) sleeps in clock_nanosleep("
-                   "CLOCK_REALTIME, 0, {0, 300000000}) and never wakes; never seen without boxtrace (0 of 120)")
 def test_stop_during_container_creation_leaves_no_hung_container(daemons: list[int], tmp_path: Path) -> None:
     rng = random.Random(f"{SEED}-creation")
     outcomes = [o for o in (run_trial("SIGTERM", rng.uniform(0.25, 0.7), index, daemons, tmp_path)

@@ -54,7 +54,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
     recording: str = ""
-    #: boxtrace's waker (`sleep 86400`) outlived it (see test_sigkill_leaves_no_waker_behind); killed by pid.
+    #: boxtrace's waker (`sleep 86400`) outlived it: also a problem (see test_sigkill_leaves_no_waker_behind).
     waker_leaked: bool = False
 
 
