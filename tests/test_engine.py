@@ -175,6 +175,42 @@ def test_attach_then_detach_leaves_processes_running() -> None:
         victim.wait()
 
 
+def test_attach_to_a_process_with_a_zombie_child(tmp_path: Path) -> None:
+    """A zombie stays listed in /proc but refuses PTRACE_SEIZE; attaching to its parent's tree must not spin."""
+    victim = subprocess.Popen([sys.executable, "-c",
+                               "import os, time\nif os.fork() == 0:\n    os._exit(0)\ntime.sleep(60)\n"])
+    try:
+        deadline = time.monotonic() + 10
+        while not any(thread_states(child) == ["Z"] for child in _children(victim.pid)):
+            assert time.monotonic() < deadline, "the victim's child never became a zombie"
+            time.sleep(0.05)
+        proc = subprocess.Popen([sys.executable, "-m", "boxtrace", "attach", "-o", str(tmp_path / "z.jsonl"),
+                                 str(victim.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("boxtrace attach did not end after Ctrl-C (stuck seizing the zombie?)")
+        assert "Traceback" not in err
+        assert victim.poll() is None and tracer_pid(victim.pid) == 0
+        recording = load_recording(tmp_path / "z.jsonl")
+        assert [e.pid for e in recording.events if isinstance(e, ProcessStarted)] == [victim.pid]
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(c) for c in children.read().split()]
+    except FileNotFoundError:
+        return []
+
+
 def test_attach_to_missing_pid() -> None:
     cli = subprocess.run([sys.executable, "-m", "boxtrace", "attach", "999999999"], capture_output=True, text=True)
     assert cli.returncode == 1

@@ -442,17 +442,21 @@ class Tracer:
     def _seize_threads(self, pid: int, options: int, *, required: bool) -> list[int]:
         """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
         seized: list[int] = []
+        #: Every tid tried once: a zombie or exiting thread stays listed in /proc/PID/task but refuses SEIZE, and
+        #: trying it again on every pass would never give two quiet passes (a zombie child hung `attach` so).
+        tried: set[int] = set()
         quiet_passes = 0
-        while quiet_passes < 2:
+        while quiet_passes < 2 and not self._stop_requested.is_set():
             try:
                 tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
             except FileNotFoundError:
                 break
-            new = [t for t in tids if t not in self.tracees]
+            new = [t for t in tids if t not in self.tracees and t not in tried]
             if not new:
                 quiet_passes += 1
                 continue
             quiet_passes = 0
+            tried.update(new)
             for tid in new:
                 try:
                     pt.seize(tid, options)
