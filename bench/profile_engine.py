@@ -186,42 +186,37 @@ def engine_variant(
 
 def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
     import tracer.engine as engine
+    import tracer.events as events
     import tracer.ptrace_api as pt
     import tracer.recording as recording
     import viz.console as console
 
     timers = Timers()
-    raw = pt.raw_ptrace
+    # The per-stop requests go to libc through pt._fast_ptrace (looked up at each call, so it can be wrapped).
+    fast = pt._fast_ptrace
     get_info = pt.PTRACE_GET_SYSCALL_INFO
     clock = time.perf_counter_ns
 
-    def raw_timed(request: int, *args: Any) -> Any:
+    def ptrace_timed(request: int, *args: Any) -> Any:
         start = clock()
         try:
-            return raw(request, *args)
+            return fast(request, *args)
         finally:
             timers.add(
                 "ptrace(GET_SYSCALL_INFO) call" if request == get_info else "ptrace(SYSCALL/CONT/...) call",
                 clock() - start,
             )
 
-    dumps = json.dumps
-
-    def encode_timed(event: Any) -> str:  # encode_event's body, its two halves timed apart
-        start = clock()
-        data = event.to_json()
-        middle = clock()
-        text = dumps(data, separators=(",", ":"), default=str)
-        timers.add("Event.to_json (dataclasses.asdict)", middle - start)
-        timers.add("json.dumps", clock() - middle)
-        return text
+    class TimedEncoder:
+        def __init__(self, encoder: json.JSONEncoder) -> None:
+            self.encode = timers.wrap("JSONEncoder.encode", encoder.encode)
 
     with open(os.devnull, "w") as null:
         session, view = _session(argv, output, null)
         view.table.add = timers.wrap("ProcessTable.add (console view)", view.table.add)
         patches = [
             (os, "waitpid", timers.wrap("waitpid", os.waitpid)),
-            (pt, "raw_ptrace", raw_timed),
+            (pt, "_fast_ptrace", ptrace_timed),
             (pt, "get_syscall_info", timers.wrap("get_syscall_info", pt.get_syscall_info)),
             (pt, "resume", timers.wrap("resume", pt.resume)),
             (engine, "decode_syscall", timers.wrap("decode_syscall", engine.decode_syscall)),
@@ -229,7 +224,8 @@ def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
             (engine, "ProcessMemory", timers.wrap("SyscallContext + ProcessMemory", engine.ProcessMemory)),
             (engine, "_Pending", timers.wrap("_Pending + Syscall construction", engine._Pending)),
             (engine, "Syscall", timers.wrap("_Pending + Syscall construction", engine.Syscall)),
-            (recording, "encode_event", encode_timed),
+            (events.Syscall, "to_json", timers.wrap("Event.to_json", events.Syscall.to_json)),
+            (recording, "_ENCODER", TimedEncoder(recording._ENCODER)),
             (recording.Recorder, "write", timers.wrap("Recorder.write", recording.Recorder.write)),
             (console, "render_event", timers.wrap("render_event", console.render_event)),
             (console.ConsoleView, "__call__", timers.wrap("ConsoleView", console.ConsoleView.__call__)),
@@ -247,7 +243,7 @@ def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
         ("waitpid (tracee runs; kernel stop/resume)", s("waitpid")),
         ("ptrace(PTRACE_GET_SYSCALL_INFO) call", s("ptrace(GET_SYSCALL_INFO) call")),
         (
-            "get_syscall_info unpacking (ctypes fields, tuple, SyscallInfo)",
+            "get_syscall_info unpacking (struct, SyscallInfo)",
             s("get_syscall_info") - s("ptrace(GET_SYSCALL_INFO) call"),
         ),
         ("ptrace(PTRACE_SYSCALL) call", s("ptrace(SYSCALL/CONT/...) call")),
@@ -255,11 +251,11 @@ def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
         ("SyscallContext + ProcessMemory construction", s("SyscallContext + ProcessMemory")),
         ("decode_syscall", s("decode_syscall")),
         ("_Pending + Syscall event construction", s("_Pending + Syscall construction")),
-        ("Event.to_json (dataclasses.asdict)", s("Event.to_json (dataclasses.asdict)")),
-        ("json.dumps", s("json.dumps")),
+        ("Event.to_json (field copy)", s("Event.to_json")),
+        ("JSONEncoder.encode (one prebuilt encoder)", s("JSONEncoder.encode")),
         (
-            "Recorder.write: file write (line-buffered: one write(2) per event)",
-            s("Recorder.write") - s("Event.to_json (dataclasses.asdict)") - s("json.dumps"),
+            "Recorder.write: buffered file write, flush check",
+            s("Recorder.write") - s("Event.to_json") - s("JSONEncoder.encode"),
         ),
         ("ConsoleView: ProcessTable.add", s("ProcessTable.add (console view)")),
         ("ConsoleView: render_event", s("render_event")),
@@ -324,13 +320,13 @@ def micro(recording: Path, loops: int = 20_000) -> dict[str, float]:
         address = ctypes.addressof(buffer)
         head = struct.Struct("<B3xIQQQ6Q")
         out["os.getppid() (a bare syscall from Python)"] = _per_call(os.getppid, loops)
-        out["pt.get_syscall_info (python-ptrace call + ctypes unpack)"] = _per_call(
+        out["pt.get_syscall_info (libc ptrace + struct unpack into SyscallInfo)"] = _per_call(
             lambda: pt.get_syscall_info(pid), loops
         )
-        out["pt.raw_ptrace(GET_SYSCALL_INFO) alone (python-ptrace wrapper)"] = _per_call(
+        out["pt.raw_ptrace(GET_SYSCALL_INFO) alone (python-ptrace's wrapper, as before)"] = _per_call(
             lambda: pt.raw_ptrace(pt.PTRACE_GET_SYSCALL_INFO, pid, 88, address), loops
         )
-        out["direct ctypes ptrace + struct.unpack_from"] = _per_call(
+        out["inline ctypes ptrace + struct.unpack_from"] = _per_call(
             lambda: (raw(pt.PTRACE_GET_SYSCALL_INFO, pid, 88, address), head.unpack_from(buffer)), loops
         )
     finally:
@@ -364,13 +360,11 @@ def micro(recording: Path, loops: int = 20_000) -> dict[str, float]:
         out["Syscall(...) construction"] = each(
             lambda e: Syscall(**{n: getattr(e, n) for n in names})
         ) - each(lambda e: {n: getattr(e, n) for n in names})
-        out["Event.to_json (dataclasses.asdict, deep copy)"] = each(lambda e: e.to_json())
-        out["shallow to_json (field loop, no copy)"] = each(shallow)
-        out["json.dumps of the dict"] = (
-            each(lambda e: json.dumps(shallow(e), separators=(",", ":")))
-            - out["shallow to_json (field loop, no copy)"]
-        )
-        out["encode_event (to_json + dumps)"] = each(encode_event)
+        out["Event.to_json (field loop)"] = each(lambda e: e.to_json())
+        out["json.dumps of the dict (a new encoder per call, as before)"] = each(
+            lambda e: json.dumps(shallow(e), separators=(",", ":"))
+        ) - each(shallow)
+        out["encode_event (to_json + the prebuilt encoder)"] = each(encode_event)
         with open(os.devnull, "w") as null:
             view = ConsoleView(Console(file=null, highlight=False, soft_wrap=True), live_status=False)
             out["ConsoleView(event): table.add + render_event + Console.print"] = each(view)
@@ -390,7 +384,7 @@ LADDER: tuple[tuple[str, str], ...] = (
     ("no-sinks", "engine, events built but neither recorded nor printed"),
     ("no-decode", "same, decode_syscall replaced by a constant"),
     ("bare", "bare Python loop: waitpid + GET_SYSCALL_INFO + PTRACE_SYSCALL via tracer.ptrace_api"),
-    ("bare-direct", "same loop, direct ctypes ptrace + struct.unpack_from"),
+    ("bare-direct", "same loop, ptrace and struct.unpack_from inline (no SyscallInfo, no function calls)"),
     ("strace", "`strace -f -o /dev/null`"),
     ("untraced", "untraced"),
 )
@@ -479,12 +473,10 @@ def profile(
 
 PROPOSAL_RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engine as it is", ()),
-    ("+ direct ptrace calls", ("direct-ptrace",)),
-    ("+ fast recorder", ("fast-recorder",)),
     ("+ plain console lines", ("plain-console",)),
     ("+ emit after resume", ("emit-after-resume",)),
-    ("all four", ("direct-ptrace", "fast-recorder", "plain-console", "emit-after-resume")),
-    ("all four, no console view", ("direct-ptrace", "fast-recorder", "emit-after-resume")),
+    ("both", ("plain-console", "emit-after-resume")),
+    ("emit after resume, no console view", ("emit-after-resume",)),
 )
 
 
@@ -497,7 +489,7 @@ def proposals(
     walls: dict[str, list[float]] = {label: [] for label, _ in PROPOSAL_RUNS}
     for index in range(rounds):
         for label, names in PROPOSAL_RUNS:
-            console = label != "all four, no console view"
+            console = not label.endswith("no console view")
             walls[label].append(engine_variant(argv, output, prototypes=names, console=console))
         log(
             f"  proposals round {index + 1}/{rounds} ({mode}): "
