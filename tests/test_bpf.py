@@ -284,6 +284,23 @@ def test_boxtrace_filter_traces_writes_only_above_stderr():
     assert analysis.by_action == {"TRACE": ["mount"]}
 
 
+def test_boxtrace_filter_traces_a_dup_onto_stdin_stdout_or_stderr():
+    """`echo 0 0 1 > /proc/self/uid_map` writes to fd 1 after dup2(3, 1): the dup onto fd 0-2 must stop."""
+    dups = (NR["dup2"], NR["dup3"])
+    program = parse_program(build_program({NR["mount"]}, write_nr=NR["write"], dup_nrs=dups))
+    for nr in dups:
+        for newfd, expected in ((0, SECCOMP_RET_TRACE), (1, SECCOMP_RET_TRACE), (2, SECCOMP_RET_TRACE),
+                                (3, SECCOMP_RET_ALLOW), (10, SECCOMP_RET_ALLOW)):
+            value = run_filter(program, SeccompData(nr, args=(3, newfd))).value
+            assert value == expected, (NATIVE_SYSCALLS[nr], newfd)
+    # The write check and the plain list still hold beside it.
+    assert run_filter(program, SeccompData(NR["write"], args=(1,))).value == SECCOMP_RET_ALLOW
+    assert run_filter(program, SeccompData(NR["write"], args=(5,))).value == SECCOMP_RET_TRACE
+    assert run_filter(program, SeccompData(NR["mount"])).value == SECCOMP_RET_TRACE
+    assert run_filter(program, SeccompData(NR["dup"])).value == SECCOMP_RET_ALLOW
+    assert run_filter(program, SeccompData(NR["dup2"], args=(3, 1), arch=AUDIT_ARCH_I386)).value == SECCOMP_RET_ALLOW
+
+
 # The seccomp summary ----------------------------------------------------------------------------------------
 
 

@@ -127,6 +127,59 @@ def test_seccomp_and_full_stops_see_the_same_container_events(rootfs: Path) -> N
     assert "unshare" in names(fast) and "sethostname" in names(fast)
 
 
+def _control_writes(events, suffix: str) -> list[Syscall]:
+    return [e for e in events if isinstance(e, Syscall) and e.name == "write"
+            and str(e.args.get("path") or "").endswith(suffix)]
+
+
+@pytest.mark.parametrize("seccomp", [True, False], ids=["seccomp-filter", "full-stops"])
+def test_shell_redirect_into_cgroup_procs_is_recorded(seccomp: bool) -> None:
+    """`echo $$ > cgroup.procs` writes to fd 1 after dup2(3, 1): the seccomp filter lets fd 0-2 writes run, so
+    the engine must notice the dup and watch that write. A real cgroup, removed afterwards."""
+    base = Path("/sys/fs/cgroup/pids")
+    if not base.is_dir():
+        base = Path("/sys/fs/cgroup")
+    require((base / "cgroup.procs").exists(), f"a writable cgroup hierarchy is needed at {base}")
+    group = base / f"boxtrace-test-{os.getpid()}-{int(seccomp)}"
+    group.mkdir()
+    try:
+        result, events = trace_to_list(
+            ["sh", "-c", f"echo $$ > {group}/cgroup.procs && cat /proc/self/cgroup >/dev/null"],
+            options=TraceOptions(seccomp=seccomp),
+        )
+    finally:
+        for _ in range(50):  # the shell has exited; the kernel empties the group a moment later
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.05)
+    assert result.exit_code == 0
+    writes = _control_writes(events, "/cgroup.procs")
+    assert len(writes) == 1, writes
+    (write,) = writes
+    assert write.args["fd"] == 1 and write.error is None and write.category == "cgroups"
+    assert write.args["data"].strip() == str(write.pid)
+
+
+def test_unshare_shell_writing_its_own_uid_map_is_diagnosed() -> None:
+    """A shell exec'd by `unshare --user` has no capabilities in its namespace (its uid is unmapped when it
+    execs), so its own `echo ... > /proc/self/uid_map` fails: recorded through the fd-1 watch, and explained."""
+    from tracer.insights import diagnose
+
+    result, events = trace_to_list(
+        ["unshare", "--user", "sh", "-c", "echo '0 0 1' > /proc/self/uid_map"],
+    )
+    assert result.exit_code != 0
+    writes = _control_writes(events, "/uid_map")
+    assert [w.error for w in writes] == ["EPERM"]
+    exec_ = [e for e in events if isinstance(e, Exec) and e.path.endswith("/sh")][-1]
+    assert int(exec_.caps["effective"], 16) == 0
+    (found,) = [d for d in diagnose(events) if d.kind == "id-map"]
+    assert "neither CAP_SETUID nor CAP_SYS_ADMIN" in found.sentence
+    assert "parent namespace" in found.fix
+
+
 def test_missing_command() -> None:
     with pytest.raises(CommandNotFound):
         trace_to_list(["no-such-command-boxtrace"])

@@ -38,6 +38,7 @@ from tracer.decoders import (
     decode_syscall_exit,
 )
 from tracer.decoders.base import SyscallContext
+from tracer.decoders.common import control_file_category
 from tracer.events import (
     REDACTED,
     End,
@@ -151,6 +152,8 @@ class _Tracee:
     exit_stop_wanted: bool = False
     #: Launched before exec: its syscalls are boxtrace's own set-up, not the traced program's.
     before_exec: bool = False
+    #: Syscalls left to follow at every stop after it moved a control file onto fd 0-2 (see _watch_low_fd).
+    watch: int = 0
     #: A thread of a process that was running before the trace (a daemon): followed quietly, detached at the end.
     attached: bool = False
     #: Part of the tree boxtrace launched (it may carry the seccomp filter and is killed if it outlives the trace).
@@ -198,6 +201,7 @@ class Tracer:
         self._recorded_nrs = frozenset(nrs)
         self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in self.options.extra_syscalls)
         self._record_all = self.options.filter == "all"
+        self._dup_nrs = frozenset((SYSCALL_NRS_BY_NAME["dup2"], SYSCALL_NRS_BY_NAME["dup3"]))
         self._host_ns = read_namespaces(os.getpid())
 
     # Public API --------------------------------------------------------------------------------------------
@@ -311,7 +315,7 @@ class Tracer:
         if self._seccomp:
             options |= pt.PTRACE_O_TRACESECCOMP
             write_nr = SYSCALL_NRS_BY_NAME["write"]
-            prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr))
+            prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr, dup_nrs=self._dup_nrs))
         env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
         no_new_privs = os.geteuid() != 0
         output = self.options.output_path
@@ -571,7 +575,7 @@ class Tracer:
     def _resume(self, tracee: _Tracee, sig: int = 0) -> None:
         if tracee.held:
             return
-        request = pt.PTRACE_SYSCALL if (tracee.full_stops or tracee.exit_stop_wanted) else pt.PTRACE_CONT
+        request = pt.PTRACE_SYSCALL if (tracee.full_stops or tracee.exit_stop_wanted or tracee.watch) else pt.PTRACE_CONT
         try:
             pt.resume(request, tracee.tid, sig)
         except pt.PtraceError as error:
@@ -629,7 +633,10 @@ class Tracer:
         elif info.op == pt.SYSCALL_INFO_EXIT:
             tracee.in_syscall = False
             tracee.exit_stop_wanted = False
+            name = tracee.pending.name if tracee.pending is not None else None
             self._on_exit(tracee, info.rval, info.is_error)
+            if tracee.watch:
+                tracee.watch = 0 if name == "write" else tracee.watch - 1
         self._resume(tracee)
 
     def _on_seccomp_stop(self, tracee: _Tracee) -> None:
@@ -640,9 +647,29 @@ class Tracer:
                 return
             raise
         if info.op == pt.SYSCALL_INFO_SECCOMP:
-            self._on_entry(tracee, info.nr, info.args)
+            if not tracee.in_syscall:  # a watched thread had its syscall-entry stop first: already seen there
+                if info.nr in self._dup_nrs:
+                    self._watch_low_fd(tracee, info.args)
+                self._on_entry(tracee, info.nr, info.args)
             tracee.exit_stop_wanted = tracee.pending is not None
         self._resume(tracee)
+
+    #: How many syscalls a thread is followed at every stop after moving a control file onto fd 0-2: a shell
+    #: writes within a few (dup2(3, 1), close(3), write(1, ...)); the watch ends at the first write.
+    WATCH_SYSCALLS = 8
+
+    def _watch_low_fd(self, tracee: _Tracee, args: tuple[int, ...]) -> None:
+        """dup2/dup3 onto fd 0, 1 or 2 (the filter stops only those): if the old fd is a uid_map, gid_map,
+        setgroups or cgroup file, the write that follows goes to fd 0-2, which the filter lets through, so the
+        thread is resumed with PTRACE_SYSCALL for a few syscalls to see it."""
+        if tracee.before_exec or (args[1] & 0xFFFFFFFF) > 2:
+            return
+        try:
+            path = os.readlink(f"/proc/{tracee.tid}/fd/{args[0] & 0xFFFFFFFF}")
+        except OSError:
+            return
+        if control_file_category(path) is not None:
+            tracee.watch = self.WATCH_SYSCALLS
 
     def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...]) -> None:
         if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs):

@@ -33,38 +33,81 @@ OFFSET_NR = 0
 OFFSET_ARCH = 4
 OFFSET_ARG0_LOW = 16
 OFFSET_ARG0_HIGH = 20
+OFFSET_ARG1_LOW = 24
 
 _INSN = struct.Struct("<HBBI")
 
+# Jump targets resolved when the program is assembled: the two returns at its end, or the next check.
+_ALLOW, _TRACE, _NEXT = "allow", "trace", "next"
 
-def build_program(traced: Iterable[int], write_nr: int | None = None) -> bytes:
+
+def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: Iterable[int] = ()) -> bytes:
     """A BPF program returning TRACE for `traced` syscall numbers and ALLOW for the rest.
 
     When `write_nr` is given, write(2) is traced only for fd > 2: writes to namespace and cgroup control files
     go through opened fds, while a program's own stdout/stderr traffic (dd's) never stops.
+
+    A shell's `echo 0 0 1 > /proc/self/uid_map` is the exception: it opens the file, moves it onto fd 1 with
+    dup2(3, 1), then writes to fd 1. So dup2/dup3 (`dup_nrs`) are traced when their new fd is 0, 1 or 2; the
+    engine then looks at what the fd is and, for a control file, follows that thread at every syscall until it
+    has written (see Tracer._watch_low_fd).
     """
-    numbers = sorted(set(traced) - ({write_nr} if write_nr is not None else set()))
-    insns: list[tuple[int, int, int, int]] = []
-    tail = 5 if write_nr is not None else 0  # the write check's instructions
-    count = len(numbers)
-    # Layout: [ld arch][jeq arch][ld nr][jeq nr_i ...][write check?][ret ALLOW][ret TRACE]
-    insns.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARCH))
-    insns.append((BPF_JEQ_K, 0, count + tail + 1, AUDIT_ARCH_X86_64))
-    insns.append((BPF_LD_W_ABS, 0, 0, OFFSET_NR))
-    for index, nr in enumerate(numbers):
-        to_trace = (count - index - 1) + tail + 1
-        if to_trace > 255:
-            raise ValueError("too many traced syscalls for one BPF jump")
-        insns.append((BPF_JEQ_K, to_trace, 0, nr))
+    traced = set(traced)
+    conditions: list[tuple[int, str]] = []  # (nr, which check)
     if write_nr is not None:
-        insns.append((BPF_JEQ_K, 0, 4, write_nr))  # not write -> ALLOW
-        insns.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_HIGH))
-        insns.append((BPF_JEQ_K, 0, 3, 0))  # fd with high bits set (negative) -> TRACE
-        insns.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW))
-        insns.append((BPF_JGT_K, 1, 0, 2))  # fd > 2 -> TRACE, else ALLOW
-    insns.append((BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
-    insns.append((BPF_RET_K, 0, 0, SECCOMP_RET_TRACE))
-    return b"".join(_INSN.pack(*insn) for insn in insns)
+        conditions.append((write_nr, "write"))
+    conditions += [(nr, "dup") for nr in sorted(set(dup_nrs) - traced)]
+    numbers = sorted(traced - {nr for nr, _ in conditions})
+    # Symbolic program: (code, jump if true, jump if false, k); jumps are labels or 0 (fall through).
+    program: list[tuple[int, object, object, int]] = [
+        (BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
+        (BPF_JEQ_K, 0, _ALLOW, AUDIT_ARCH_X86_64),
+        (BPF_LD_W_ABS, 0, 0, OFFSET_NR),
+    ]
+    program += [(BPF_JEQ_K, _TRACE, 0, nr) for nr in numbers]
+    block = 0
+    for nr, check in conditions:
+        block += 1
+        skip = f"{_NEXT}{block}"
+        program.append((BPF_JEQ_K, 0, skip, nr))
+        if check == "write":
+            program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_HIGH))
+            program.append((BPF_JEQ_K, 0, _TRACE, 0))  # fd with high bits set (negative) -> TRACE
+            program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW))
+            program.append((BPF_JGT_K, _TRACE, _ALLOW, 2))  # fd > 2 -> TRACE, else ALLOW
+        else:
+            program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG1_LOW))  # newfd (an unsigned int)
+            program.append((BPF_JGT_K, _ALLOW, _TRACE, 2))  # newfd <= 2 -> TRACE, else ALLOW
+        program.append(("label", skip, 0, 0))  # type: ignore[arg-type]
+    program.append((BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
+    program.append((BPF_RET_K, 0, 0, SECCOMP_RET_TRACE))
+    return _assemble(program)
+
+
+def _assemble(program: list[tuple[object, object, object, int]]) -> bytes:
+    """Resolve the labels into relative jumps (classic BPF jumps forward only, by at most 255)."""
+    positions: dict[object, int] = {}
+    insns: list[tuple[object, object, object, int]] = []
+    for insn in program:
+        if insn[0] == "label":
+            positions[insn[1]] = len(insns)
+        else:
+            insns.append(insn)
+    positions[_ALLOW] = len(insns) - 2
+    positions[_TRACE] = len(insns) - 1
+
+    def offset(target: object, index: int) -> int:
+        if target == 0:
+            return 0
+        distance = positions[target] - index - 1
+        if not 0 <= distance <= 255:
+            raise ValueError("too many traced syscalls for one BPF jump")
+        return distance
+
+    return b"".join(
+        _INSN.pack(code, offset(jt, index), offset(jf, index), k)  # type: ignore[arg-type]
+        for index, (code, jt, jf, k) in enumerate(insns)
+    )
 
 
 class _SockFprog(ctypes.Structure):

@@ -159,7 +159,13 @@ def _namespace_failures(events: Sequence[Event]) -> list[Diagnosis]:
 def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     denied: set[tuple[int, str]] = set()  # (writer, target path pid) with "deny" written
+    effective: dict[int, int] = {}  # pid -> effective capability set after its last exec
     for event, state in replay(events):
+        if isinstance(event, Exec) and event.caps and event.caps.get("effective"):
+            try:
+                effective[event.pid] = int(str(event.caps["effective"]), 16)
+            except ValueError:
+                pass
         if not isinstance(event, Syscall) or event.name != "write":
             continue
         path = event.args.get("path")
@@ -189,6 +195,25 @@ def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
                     "id-map",
                 )
             )
+        elif name in ("uid_map", "gid_map") and event.error == "EPERM" and _lacks(effective, event.pid, name):
+            kind = "uid" if name == "uid_map" else "gid"
+            capability = "CAP_SETUID" if kind == "uid" else "CAP_SETGID"
+            out.append(
+                Diagnosis(
+                    f'writing {name} ("{data}") to {path} in {who} failed with EPERM: the writer has neither '
+                    f"{capability} nor CAP_SYS_ADMIN (its effective set at exec). The process that creates a "
+                    "user namespace holds every "
+                    "capability in it, but loses them all when it execs a program while its uid has no mapping "
+                    "yet (it is then nobody, not root, in the namespace): a shell started by `unshare --user` "
+                    "cannot write its own map",
+                    "write the map from a process in the parent namespace (the teach runtime's --rootless "
+                    f"parent does, and new{kind}map), or from the namespace's creator before it execs "
+                    "(`unshare --map-root-user` does)",
+                    event.seq,
+                    event.pid,
+                    "id-map",
+                )
+            )
         elif name in ("uid_map", "gid_map") and event.error in ("EPERM", "EINVAL"):
             kind = "uid" if name == "uid_map" else "gid"
             out.append(
@@ -206,6 +231,17 @@ def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
                 )
             )
     return out
+
+
+def _lacks(effective: dict[int, int], pid: int, map_name: str) -> bool:
+    """True when the writer's effective set, as recorded at its exec, has neither CAP_SETUID (uid_map, bit 7)
+    or CAP_SETGID (gid_map, bit 6) nor CAP_SYS_ADMIN (bit 21): user_namespaces(7) asks a map writer for the
+    first in the target namespace, so no map can succeed; False when unknown."""
+    caps = effective.get(pid)
+    if caps is None:
+        return False
+    bit = 7 if map_name == "uid_map" else 6
+    return not caps & ((1 << bit) | (1 << 21))
 
 
 # pivot_root -------------------------------------------------------------------------------------------------
