@@ -159,8 +159,10 @@ def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     parser.error(message)
 
 
-def install_stop_handlers(stop: Callable[[str], None]) -> list[int]:
+def install_stop_handlers(stop: Callable[[str, int], None]) -> list[int]:
     """Ctrl-C and SIGTERM end the trace cleanly (detach or kill as the mode requires) instead of killing us.
+    The signal is handed to `stop` too: in launch mode the first one is passed on to the launched command,
+    which gets a few seconds to clean up (see Tracer.request_stop).
 
     Returns the list the handler appends each received signal number to, so the caller can exit as a shell
     would for that signal (130 after Ctrl-C) rather than with the status of the tracee it had to kill."""
@@ -168,7 +170,7 @@ def install_stop_handlers(stop: Callable[[str], None]) -> list[int]:
 
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
-        stop("interrupted by " + signal.Signals(signum).name)
+        stop("interrupted by " + signal.Signals(signum).name, signum)
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

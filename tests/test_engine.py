@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -178,6 +179,65 @@ def test_unshare_shell_writing_its_own_uid_map_is_diagnosed() -> None:
     (found,) = [d for d in diagnose(events) if d.kind == "id-map"]
     assert "neither CAP_SETUID nor CAP_SYS_ADMIN" in found.sentence
     assert "parent namespace" in found.fix
+
+
+def test_no_seccomp_filter_falls_back_to_full_stops(tmp_path: Path) -> None:
+    """A tracer without CAP_SYS_ADMIN (and root, so no no_new_privs) cannot install the filter: the launch
+    goes on at full stops with a warning, and records what the filtered run records."""
+    require(shutil.which("setpriv") is not None, "util-linux setpriv is needed to drop CAP_SYS_ADMIN")
+    command = ["sh", "-c", "/bin/true; exit 3"]
+    out = tmp_path / "nosec.jsonl"
+    proc = subprocess.run(
+        ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
+         sys.executable, "-m", "boxtrace", "run", "-o", str(out), "--", *command],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "the seccomp filter could not be installed" in proc.stdout + proc.stderr
+    fallback = load_recording(out).events
+    _, filtered = trace_to_list(command)
+    assert next(e for e in filtered if isinstance(e, Header)).seccomp
+
+    def names(events) -> list[str]:
+        return [e.name for e in events if isinstance(e, Syscall)]
+
+    assert names(fallback) == names(filtered) and "vfork" in names(fallback)
+
+
+def test_kernels_without_get_syscall_info_are_refused_in_one_sentence() -> None:
+    from tracer.engine import TraceError, _require_syscall_info
+
+    _require_syscall_info("6.1.0-13-amd64")
+    _require_syscall_info("5.3.0")
+    with pytest.raises(TraceError, match=r"older than Linux 5.3 and lacks PTRACE_GET_SYSCALL_INFO"):
+        _require_syscall_info("4.19.0-21-amd64")
+
+
+def test_sigterm_in_launch_mode_reaches_the_command_first(tmp_path: Path) -> None:
+    """The first SIGTERM is passed on to the launched command, which gets time to clean up (its trap runs and
+    shows in the trace); boxtrace still exits 143 and the recording says interrupted."""
+    out = tmp_path / "t.jsonl"
+    script = 'trap "echo cleaning up; exit 5" TERM; sleep 30 & wait'
+    proc = subprocess.Popen([sys.executable, "-m", "boxtrace", "run", "-o", str(out), "--", "sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and b'"sleep"' not in (out.read_bytes() if out.exists() else b""):
+            time.sleep(0.05)
+        # The recorder's buffer is flushed while the trace is quiet: the running sleep is on disk already.
+        assert b'"sleep"' in out.read_bytes(), "the recording of a running (quiet) trace stayed in a buffer"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    assert "cleaning up" in output
+    recording = load_recording(out)
+    assert recording.end.status == "interrupted" and recording.end.exit_code == 5
+    shell = recording.events[1].pid
+    assert any(isinstance(e, Signal) and e.pid == shell and e.signal.startswith("SIGTERM") for e in recording.events)
 
 
 def test_missing_command() -> None:

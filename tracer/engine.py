@@ -20,6 +20,7 @@ import errno
 import gc
 import os
 import platform
+import re
 import shutil
 import signal
 import threading
@@ -192,6 +193,7 @@ class Tracer:
         self._process_count = 0
         self._seccomp = False
         self._stop_reason = ""
+        self._grace_timer: threading.Timer | None = None
         nrs = set(CONTAINER_SYSCALL_NRS)
         for name in self.options.extra_syscalls:
             nr = SYSCALL_NRS_BY_NAME.get(name)
@@ -206,8 +208,29 @@ class Tracer:
 
     # Public API --------------------------------------------------------------------------------------------
 
-    def request_stop(self, reason: str = "interrupted") -> None:
-        """Ask the trace to end: launched tracees are killed, attached ones detached. Safe from signal handlers."""
+    #: After Ctrl-C or SIGTERM in launch mode, how long the launched command gets to end on its own.
+    STOP_GRACE = 3.0
+
+    def request_stop(self, reason: str = "interrupted", forward: int | None = None) -> None:
+        """Ask the trace to end: launched tracees are killed, attached ones detached. Safe from signal handlers.
+
+        With `forward` (the signal boxtrace itself got) in launch mode, the first request passes that signal on
+        to the launched command, as a shell's job control would, and keeps tracing for STOP_GRACE seconds: a
+        `runc run` then deletes its container and cgroups, a shell runs its trap, and the trace shows it. A
+        second request, or the end of the grace, stops at once (what is left is killed)."""
+        launch = self._launch_pid
+        if (forward is not None and self._grace_timer is None and launch is not None and self._launch_exit is None
+                and not self._attached_pids and not self._stop_requested.is_set()):
+            self._stop_reason = reason
+            timer = threading.Timer(self.STOP_GRACE, self.request_stop, args=(reason,))
+            timer.daemon = True
+            self._grace_timer = timer
+            try:
+                os.kill(launch, forward)
+            except ProcessLookupError:
+                pass
+            timer.start()
+            return
         self._stop_reason = reason
         self._stop_requested.set()
         waker = self._waker_pid
@@ -221,6 +244,7 @@ class Tracer:
         attach = list(attach or [])
         if not command and not attach:
             raise TraceError("nothing to trace: give a command or pids to attach to")
+        _require_syscall_info()
         executable = self._resolve(command) if command else None
         use_seccomp = self.options.seccomp
         if use_seccomp is None:
@@ -242,7 +266,7 @@ class Tracer:
             if command and executable:
                 self._launch(executable, command)
             self._loop()
-            if self._stop_requested.is_set():
+            if self._stop_requested.is_set() or self._grace_timer is not None:
                 status = "interrupted"
         except TraceError:
             status = "failed"
@@ -348,8 +372,8 @@ class Tracer:
                     # Before dropping root: installing a filter without no_new_privs needs CAP_SYS_ADMIN.
                     failed = prepared.install(no_new_privs=no_new_privs)
                     if failed:
-                        os.write(error_write, f"seccomp:{failed}".encode())
-                        os._exit(126)
+                        # Not fatal: the tracer reads this at the exec and stops this tree at every syscall.
+                        os.write(error_write, f"noseccomp:{failed}\n".encode())
                 if run_as is not None:
                     os.setgroups([])
                     os.setgid(run_as[1])
@@ -882,6 +906,8 @@ class Tracer:
         )
         if not was_setup:
             self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, syscall)
+        elif tracee.tgid == self._launch_pid and self._seccomp:
+            self._check_filter_installed(tracee)
         if self._seccomp and tracee.pending is not None:
             tracee.exit_stop_wanted = True
         return tracee
@@ -913,6 +939,28 @@ class Tracer:
             )
         )
 
+    def _check_filter_installed(self, tracee: _Tracee) -> None:
+        """At the launched command's exec: did its seccomp filter go in? If not (a kernel without seccomp
+        filters, or a tracer without CAP_SYS_ADMIN), the tree is traced at every syscall instead: slower, same
+        trace."""
+        fd = getattr(self, "_exec_error_fd", None)
+        if fd is None:
+            return
+        try:
+            message = os.read(fd, 256).decode(errors="replace")  # the write end closed at exec: no blocking
+        finally:
+            os.close(fd)
+            self._exec_error_fd = None
+        if message.startswith("noseccomp:"):
+            code = int(message[10:].strip() or 0)
+            self._seccomp = False
+            tracee.full_stops = True
+            self._notice(
+                "warning",
+                f"the seccomp filter could not be installed ({os.strerror(code)}): tracing with a stop at "
+                "every syscall instead, which is slower but records the same events",
+            )
+
     def _read_exec_error(self) -> None:
         fd = getattr(self, "_exec_error_fd", None)
         if fd is None:
@@ -922,12 +970,10 @@ class Tracer:
         finally:
             os.close(fd)
             self._exec_error_fd = None
+        message = message.split("\n", 1)[1] if message.startswith("noseccomp:") else message
         if message.startswith("exec:"):
             code = int(message[5:] or 0)
             self._notice("error", f"could not execute the command: {os.strerror(code)}")
-        elif message.startswith("seccomp:"):
-            code = int(message[8:] or 0)
-            self._notice("error", f"could not install the seccomp filter: {os.strerror(code)}")
 
     # Namespaces --------------------------------------------------------------------------------------------
 
@@ -998,6 +1044,8 @@ class Tracer:
     def _finish(self) -> None:
         """Leave no tracee behind: kill what we launched (when it carries our filter or was interrupted),
         detach everything else and leave it running."""
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
         waker = self._waker_pid
         self._waker_pid = None
         if waker is not None:
@@ -1111,6 +1159,18 @@ class Tracer:
 
     def _notice(self, level: str, message: str, pid: int | None = None) -> None:
         self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))
+
+
+def _require_syscall_info(release: str | None = None) -> None:
+    """PTRACE_GET_SYSCALL_INFO (Linux 5.3) gives a stop's syscall, arguments and result in one call, and tells
+    entry from exit; every stop of the engine rests on it. Debian 12 (6.1) and WSL 2 (5.10+) have it."""
+    release = release or platform.release()
+    match = re.match(r"(\d+)\.(\d+)", release)
+    if match and (int(match[1]), int(match[2])) < (5, 3):
+        raise TraceError(
+            f"this kernel ({release}) is older than Linux 5.3 and lacks PTRACE_GET_SYSCALL_INFO, which boxtrace "
+            "needs at every stop: run it on Debian 12 or another kernel from 5.3 on"
+        )
 
 
 class CommandNotFound(TraceError):

@@ -53,8 +53,8 @@ class TraceSession:
                 self._recorder.close()
                 self._recorder = None
 
-    def request_stop(self, reason: str = "interrupted") -> None:
-        self.tracer.request_stop(reason)
+    def request_stop(self, reason: str = "interrupted", forward: int | None = None) -> None:
+        self.tracer.request_stop(reason, forward)
 
 
 def trace_to_list(command: Sequence[str] | None = None, attach: Sequence[int] | None = None,
