@@ -240,6 +240,24 @@ def test_sigterm_in_launch_mode_reaches_the_command_first(tmp_path: Path) -> Non
     assert any(isinstance(e, Signal) and e.pid == shell and e.signal.startswith("SIGTERM") for e in recording.events)
 
 
+def test_closed_stdout_does_not_end_the_trace(tmp_path: Path) -> None:
+    """`boxtrace run ... | head -2`: once the reader is gone boxtrace prints nothing more, but the command runs
+    to its end, traced, and the recording is complete (it used to die on EPIPE without cleaning up)."""
+    out = tmp_path / "t.jsonl"
+    script = "for i in 1 2 3 4 5; do /bin/true; done; sleep 0.3; echo done >&2"
+    proc = subprocess.Popen([sys.executable, "-m", "boxtrace", "run", "-o", str(out), "--", "sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as head does after its lines
+    stderr = proc.stderr.read().decode(errors="replace")
+    assert proc.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "done" in stderr
+    recording = load_recording(out)
+    assert recording.end is not None and recording.end.status == "completed" and recording.end.exit_code == 0
+    assert sum(1 for e in recording.events if isinstance(e, Exec) and e.path == "/bin/true") == 5
+
+
 def test_missing_command() -> None:
     with pytest.raises(CommandNotFound):
         trace_to_list(["no-such-command-boxtrace"])

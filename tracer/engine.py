@@ -194,6 +194,7 @@ class Tracer:
         self._seccomp = False
         self._stop_reason = ""
         self._grace_timer: threading.Timer | None = None
+        self._sink_error: Exception | None = None
         nrs = set(CONTAINER_SYSCALL_NRS)
         for name in self.options.extra_syscalls:
             nr = SYSCALL_NRS_BY_NAME.get(name)
@@ -283,6 +284,8 @@ class Tracer:
             end_seq = self._next_seq()
             self._emit(End(end_seq, self._now(), events=end_seq + 1, processes=self._process_count,
                            exit_code=self._launch_exit, status=status))
+        if self._sink_error is not None:
+            raise self._sink_error
         return TraceResult(self._launch_exit, status, self._seq, self._process_count)
 
     # Set-up ------------------------------------------------------------------------------------------------
@@ -1044,6 +1047,7 @@ class Tracer:
     def _finish(self) -> None:
         """Leave no tracee behind: kill what we launched (when it carries our filter or was interrupted),
         detach everything else and leave it running."""
+        self._emit = self._emit_while_finishing  # type: ignore[method-assign]
         if self._grace_timer is not None:
             self._grace_timer.cancel()
         waker = self._waker_pid
@@ -1156,6 +1160,15 @@ class Tracer:
 
     def _emit(self, event: Event) -> None:
         self._sink(event)
+
+    def _emit_while_finishing(self, event: Event) -> None:
+        # Letting go of the tracees comes first: a sink that fails now (stdout closed under us, a full disk) must
+        # not stop the kills and detaches that follow. The first such error is raised once they are done.
+        try:
+            self._sink(event)
+        except Exception as error:  # noqa: BLE001 - re-raised by run() after the clean-up
+            if self._sink_error is None:
+                self._sink_error = error
 
     def _notice(self, level: str, message: str, pid: int | None = None) -> None:
         self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))

@@ -7,6 +7,7 @@ terminal, keeps a status line (processes, syscalls, events/s) below the scrollin
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 
@@ -192,6 +193,8 @@ class ConsoleView:
         use_live = console.is_terminal if live_status is None else live_status
         self._plain = not console.is_terminal or console.color_system is None
         self._last_status = 0.0
+        #: The reader of our output went away (`boxtrace run ... | head`): the trace goes on, silently.
+        self._reader_gone = False
         self._live: Live | None = None
         if use_live:
             self._live = Live(self._status(), console=console, refresh_per_second=4, transient=True)
@@ -202,14 +205,20 @@ class ConsoleView:
         self._events.append(event)
         if isinstance(event, Syscall):
             self._syscalls += 1
+        if self._reader_gone:
+            return
         line = render_event(event, self.table)
         if line is not None:
-            if self._plain:
-                # Not a terminal: plain text, written directly (rich's layout costs ~0.1 ms a line, which a
-                # --filter all trace of 100k syscalls would feel).
-                self.console.file.write(line.plain + "\n")
-            else:
-                self.console.print(line, soft_wrap=True, highlight=False)
+            try:
+                if self._plain:
+                    # Not a terminal: plain text, written directly (rich's layout costs ~0.1 ms a line, which a
+                    # --filter all trace of 100k syscalls would feel).
+                    self.console.file.write(line.plain + "\n")
+                else:
+                    self.console.print(line, soft_wrap=True, highlight=False)
+            except BrokenPipeError:
+                self._stop_printing()
+                return
         if self._live is not None:
             now = time.monotonic()
             if now - self._last_status >= 0.25:
@@ -225,18 +234,38 @@ class ConsoleView:
             style="reverse",
         )
 
+    def _stop_printing(self) -> None:
+        """The pipe we print to is closed. The traced command must not pay for that (a shell would kill us
+        with SIGPIPE, and the tracees with us): keep tracing and recording, print nothing more, and point the
+        file at /dev/null so that no later flush (rich's, the interpreter's at exit) fails again."""
+        self._reader_gone = True
+        if self._live is not None:
+            self._live = None
+        try:
+            fileno = self.console.file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fileno)
+        os.close(null)
+
     def close(self, *, summary: bool = True) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        if summary:
+        if summary and not self._reader_gone:
             from tracer.insights import Insights
             from viz.insights_view import render_insights
 
-            self.console.print(Group(Text(""), render_summary(self.table, self._events)))
-            # The insights never look at uncategorized syscalls: leaving them out keeps --filter all summaries quick.
-            relevant = [e for e in self._events if not (isinstance(e, Syscall) and e.category == "other")]
-            self.console.print(Group(Text(""), render_insights(Insights.from_events(relevant))))
+            try:
+                self.console.print(Group(Text(""), render_summary(self.table, self._events)))
+                # The insights never look at uncategorized syscalls: leaving them out keeps --filter all summaries
+                # quick.
+                relevant = [e for e in self._events if not (isinstance(e, Syscall) and e.category == "other")]
+                self.console.print(Group(Text(""), render_insights(Insights.from_events(relevant))))
+                self.console.file.flush()
+            except BrokenPipeError:
+                self._stop_printing()
 
 
 def print_recording(console: Console, events: list[Event], *, summary: bool = True) -> None:

@@ -6,6 +6,7 @@ Tests build `BoxtraceApp(recording=..., scenario_name=...)` (or `live=LiveTrace(
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import threading
 from pathlib import Path
@@ -24,6 +25,10 @@ from viz.tui.screens.main import MainScreen
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "app.tcss"
 EXIT_FAILURE = 1
+
+
+#: Signals that end a live trace cleanly (Ctrl-C is a key inside the TUI: the terminal is in raw mode).
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class BoxtraceApp(App[int]):
@@ -54,6 +59,9 @@ class BoxtraceApp(App[int]):
         self.state = "recording" if recording is not None else "starting"
         self.tracer_worker: Worker | None = None
         self._quitting = False
+        self._signal_loop: asyncio.AbstractEventLoop | None = None
+        #: The signal (SIGTERM, SIGHUP) that ended a live trace, for the exit status; see _stop_on_signals.
+        self.stop_signal: int | None = None
         self._main_screen: MainScreen | None = None
         self._saved_sigcont: signal.Handlers | object | None = None
 
@@ -80,6 +88,7 @@ class BoxtraceApp(App[int]):
             return
         self.state = "tracing…"
         self._default_sigcont()
+        self._stop_on_signals()
         self.tracer_worker = self.run_worker(self._trace, name="tracer", group="tracer", thread=True,
                                              exclusive=True, exit_on_error=False)
 
@@ -88,6 +97,29 @@ class BoxtraceApp(App[int]):
         if self.live is not None:
             self.live.request_stop()
         self._restore_sigcont()
+        if self._signal_loop is not None:
+            for number in _STOP_SIGNALS:
+                self._signal_loop.remove_signal_handler(number)
+            self._signal_loop = None
+
+    def _stop_on_signals(self) -> None:
+        """SIGTERM or SIGHUP (a closed terminal) end a live trace the way `q` does: launched tracees killed,
+        attached daemons detached, the recording closed with its end line. Without this Python would die at
+        once and leave the recording without an end."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in _STOP_SIGNALS:
+            loop.add_signal_handler(number, self._on_stop_signal, number)
+        self._signal_loop = loop
+
+    def _on_stop_signal(self, number: int) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = number
+        self.call_later(self.action_quit)
 
     def _default_sigcont(self) -> None:
         """Textual's Linux driver catches SIGCONT in Python. The tracer forks the command and the child stops
@@ -189,6 +221,8 @@ class BoxtraceApp(App[int]):
     def exit_code_for_trace(self) -> int:
         if self.live is None:
             return 0
+        if self.stop_signal is not None:
+            return 128 + self.stop_signal
         if self.live.error is not None:
             return EXIT_FAILURE
         result = self.live.result
