@@ -135,6 +135,7 @@ class _Pending:
     env: list[str] | None = None
     #: Kept only for syscalls whose decoder reads results at the exit stop (pipe2's fds, wait4's status).
     context: SyscallContext | None = None
+    raw: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -725,7 +726,8 @@ class Tracer:
             return
         if name in MOUNT_SYSCALLS:
             self._before_mount_change(tracee)
-        pending = _Pending(nr, name, decoded, category, time.monotonic(), context.notes or None)
+        pending = _Pending(nr, name, decoded, category, time.monotonic(), context.notes or None,
+                           raw=[hex(value) for value in args[:spec.nargs]])
         if name in EXEC_SYSCALLS:
             if isinstance(decoded.get("argv"), list):
                 decoded["argv"] = self._argv(decoded["argv"])
@@ -767,6 +769,7 @@ class Tracer:
                 category=pending.category,
                 dur=round(now - pending.started, 6) if returns else None,
                 notes=pending.notes,
+                raw=pending.raw,
             )
         )
         if error is None and pending.name in NAMESPACE_SYSCALLS:

@@ -153,6 +153,9 @@ class Syscall(Event):
     dur: float | None = None
     #: Facts derived from the call at the stop (e.g. /proc/self/fd/7 resolved to a real path).
     notes: dict[str, Any] | None = None
+    #: The argument registers as the kernel saw them at entry, in hex, for decoded syscalls (the decoded `args`
+    #: say what they mean; these are what strace -X raw would show). Only as many as the syscall takes.
+    raw: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

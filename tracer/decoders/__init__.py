@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_SYSCALL_NAMES
+from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
 from tracer.decoders import files, mount_api, mounts, namespaces, privileges, process, sockets
 from tracer.decoders import render as _render
@@ -145,12 +146,26 @@ _DECODED: dict[str, _D] = {
 _CONTAINER_EXCEPTIONS: dict[str, bool] = {"write": True}
 
 
+#: Argument counts python-ptrace's prototypes lack (its table predates these calls), from their man pages.
+_NARGS: dict[str, int] = {
+    "clone3": 2, "umount2": 2, "fsopen": 2, "fsconfig": 5, "fsmount": 3, "fspick": 3, "move_mount": 5,
+    "open_tree": 3, "open_tree_attr": 5, "mount_setattr": 5,
+}
+
+
+def _nargs(name: str) -> int:
+    if name in _NARGS:
+        return _NARGS[name]
+    prototype = SYSCALL_PROTOTYPES.get(name)
+    return len(prototype[1]) if prototype else 6
+
+
 def _spec(nr: int, name: str) -> SyscallSpec:
     if nr >= X32_FIRST_NR or name not in _DECODED:
         return SyscallSpec(name, "other", None, container=False)
     category, decode, decode_exit = _DECODED[name]
     container = _CONTAINER_EXCEPTIONS.get(name, category != "other")
-    return SyscallSpec(name, category, decode, decode_exit, container=container)
+    return SyscallSpec(name, category, decode, decode_exit, container=container, nargs=_nargs(name))
 
 
 _ALL_NAMES: dict[int, str] = {**_NEWER_SYSCALL_NAMES, **_PTRACE_SYSCALL_NAMES}

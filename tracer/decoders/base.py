@@ -69,3 +69,5 @@ class SyscallSpec:
     decode_exit: ExitDecoder | None = None
     #: Part of the default `container` filter (and of its seccomp-bpf program).
     container: bool = True
+    #: How many of the six argument registers the syscall reads (the rest hold whatever was left there).
+    nargs: int = 6

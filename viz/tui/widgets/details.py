@@ -49,6 +49,10 @@ MAX_FLAGS_EXPLAINED = 12
 MAX_MOUNT_LINES = 60
 
 
+#: Where the x86-64 syscall ABI passes arguments one to six (rax holds the number, then the result).
+ARGUMENT_REGISTERS = ("rdi", "rsi", "rdx", "r10", "r8", "r9")
+
+
 def _section(title: str) -> Text:
     return Text(f"\n{title}", style="bold underline")
 
@@ -180,6 +184,13 @@ def _syscall_details(event: Syscall) -> list[RenderableType]:
     result = "-" if event.ret is None else str(event.ret)
     args.add_row("= result", f"{result} {event.error}" if event.error else result, _raw(event.ret))
     parts.append(args)
+    if event.raw:
+        # What the kernel was handed: the decoded column above is boxtrace's reading of these registers.
+        parts.append(_section("raw arguments (x86-64 registers at entry)"))
+        registers = _grid()
+        for register, value in zip(ARGUMENT_REGISTERS, event.raw, strict=False):
+            registers.add_row(register, value)
+        parts.append(registers)
     if event.notes:
         parts.append(_section("found at the stop"))
         notes = _grid()
