@@ -8,6 +8,7 @@ Prerequisites: root and runc.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from scenarios import milestones as m
@@ -48,6 +49,25 @@ def runc_container_ids() -> list[str]:
     """Containers in boxtrace's runc state directory."""
     result = run_quiet(runc("list", "--quiet"))
     return result.stdout.split() if result.returncode == 0 else []
+
+
+def remove_stopped_containers() -> list[str]:
+    """Delete the stopped containers left in boxtrace's own runc state directory: what a `runc run` killed with
+    SIGKILL (boxtrace killed with -9 takes its launch with it) leaves, its state entry and cgroup. Running ones
+    may be another boxtrace's and are left alone. Returns the ids removed."""
+    listed = run_quiet(runc("list", "--format", "json"))
+    if listed.returncode != 0:
+        return []
+    try:
+        entries = json.loads(listed.stdout or "null") or []
+    except json.JSONDecodeError:
+        return []
+    removed = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("status") == "stopped" and entry.get("id"):
+            if run_quiet(runc("delete", "--force", str(entry["id"]))).returncode == 0:
+                removed.append(str(entry["id"]))
+    return removed
 
 
 class RuncScenario(Scenario):
@@ -99,6 +119,7 @@ class RuncScenario(Scenario):
     def prepare(self) -> None:
         build_rootfs()
         make_bundle(BUNDLE, ["/bin/sh", "-c", ENTRYPOINT_SCRIPT], HOSTNAME)
+        remove_stopped_containers()
 
     def launch(self) -> Launch:
         self.container_id = unique_id("runc")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,42 @@ def test_runc_scenario_launch_and_cleanup() -> None:
     scenario.cleanup()
     assert container not in runc_container_ids()
     assert mounts() == before
+
+
+def test_runc_prepare_removes_what_a_killed_trace_left(tmp_path: Path) -> None:
+    """`boxtrace run` of the runc scenario killed with SIGKILL takes runc with it (EXITKILL): the container's
+    state entry and cgroup stay, as after `kill -9` of an untraced runc. The next prepare() removes them."""
+    require(is_root(), "runc needs root")
+    scenario = get_scenario("runc")
+    readiness = scenario.check()
+    require(readiness.ready, f"runc scenario not ready: {readiness.reason}")
+    from scenarios.runc import runc_container_ids
+
+    scenario.prepare()
+    launch = scenario.launch()
+    container = scenario.container_id
+    assert container is not None
+    trace = subprocess.Popen(
+        [sys.executable, "-m", "boxtrace", "run", "-o", str(tmp_path / "t.jsonl"), "--", *launch.command],
+        cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and container not in runc_container_ids():
+            time.sleep(0.01)
+        assert container in runc_container_ids(), "runc never created the container"
+    finally:
+        trace.kill()
+        trace.wait()
+    cgroups = [p for p in Path("/sys/fs/cgroup").glob(f"*/{container}") if p.is_dir()]
+    try:
+        assert container in runc_container_ids(), "nothing was left behind: the test proves nothing"
+        scenario.prepare()
+        assert container not in runc_container_ids()
+        assert not [p for p in cgroups if p.exists()]
+    finally:
+        scenario.container_id = container
+        scenario.cleanup()
 
 
 # The teach runtime -----------------------------------------------------------------------------------------------
