@@ -1,13 +1,22 @@
 """Fault injection while attached to dockerd and containerd: `boxtrace docker` SIGKILLed, SIGTERMed or SIGINTed at
 a random moment of a `docker run`.
 
-After each trial:
+Each trial waits until the trace is live (the daemons attached, the docker CLI launched and traced, the recording
+begun), then a random moment inside the measured length of the `docker run`, and sends the signal only if
+boxtrace is still tracing then (see tests/programs/interrupt.py). A trial whose moment came after the trace had
+ended is a miss: it is not counted, and trials go on until TRIALS of them hit (at most 3 x TRIALS attempts, else
+the test fails). A hit must show the interruption: after SIGKILL boxtrace exits -9 and leaves a recording prefix
+without an end line; after SIGTERM/SIGINT it exits 128+N and the recording ends "interrupted" (in docker mode the
+daemons are detached and the CLI is killed at once: no grace).
+
+After each trial, hit or miss:
 - dockerd and containerd are alive (same pids), every one of their threads runs: no state t/T, TracerPid 0;
 - the docker CLI boxtrace launched is gone, and once Docker has had a few seconds to clean up, nothing of the
   container is left: no container named after the trial (`docker ps -a`), no shim or runc process whose command
   line holds its id, no stopped or traced thread in any process started during the trial;
 - the next `docker run --rm --network none boxtrace/busybox true` succeeds;
-- the recording is readable (a prefix with a warning after SIGKILL).
+- the recording is readable (a prefix with a warning after SIGKILL);
+- boxtrace's waker is gone and boxtrace printed no traceback.
 One thing is Docker's own behaviour, not a fault of boxtrace, and is counted apart: when the CLI dies between
 `create` and `start`, dockerd keeps the created (never started) container, with or without boxtrace; the test
 removes it with `docker rm` and says so in the summary.
@@ -16,7 +25,7 @@ Only this test's containers are looked at and removed (named boxtrace-fault-*, l
 programs may trace the daemons at the same time (another test run): a trial waits until nobody else is attached,
 and a thread held by another live tracer is not counted against boxtrace.
 
-    BOXTRACE_FAULT_TRIALS=N   trials per signal (default 10)
+    BOXTRACE_FAULT_TRIALS=N   trials that hit, per signal (default 10)
     BOXTRACE_FAULT_SEED=S     seed of the random moments (default 1)
     BOXTRACE_FAULT_REPORT=F   append each summary (JSON) to F
 """
@@ -32,6 +41,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,15 +49,25 @@ import pytest
 
 from tests.prereqs import require
 from tests.programs import system_state as state
-from tests.programs.interrupt import report_summary, signal_mid_run
-from tracer.recording import RecordingError, load_recording
+from tests.programs.interrupt import interruption_problems, report_summary, signal_mid_run
+from tracer.events import Exec
+from tracer.recording import Recording, RecordingError, load_recording
 
 pytestmark = [pytest.mark.root, pytest.mark.docker, pytest.mark.slow]
 
 TRIALS = int(os.environ.get("BOXTRACE_FAULT_TRIALS", "10"))
 SEED = int(os.environ.get("BOXTRACE_FAULT_SEED", "1"))
 FAULTS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
-EARLIEST, LATEST = 0.05, 2.0
+#: The entrypoint's sleep. The trace is then live for 1.25-1.45 s on the development machine, from the moment it is
+#: seen live to the CLI's exit: create and start (the shim, runc create and runc init: about 0.05-0.65 s in), the
+#: sleep, runc delete and the shim's exit (up to about 1.3 s in).
+SLEEP = 0.5
+#: The random moment, in seconds after the trace is seen live: the whole `docker run`, so that its end (the
+#: container's removal) is hit too; the few moments past the end are misses, retried.
+LATEST = 1.3
+#: The moments of test_stop_during_container_creation_leaves_no_hung_container: between the CLI's create request
+#: and the container's entrypoint (the trials outside it are retried).
+CREATION = (0.0, 0.6)
 IMAGE = "boxtrace/busybox"
 LABEL = "boxtrace.fault"
 BOXTRACE = [sys.executable, "-m", "boxtrace"]
@@ -58,7 +78,9 @@ CONTAINER_ID = re.compile(r"\b[0-9a-f]{64}\b")
 
 @dataclass
 class Outcome:
-    delay: float
+    moment: float
+    #: The signal hit a live trace (see tests/programs/interrupt.py); a miss sent no signal and is retried.
+    hit: bool = False
     exit_code: int | None = None
     problems: list[str] = field(default_factory=list)
     docker_left_created: bool = False
@@ -69,6 +91,9 @@ class Outcome:
     #: docs/reliability.md for the history: every case seen was this test's own race, fixed in _settled).
     hung_sleeper: list[str] = field(default_factory=list)
     recording: str = ""
+    #: The signal came while Docker was making the container: it existed (Docker kept it created, or the trace
+    #: shows its runc or shim) and its entrypoint had not been run (see _during_creation).
+    during_creation: bool = False
     #: boxtrace's waker (`sleep 86400`) outlived it: also a problem (see test_sigkill_leaves_no_waker_behind).
     waker_leaked: bool = False
 
@@ -207,20 +232,33 @@ def _ids_in_recording(path: Path) -> set[str]:
         return set()
 
 
-def run_trial(fault: str, delay: float, index: int, daemons: list[int], workdir: Path) -> Outcome | None:
+def _during_creation(recording: Recording, ids: set[str], script: str, kept_created: bool) -> bool:
+    """The trace ended while Docker was making the container: the container existed (Docker kept it created, or
+    the trace shows a runc or shim working on it) and its entrypoint (`/bin/sh -c SCRIPT`) had not been run.
+    After SIGTERM/SIGINT the recording holds everything up to the detach, so a missing exec was not made."""
+    execs = [e for e in recording.events if isinstance(e, Exec)]
+    if any(e.argv == ["/bin/sh", "-c", script] for e in execs):  # not the docker CLI, whose argv holds it too
+        return False
+    runtime = any(os.path.basename(e.argv[0] if e.argv else e.path) in ("runc", "containerd-shim-runc-v2")
+                  and any(cid in arg for arg in e.argv for cid in ids) for e in execs)
+    return kept_created or runtime
+
+
+def run_trial(fault: str, moment: float, index: int, daemons: list[int], workdir: Path) -> Outcome | None:
     """One trial; None when another tracer held the daemons and boxtrace could not attach (not a trial)."""
     require(state.wait_until(lambda: not _foreign_tracers(daemons, 0), 120, interval=0.5),
             "another program keeps dockerd or containerd traced")
     name = f"boxtrace-fault-{fault.lower()}-{index}-{secrets.token_hex(3)}"
+    script = f"sleep {SLEEP}; echo hi; : {name}"
     out = workdir / f"{name}.jsonl"
     ticks = state.clock_ticks_now()
-    outcome = Outcome(delay=round(delay, 3))
+    outcome = Outcome(moment=round(moment, 3))
     command = [*BOXTRACE, "docker", "-o", str(out), "--", "--rm", "--name", name, "--label", f"{LABEL}=1",
-               "--network", "none", IMAGE, "/bin/sh", "-c", "sleep 0.3; echo hi"]
+               "--network", "none", IMAGE, "/bin/sh", "-c", script]
     watch = _TracerWatch(daemons)
-    run = signal_mid_run(command, delay, FAULTS[fault], workdir, timeout=60)
-    outcome.exit_code, outcome.waker_leaked, err = run.exit_code, run.waker_leaked, run.stderr
-    if outcome.exit_code == 1 and "ptrace refused" in err:
+    run = signal_mid_run(command, moment, FAULTS[fault], out, workdir, timeout=60)
+    outcome.hit, outcome.exit_code, outcome.waker_leaked = run.hit, run.exit_code, run.waker_leaked
+    if outcome.exit_code == 1 and "ptrace refused" in run.stderr:
         watch.stop()
         _docker("rm", "--force", name)
         return None
@@ -277,66 +315,93 @@ def run_trial(fault: str, delay: float, index: int, daemons: list[int], workdir:
     if check.returncode != 0:
         outcome.problems.append(f"the next docker run failed: {check.stderr.strip()}")
 
+    # The recording: readable, and showing the interruption when the signal hit.
     if out.exists() and out.stat().st_size:
         try:
             recording = load_recording(out)
             outcome.recording = recording.end.status if recording.end else "prefix"
-            if fault != "SIGKILL" and recording.end is None and recording.events:
-                outcome.problems.append("boxtrace handled the signal but wrote no end line")
+            outcome.during_creation = run.hit and _during_creation(recording, ids, script,
+                                                                   outcome.docker_left_created)
         except RecordingError as error:
+            outcome.recording = "unreadable"
             outcome.problems.append(f"unreadable recording: {error}")
     else:
-        outcome.recording = "none (signal before the trace began)"
+        outcome.recording = "none"
+    if run.hit:
+        outcome.problems.extend(interruption_problems(FAULTS[fault], run.exit_code, outcome.recording))
     out.unlink(missing_ok=True)
     return outcome
 
 
 def summarize(fault: str, outcomes: list[Outcome], skipped: int) -> dict:
+    hits = [o for o in outcomes if o.hit]
     summary = {
         "mode": "docker",
         "fault": fault,
-        "trials": len(outcomes),
-        "left intact": sum(not o.problems for o in outcomes),
-        "problems": sum(bool(o.problems) for o in outcomes),
-        "docker kept a created container": sum(o.docker_left_created for o in outcomes),
+        "attempts": len(outcomes) + skipped,
+        "hits": len(hits),
+        "misses retried": len(outcomes) - len(hits),
+        "left intact": sum(not o.problems for o in hits),
+        "problems": sum(bool(o.problems) for o in hits),
+        "problems in misses": sum(bool(o.problems) for o in outcomes if not o.hit),
+        "hit during creation": sum(o.during_creation for o in hits),
+        "docker kept a created container": sum(o.docker_left_created for o in hits),
         "held by another program's tracer": sum(bool(o.interference) for o in outcomes),
         "container hung in clock_nanosleep": sum(bool(o.hung_sleeper) for o in outcomes),
         "not run (daemons traced by another program)": skipped,
         "waker left behind": sum(o.waker_leaked for o in outcomes),
-        "recordings": dict(Counter(o.recording for o in outcomes)),
-        "boxtrace exit codes": dict(Counter(str(o.exit_code) for o in outcomes)),
+        "recordings": dict(Counter(o.recording for o in hits)),
+        "boxtrace exit codes": dict(Counter(str(o.exit_code) for o in hits)),
     }
     return report_summary(summary)
+
+
+def run_until_hits(fault: str, moments: Callable[[], float], counts: Callable[[Outcome], bool], daemons: list[int],
+                   workdir: Path) -> tuple[list[Outcome], int]:
+    """Trials until TRIALS of them `count` (hit, or hit during creation), at most 3 x TRIALS attempts (a trial
+    not run because another program held the daemons is an attempt too). Returns the trials run and the number
+    not run."""
+    outcomes: list[Outcome] = []
+    skipped = 0
+    while sum(map(counts, outcomes)) < TRIALS and len(outcomes) + skipped < 3 * TRIALS:
+        outcome = run_trial(fault, moments(), len(outcomes) + skipped, daemons, workdir)
+        if outcome is None:
+            skipped += 1  # the next draw gives the retried trial a fresh moment
+            continue
+        outcomes.append(outcome)
+    return outcomes, skipped
+
+
+def _failures(outcomes: list[Outcome]) -> list[tuple[float, bool, list[str]]]:
+    return [(o.moment, o.hit, o.problems + o.hung_sleeper) for o in outcomes if o.problems or o.hung_sleeper]
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_fault_while_attached_to_docker(fault: str, daemons: list[int], tmp_path: Path) -> None:
     rng = random.Random(f"{SEED}-docker-{fault}")
-    outcomes: list[Outcome] = []
-    skipped = 0
-    index = 0
-    while len(outcomes) < TRIALS and skipped < 3 * TRIALS:
-        delay = rng.uniform(EARLIEST, LATEST)
-        outcome = run_trial(fault, delay, index, daemons, tmp_path)
-        index += 1
-        if outcome is None:
-            skipped += 1  # the next draw gives the retried trial a fresh moment
-            continue
-        outcomes.append(outcome)
+    outcomes, skipped = run_until_hits(fault, lambda: rng.uniform(0, LATEST), lambda o: o.hit, daemons, tmp_path)
     summarize(fault, outcomes, skipped)
     for outcome in outcomes:
         for note in outcome.interference:
-            print(f"  (delay {outcome.delay}: {note})")
-    assert len(outcomes) == TRIALS, f"only {len(outcomes)} trials could attach (daemons busy)"
-    problems = [(o.delay, o.problems + o.hung_sleeper) for o in outcomes if o.problems or o.hung_sleeper]
-    assert not problems, f"{len(problems)} of {TRIALS} trials left a problem: {problems}"
+            print(f"  (moment {outcome.moment}: {note})")
+    failures = _failures(outcomes)
+    assert not failures, f"{len(failures)} of {len(outcomes)} trials left a problem (moment, hit, what): {failures}"
+    hits = sum(o.hit for o in outcomes)
+    assert hits == TRIALS, (f"only {hits} of {len(outcomes) + skipped} trials hit a live trace "
+                            f"({skipped} not run: daemons traced by another program)")
 
 
 def test_stop_during_container_creation_leaves_no_hung_container(daemons: list[int], tmp_path: Path) -> None:
+    """SIGTERM while Docker makes the container (where the 'hung container' race was seen): TRIALS trials must
+    have hit that phase, shown by the trace or by Docker, or the test has not tested what it is named for."""
     rng = random.Random(f"{SEED}-creation")
-    outcomes = [o for o in (run_trial("SIGTERM", rng.uniform(0.25, 0.7), index, daemons, tmp_path)
-                            for index in range(TRIALS)) if o is not None]
-    summarize("SIGTERM during creation", outcomes, TRIALS - len(outcomes))
-    hung = [(o.delay, o.hung_sleeper) for o in outcomes if o.hung_sleeper]
+    outcomes, skipped = run_until_hits("SIGTERM", lambda: rng.uniform(*CREATION), lambda o: o.during_creation,
+                                       daemons, tmp_path)
+    summarize("SIGTERM during creation", outcomes, skipped)
+    hung = [(o.moment, o.hung_sleeper) for o in outcomes if o.hung_sleeper]
     assert not hung, f"{len(hung)} of {len(outcomes)} containers hung: {hung}"
-    assert not [o.problems for o in outcomes if o.problems]
+    failures = _failures(outcomes)
+    assert not failures, f"{len(failures)} of {len(outcomes)} trials left a problem (moment, hit, what): {failures}"
+    during = sum(o.during_creation for o in outcomes)
+    assert during == TRIALS, (f"only {during} of {len(outcomes) + skipped} trials stopped boxtrace while Docker was "
+                              "making the container")
