@@ -15,6 +15,7 @@ TraceModel; `export` picks one, renders it (svg/png/pdf through Graphviz's `dot`
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -87,7 +88,13 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
         raise ExportError(f"unknown theme {theme!r}: choose one of {', '.join(THEMES)}")
     if fmt in ("svg", "png", "pdf") and shutil.which("dot") is None:
         raise ExportError(GRAPHVIZ_MISSING)
-    model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
+    # The recording's events live until the end: freezing them keeps the garbage collector from walking them
+    # again and again while the model and the insights are built (a fifth to a third of that time on 100k events).
+    gc.freeze()
+    try:
+        model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
+    finally:
+        gc.unfreeze()
     title = recording_title(recording)
     if view in ("architecture", "tree"):
         graph = architecture_dot(model, chosen, title) if view == "architecture" else tree_dot(model, chosen, title)
@@ -292,6 +299,7 @@ def architecture_dot(model: TraceModel, theme: Theme, title: str = "") -> Any:
             more = f" +{len(pids) - MAX_NODE_PIDS}" if len(pids) > MAX_NODE_PIDS else ""
             word = "pid" if len(pids) == 1 else "pids"
             lines.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">{word} {html(shown)}{more}</FONT>')
+        lines.extend(f'<FONT POINT-SIZE="{small}"><I>{html(note)}</I></FONT>' for note in attrs.get("notes") or [])
         return "<" + "<BR/>".join(lines) + ">"
 
     def add_nodes(target: Any, nodes: list[str]) -> None:
@@ -428,6 +436,9 @@ def _tree_label(model: TraceModel, attrs: dict[str, Any], theme: Theme, size: in
         if attrs.get("new_namespaces"):
             ns = ", ".join(f"{k} {v}" for k, v in attrs["new_namespaces"].items())
             row(f'<FONT COLOR="{theme.container_border}">new namespaces: {html(ns)}</FONT>')
+        notes = attrs.get("notes") or []
+        if notes:
+            row('<BR ALIGN="LEFT"/>'.join(f"<I>{html('• ' + note)}</I>" for note in notes) + '<BR ALIGN="LEFT"/>')
         lines = attrs.get("syscalls") or []
         if lines:
             body = '<BR ALIGN="LEFT"/>'.join(

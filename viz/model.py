@@ -25,7 +25,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -42,8 +42,13 @@ from viz.roles import (
     socket_options,
 )
 
+if TYPE_CHECKING:
+    from viz.insights_view import Note
+
 #: Key syscall lines shown inside a process node before "+N more".
 MAX_NODE_SYSCALLS = 12
+#: Insight notes kept on one node (viz.insights_view.diagram_notes: id map, cgroup, capabilities, seccomp, root).
+MAX_NODE_NOTES = 6
 #: Leaf siblings with the same role, program and namespaces fold into one node from this many on.
 FOLD_MIN = 2
 #: Longest syscall line kept inside a node.
@@ -101,6 +106,9 @@ class TraceModel:
     groups: dict[str, NamespaceGroup]
     #: process node id of every process (folded members point at their folded node).
     node_of: dict[int, str]
+    #: The learner insights of the trace (tracer.insights.Insights) the node notes come from; None when the model
+    #: was built without them.
+    insights: Any = None
 
 
 def _ordered(ns: dict[str, int]) -> list[tuple[str, int]]:
@@ -280,10 +288,12 @@ class _ProcessFacts:
 
 
 class _Builder:
-    def __init__(self, table: ProcessTable) -> None:
+    def __init__(self, table: ProcessTable, notes: dict[int, list[Note]] | None = None) -> None:
         self.table = table
         self.book = RoleBook(table)
         self.host = table.host_namespaces()
+        #: pid -> insight notes (viz.insights_view.Note), in the order things happened.
+        self.notes: dict[int, list[Note]] = notes or {}
         self.facts: dict[int, _ProcessFacts] = {id(p): _ProcessFacts() for p in table.history}
         #: normalized socket path -> (seq, process) of each successful bind.
         self.binders: dict[str, list[tuple[int, Process]]] = {}
@@ -332,6 +342,14 @@ class _Builder:
             if i < len(clones):
                 signal = clones[i].args.get("exit_signal")
         return clone_label(child.via, child.flags, signal if isinstance(signal, str) else None)
+
+    def notes_of(self, proc: Process, *, slide: bool = False) -> list[Note]:
+        """The insight notes of this process (not of an earlier or later one with the same pid)."""
+        end = proc.exit.seq if proc.exit is not None else None
+        return [
+            n for n in self.notes.get(proc.pid, ())
+            if n.seq >= proc.start_seq and (end is None or n.seq <= end) and (n.slide or not slide)
+        ]
 
     # Who listens where -------------------------------------------------------------------------------------
 
@@ -496,6 +514,7 @@ class _Builder:
             "members": [m.pid for m in members],
             "exit": exit_text,
             "start_seq": proc.start_seq,
+            "notes": [n.text for n in self.notes_of(proc)][:MAX_NODE_NOTES],
         }
 
     # The architecture graph --------------------------------------------------------------------------------
@@ -510,7 +529,7 @@ class _Builder:
             node_id = f"{phase.role.name}@{key}"
             if node_id not in graph:
                 graph.add_node(node_id, kind="role", role=phase.role.name, role_kind=phase.role.kind, group=key,
-                               details=[], pids=[], programs=[], order=phase.start_seq)
+                               details=[], pids=[], programs=[], order=phase.start_seq, notes=[])
             attrs = graph.nodes[node_id]
             if phase.role.detail and phase.role.detail not in attrs["details"]:
                 attrs["details"].append(phase.role.detail)
@@ -576,6 +595,15 @@ class _Builder:
                 preexisting=conn["preexisting"], inferred=conn["inferred"])
         for (src, dst, _, _), attrs in sorted(edges.items(), key=lambda item: item[1]["seq"]):
             graph.add_edge(src, dst, **attrs)
+        # Each insight note goes on the component the process was when it happened (runc init drops the
+        # capabilities, not the entrypoint it becomes).
+        for proc in self.table.history:
+            if proc.pid in self.notes:
+                for note in self.notes_of(proc, slide=True):
+                    phase = self.book.phase_at(proc, note.seq)
+                    notes = graph.nodes[node_for(proc, phase, is_own(proc, phase))].setdefault("notes", [])
+                    if note.text not in notes and len(notes) < MAX_NODE_NOTES:
+                        notes.append(note.text)
         groups = build_groups(group_ns.items())
         graph.graph["groups"] = groups
         return graph, groups
@@ -594,13 +622,25 @@ def _external_attrs(path: str, role: str | None) -> dict[str, Any]:
             "group": HOST_GROUP}
 
 
-def build_model(source: ProcessTable | Iterable[Event]) -> TraceModel:
-    """The process and architecture graphs of a trace (a ProcessTable, or events including the header)."""
+def build_model(source: ProcessTable | Iterable[Event], insights: Any = None, *, notes: bool = True) -> TraceModel:
+    """The process and architecture graphs of a trace (a ProcessTable, or events including the header).
+
+    Nodes carry the learner insights as short `notes` ("uid 0 → host 65534 (1 id)", "caps: 14 kept, 26 dropped",
+    "seccomp: default ERRNO(EPERM), 87 denied, 292 allowed"): from `insights` (tracer.insights.Insights) when
+    given, else computed here from the table's events; `notes=False` leaves them out."""
     table = source if isinstance(source, ProcessTable) else ProcessTable.from_events(source)
-    builder = _Builder(table)
+    notes_of: dict[int, list[Note]] | None = None
+    if notes:
+        from tracer.insights import Insights
+        from viz.insights_view import diagram_notes, relevant_events
+
+        if insights is None:
+            insights = Insights.from_events(relevant_events(table.events_by_seq.values()))
+        notes_of = diagram_notes(insights)
+    builder = _Builder(table, notes_of)
     processes, node_of = builder.process_graph()
     architecture, groups = builder.architecture_graph()
-    return TraceModel(table, builder.book, processes, architecture, groups, node_of)
+    return TraceModel(table, builder.book, processes, architecture, groups, node_of, insights if notes else None)
 
 
 def role_path(graph: nx.MultiDiGraph, roles: list[str]) -> list[str] | None:

@@ -7,6 +7,7 @@ without a screen.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import Counter
@@ -66,6 +67,12 @@ SUBCOMMANDS = frozenset(
 
 #: Least seconds between two rebuilds of the process roles while a live trace streams.
 ROLES_MIN_INTERVAL = 0.5
+#: Least seconds between two recomputations of the learner insights while a live trace streams (or 20 times
+#: their own cost, whichever is longer); the end of the trace always gets a fresh computation.
+INSIGHTS_MIN_INTERVAL = 1.0
+#: Syscall categories whose calls can give rise to an insight (clone, wait4 and exit alone never do: a plain
+#: fork loop of 100k events skips the computation entirely).
+NOTABLE_CATEGORIES = frozenset({"filesystem-view", "privileges", "cgroups"})
 
 #: One colour per distinct set of namespaces, in the order the sets first appear.
 NAMESPACE_COLOURS: tuple[str, ...] = (
@@ -215,6 +222,14 @@ class TraceModel:
         self._roles_interval = ROLES_MIN_INTERVAL
         #: Bumped whenever the roles are recomputed: the tree then relabels every process.
         self.roles_generation = 0
+        #: The events the insights read (every event but uncategorized syscalls), and how many of them can give
+        #: rise to one (namespace changes, mount snapshots, privilege/cgroup/filesystem-view calls).
+        self._relevant: list[Event] = []
+        self._notable = 0
+        self._insights: Any = None
+        self._insights_revision = -1
+        self._insights_built_at = 0.0
+        self._insights_interval = INSIGHTS_MIN_INTERVAL
         if events:
             self.extend(events)
 
@@ -239,8 +254,17 @@ class TraceModel:
                 self._owner[event.seq] = proc
             if isinstance(event, Syscall):
                 self.syscalls += 1
-                self.categories[event.category] += 1
-            elif isinstance(event, ProcessStarted) and proc is not None:
+                category = event.category
+                self.categories[category] += 1
+                if category != "other":
+                    self._relevant.append(event)
+                    if category in NOTABLE_CATEGORIES or (event.error and category == "namespaces"):
+                        self._notable += 1
+                continue
+            self._relevant.append(event)
+            if isinstance(event, (NamespaceChange, MountSnapshot)):
+                self._notable += 1
+            if isinstance(event, ProcessStarted) and proc is not None:
                 changes.new_processes.append(proc)
                 new_ids.add(id(proc))
             elif isinstance(event, (Exec, NamespaceChange, Exit)) and proc is not None:
@@ -324,6 +348,39 @@ class TraceModel:
             self._roles_revision = self.revision
             self.roles_generation += 1
         return self._roles
+
+    def insights(self) -> Any:
+        """The learner insights of the trace so far (a viz.insights_view.InsightIndex), or None when nothing in
+        it can give rise to one (a plain fork loop). Computed once per model: while a live trace streams they
+        are recomputed at most every INSIGHTS_MIN_INTERVAL seconds (or 20 times their own cost), and once more
+        when the trace has ended. An insight that trips on a damaged trace leaves the pane without insights."""
+        if not self._notable:
+            return None
+        stale = self._insights_revision != self.revision
+        due = self._insights is None or self.finished or (
+            time.monotonic() - self._insights_built_at >= self._insights_interval
+        )
+        if stale and due:
+            from tracer.insights import Insights
+            from viz.insights_view import InsightIndex
+
+            started = time.monotonic()
+            events = self._relevant[:]  # a live trace may append while this runs
+            if self.header is not None:
+                events.insert(0, self.header)
+            # Every event the model holds lives until the app ends: frozen, the garbage collector does not walk
+            # them again at each of the many collections the folds trigger (over half the time on 100k events).
+            gc.freeze()
+            try:
+                self._insights = InsightIndex(Insights.from_events(events))
+            except Exception:  # noqa: BLE001 - the details pane must never go down with an insight
+                self._insights = None
+            finally:
+                gc.unfreeze()
+            self._insights_built_at = time.monotonic()
+            self._insights_interval = max(INSIGHTS_MIN_INTERVAL, 20 * (self._insights_built_at - started))
+            self._insights_revision = self.revision
+        return self._insights
 
     def _phase_names(self, proc: Process) -> list[str]:
         book = self.roles()

@@ -3,6 +3,12 @@
 `render_event_details` and `render_process_details` are pure functions of the model, so the text a student
 reads can be tested without a screen. Explanations come from `tracer.decoders.explain` (data beside the
 decoders); while that module is missing the pane shows the arguments alone.
+
+The learner insights (tracer.insights, computed once per model by `TraceModel.insights()`) appear in both: a
+process shows the id map of its user namespace, its cgroup and limits, its capabilities before and after, its
+seccomp filter, its mount table changes and any diagnosis (also under the process's start and exec events, the
+first thing selecting a process in the tree shows); an event an insight came from (a write to uid_map, a capset,
+a seccomp install, pivot_root...) shows the insight's sentences.
 """
 
 from __future__ import annotations
@@ -98,9 +104,36 @@ def _whose(model: TraceModel, seq: int) -> Text:
     return Text.assemble(("process ", "dim"), (model.name_at(proc, seq), "bold"), (f" {model.describe_pid(proc)}", ""))
 
 
+def _insight_sentences(model: TraceModel, seq: int) -> list[str]:
+    index = model.insights()
+    if index is None:
+        return []
+    try:
+        return index.sentences(seq)
+    except Exception:  # noqa: BLE001 - an insight must never take the pane down
+        return []
+
+
+def _process_insights(model: TraceModel, pid: int) -> RenderableType | None:
+    """The insights about one process, or None when there are none."""
+    index = model.insights()
+    if index is None:
+        return None
+    try:
+        if not index.process_sections(pid):
+            return None
+        return index.render_process(pid)
+    except Exception:  # noqa: BLE001 - an insight must never take the pane down
+        return None
+
+
 def render_event_details(model: TraceModel, event: Event) -> RenderableType:
     parts: list[RenderableType] = [event_text(event), _whose(model, event.seq)]
     parts.append(Text(f"seq {event.seq} · t {event.t:.6f} s", style="dim"))
+    sentences = _insight_sentences(model, event.seq)
+    if sentences:
+        parts.append(_section("what the trace shows"))
+        parts.append(Text("\n".join(f"• {line}" for line in sentences), style="bold cyan"))
     if isinstance(event, Syscall):
         parts.extend(_syscall_details(event))
     elif isinstance(event, ProcessStarted):
@@ -155,6 +188,10 @@ def render_event_details(model: TraceModel, event: Event) -> RenderableType:
         parts.append(grid)
     elif isinstance(event, (Signal, ThreadStarted, Notice, End)):
         parts.append(Text(_raw(event.to_json()), style="dim"))
+    if isinstance(event, (ProcessStarted, Exec)):
+        about = _process_insights(model, event.pid)
+        if about is not None:
+            parts += [_section("about this process"), about]
     return Group(*parts)
 
 
@@ -287,7 +324,10 @@ def render_process_details(model: TraceModel, proc: Process | None) -> Renderabl
             f"killed by {proc.exit.signal}" if proc.exit.signal else f"exited with {proc.exit.code}")
         grid.add_row("end", how)
     grid.add_row("events", str(len(proc.event_seqs)))
-    return grid
+    about = _process_insights(model, proc.pid)
+    if about is None:
+        return grid
+    return Group(grid, _section("what the trace shows about it"), about)
 
 
 class DetailsPane(VerticalScroll):
