@@ -11,10 +11,14 @@ boxtrace's whole console output is checked.
 
 from __future__ import annotations
 
+import asyncio
+import html
 import io
 import json
 import os
+import re
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +87,39 @@ REDACTIONS = [
     (["env", "-u", "X", "sh"], ["env", "-u", "X", "sh"]),
     ([], []),
     (["docker"], ["docker"]),
+    # Wrappers: their own options are skipped and what they run is looked at again.
+    (["sudo", "docker", "run", "-e", "P=hunter2", "img"], ["sudo", "docker", "run", "-e", f"P={R}", "img"]),
+    (["/usr/bin/sudo", "-E", "-u", "root", "--", "docker", "run", "--env=P=x", "img"],
+     ["/usr/bin/sudo", "-E", "-u", "root", "--", "docker", "run", f"--env=P={R}", "img"]),
+    (["sudo", "-Eu", "root", "docker", "run", "-e", "P=x"], ["sudo", "-Eu", "root", "docker", "run", "-e", f"P={R}"]),
+    (["sudo", "-uroot", "docker", "run", "-e", "P=x"], ["sudo", "-uroot", "docker", "run", "-e", f"P={R}"]),
+    (["doas", "-u", "root", "podman", "run", "-eA=1", "img"], ["doas", "-u", "root", "podman", "run", f"-eA={R}", "img"]),
+    (["nice", "-n", "5", "docker", "run", "-e", "A=1"], ["nice", "-n", "5", "docker", "run", "-e", f"A={R}"]),
+    (["nice", "-5", "docker", "run", "-e", "A=1"], ["nice", "-5", "docker", "run", "-e", f"A={R}"]),
+    (["timeout", "-s", "KILL", "30", "docker", "run", "-e", "A=1"],
+     ["timeout", "-s", "KILL", "30", "docker", "run", "-e", f"A={R}"]),
+    (["setsid", "-w", "nohup", "ionice", "-c", "3", "docker", "run", "-e", "A=1"],
+     ["setsid", "-w", "nohup", "ionice", "-c", "3", "docker", "run", "-e", f"A={R}"]),
+    # stdbuf's -e is its stderr buffering: its value is not a secret and not the command.
+    (["stdbuf", "-e", "0", "docker", "run", "-e", "A=1"], ["stdbuf", "-e", "0", "docker", "run", "-e", f"A={R}"]),
+    (["docker", "login", "-p", "hunter2"], ["docker", "login", "-p", R]),
+    (["sudo", "docker", "login", "-p", "hunter2"], ["sudo", "docker", "login", "-p", R]),
+    # env's and sudo's NAME=value assignments before the command are an environment too: values redacted,
+    # whatever the command (they never reach the command's argv, only its environment).
+    (["env", "PASSWORD=hunter2", "docker", "run", "img"], ["env", f"PASSWORD={R}", "docker", "run", "img"]),
+    (["env", "-i", "-u", "HOME", "A=1", "B=", "sh", "-c", "X=1"], ["env", "-i", "-u", "HOME", f"A={R}", f"B={R}", "sh",
+                                                                    "-c", "X=1"]),
+    (["env", "-", "TOKEN=abc"], ["env", "-", f"TOKEN={R}"]),
+    (["sudo", "TOKEN=abc", "env", "A=1", "docker", "run", "-e", "P=x"],
+     ["sudo", f"TOKEN={R}", "env", f"A={R}", "docker", "run", "-e", f"P={R}"]),
+    (["timeout", "10", "env", "TOKEN=abc", "true"], ["timeout", "10", "env", f"TOKEN={R}", "true"]),
+    # Wrappers with nothing (or only their own words) after them.
+    (["sudo"], ["sudo"]),
+    (["timeout", "10"], ["timeout", "10"]),
+    (["env", "-u"], ["env", "-u"]),
+    # A wrapper running something else leaves its arguments alone; -e there is not an environment.
+    (["sudo", "grep", "-e", "A=1", "f"], ["sudo", "grep", "-e", "A=1", "f"]),
+    (["nice", "sh", "-c", "docker run -e A=1"], ["nice", "sh", "-c", "docker run -e A=1"]),
 ]
 
 
@@ -117,6 +154,30 @@ def test_redact_argv_properties(program: str, words: list[str], name: str, form:
     assert len(out) == len(argv)
     assert redact_argv(out) == out, "redacting twice changes nothing"
     assert redact_argv(["echo", *argv[1:]]) == ["echo", *argv[1:]], "other programs are left alone"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wrappers=st.lists(st.sampled_from([
+        ["sudo"], ["sudo", "-E", "-u", "root"], ["sudo", "--"], ["doas", "-u", "root"], ["env"], ["env", "-i"],
+        ["env", "-u", "HOME"], ["nice", "-n", "5"], ["nohup"], ["setsid", "-w"], ["timeout", "30"],
+        ["timeout", "-k", "5", "30"], ["ionice", "-c", "3"], ["stdbuf", "-oL"],
+    ]), min_size=1, max_size=4),
+    assignments=st.lists(st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True), max_size=3),
+    program=st.sampled_from(sorted(CONTAINER_CLIS)),
+)
+def test_redact_argv_sees_through_wrappers(wrappers: list[list[str]], assignments: list[str], program: str) -> None:
+    value = "s3cr3t-" + secrets.token_hex(4)
+    argv: list[str] = []
+    for wrapper in wrappers:
+        argv += wrapper
+        if wrapper[0] in ("env", "sudo"):
+            argv += [f"{name}={value}" for name in assignments]
+    argv += [program, "run", "-e", f"PASSWORD={value}", "img"]
+    out = redact_argv(argv)
+    assert not any(value in word for word in out), out
+    assert len(out) == len(argv) and out[-5:] == [program, "run", "-e", f"PASSWORD={R}", "img"]
+    assert redact_argv(out) == out, "redacting twice changes nothing"
 
 
 # Writes to regular files and pipes -----------------------------------------------------------------------------
@@ -209,10 +270,8 @@ def test_launch_with_a_secret_in_the_environment(tmp_path: Path) -> None:
 
 def _assert_exports_clean(recording: Path, tmp_path: Path) -> None:
     """Every export format that needs no Graphviz renderer holds no secret (svg/png/pdf are drawn from dot)."""
-    try:
-        from viz.export import export
-    except ImportError:
-        return
+    from viz.export import export
+
     loaded = load_recording(recording)
     for view, fmt in (("architecture", "dot"), ("tree", "dot"), ("sequence", "mmd"), ("timeline", "json")):
         target = tmp_path / f"export-{view}.{fmt}"
@@ -299,3 +358,193 @@ def test_docker_show_env_records_the_value(tmp_path: Path, docker_ready: None) -
     env_file.write_text(f"PASSWORD={SECRET}\n")
     _, out = _docker_trace(tmp_path, ["--env-file", str(env_file)], "--show-env")
     assert f"PASSWORD={SECRET}" in out.read_text()
+
+
+# import-strace --------------------------------------------------------------------------------------------------
+#
+# An strace log of a container launch holds every secret of its command line in plain text. The import must redact
+# argv exactly as a live trace does, and environment values when strace -v printed them. No Docker engine is
+# needed: what matters is the docker CLI's argv in the log, so the "docker" here is a tiny script that exits 0,
+# placed in a temporary directory and run through strace for real. sudo is the real one when it is installed and
+# we are root (it then runs without a password); otherwise a stand-in script of the same name that skips its
+# options and execs the rest, which puts the same argv in the log.
+
+FAKE_DOCKER = "#!/bin/sh\nexit 0\n"
+FAKE_SUDO = '#!/bin/sh\nwhile [ "${1#-}" != "$1" ]; do [ "$1" = "-u" ] && shift; shift; done\nexec "$@"\n'
+
+
+@pytest.fixture
+def wrapped_commands(tmp_path: Path) -> dict[str, list[str]]:
+    """Command lines that carry SECRET in a docker CLI's argv, plain and through wrappers."""
+    require(shutil.which("strace"), "strace is not installed (sudo apt-get install strace)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(0o755)
+    sudo = shutil.which("sudo") if os.geteuid() == 0 else None
+    if sudo is None:
+        sudo = str(bin_dir / "sudo")
+        Path(sudo).write_text(FAKE_SUDO)
+        os.chmod(sudo, 0o755)
+    run = [str(docker), "run", "--rm", "-e", f"PASSWORD={SECRET}", f"--env=TOKEN={SECRET}", "img", "true"]
+    return {
+        "docker": run,
+        "env": ["env", "-u", "HOME", f"API_KEY={SECRET}", *run],
+        "sudo": [sudo, "-E", "-u", "root", "--", *run],
+        "nested": ["timeout", "60", "nice", "-n", "5", "setsid", "-w", sudo, "env", f"API_KEY={SECRET}", *run],
+        "login": [sudo, str(docker), "login", "-u", "me", "-p", SECRET, "registry.example"],
+    }
+
+
+def _strace_log(tmp_path: Path, command: list[str], *options: str, env: dict[str, str] | None = None) -> Path:
+    log = tmp_path / "strace.log"
+    done = subprocess.run(["strace", "-f", "-tt", "-s", "256", *options, "-o", str(log), *command],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+    require(done.returncode == 0 or "ptrace" not in done.stderr, f"strace cannot trace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert SECRET.encode() in log.read_bytes(), "the strace log holds the secret (the import has something to hide)"
+    return log
+
+
+@pytest.mark.parametrize("variant", ["docker", "env", "sudo", "nested", "login"])
+def test_import_strace_redacts_argv(variant: str, wrapped_commands: dict[str, list[str]], tmp_path: Path) -> None:
+    from tracer.events import Exec, ProcessStarted
+    from tracer.strace_import import import_strace
+
+    log = _strace_log(tmp_path, wrapped_commands[variant])
+    out = tmp_path / "imported.jsonl"
+    import_strace(log, out)
+    data = out.read_bytes()
+    assert SECRET.encode() not in data
+    recording = load_recording(out)
+    execs = [e for e in recording.events if isinstance(e, Exec)]
+    docker_exec = next(e for e in execs if os.path.basename(e.path) == "docker")
+    if variant == "login":
+        assert docker_exec.argv[-3:] == ["-p", REDACTED, "registry.example"]
+    else:
+        assert docker_exec.argv[3:6] == ["-e", f"PASSWORD={REDACTED}", f"--env=TOKEN={REDACTED}"]
+        assert b"PASSWORD=" + REDACTED.encode() in data and b"TOKEN=" + REDACTED.encode() in data
+    first = next(e for e in recording.events if isinstance(e, ProcessStarted))
+    assert first.argv == recording.header.command == execs[0].argv, "header, process and first exec agree"
+    if variant in ("env", "nested"):
+        assert f"API_KEY={REDACTED}" in recording.header.command
+
+    # The CLI writes the same file and prints nothing secret.
+    cli_out = tmp_path / "cli.jsonl"
+    cli = subprocess.run([*BOXTRACE, "import-strace", str(log), "-o", str(cli_out)], capture_output=True, text=True,
+                         timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    assert SECRET not in cli.stdout + cli.stderr and SECRET.encode() not in cli_out.read_bytes()
+    shown = subprocess.run([*BOXTRACE, "show", str(cli_out)], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and SECRET not in shown.stdout + shown.stderr
+    _assert_exports_clean(out, tmp_path)
+
+    # show_env (live tracing's --show-env) is the one way to keep the values.
+    import_strace(log, tmp_path / "shown.jsonl", show_env=True)
+    assert SECRET.encode() in (tmp_path / "shown.jsonl").read_bytes()
+
+
+def test_import_strace_redacts_the_environment_strace_v_shows(wrapped_commands: dict[str, list[str]],
+                                                               tmp_path: Path) -> None:
+    from tracer.events import Exec
+    from tracer.strace_import import import_strace
+
+    log = _strace_log(tmp_path, wrapped_commands["env"], "-v", env=dict(os.environ, DB_PASSWORD=SECRET))
+    assert f'"DB_PASSWORD={SECRET}"'.encode() in log.read_bytes(), "strace -v printed the environment"
+    out = tmp_path / "imported.jsonl"
+    import_strace(log, out)
+    assert SECRET.encode() not in out.read_bytes()
+    execs = [e for e in load_recording(out).events if isinstance(e, Exec)]
+    assert all(f"DB_PASSWORD={REDACTED}" in (e.env or []) for e in execs), "every exec keeps the name, not the value"
+    import_strace(log, tmp_path / "shown.jsonl", show_env=True)
+    assert f"DB_PASSWORD={SECRET}".encode() in (tmp_path / "shown.jsonl").read_bytes()
+
+
+def test_import_strace_undecodable_exec_keeps_no_argv(tmp_path: Path) -> None:
+    """A failed exec whose arguments strace printed in a shape the importer cannot read is kept as raw text: only
+    its path, never the argv and environment that follow."""
+    from tracer.events import Syscall
+    from tracer.strace_import import import_strace
+
+    log = tmp_path / "odd.log"
+    log.write_text('5 10:00:00.000001 execve("/bin/true", ["true"], 0x7ffd /* 1 var */) = 0\n'
+                   f'5 10:00:00.000002 execve("/usr/bin/docker", ["docker", "run", "-e", "P={SECRET}"], @@@) '
+                   "= -1 ENOENT (No such file or directory)\n"
+                   "5 10:00:00.000003 exit_group(0) = ?\n5 10:00:00.000004 +++ exited with 0 +++\n")
+    out = tmp_path / "odd.jsonl"
+    report = import_strace(log, out)
+    assert report.undecoded == 1
+    assert SECRET not in out.read_text()
+    failed = next(e for e in load_recording(out).events if isinstance(e, Syscall) and e.name == "execve")
+    assert failed.args == {"strace": f'"/usr/bin/docker", {REDACTED}'}
+
+
+# The TUI ---------------------------------------------------------------------------------------------------------
+
+
+def _svg_text(svg: str) -> str:
+    """The text of a Textual screenshot: markup dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+def _tui_text(app) -> str:
+    """What the TUI shows now: the screenshot's text and the whole details pane, which scrolls (a screenshot holds
+    only its top)."""
+    from rich.console import Console
+
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(app.main_screen.details_pane.body.content)
+    return _svg_text(app.export_screenshot(simplify=True)) + "\n" + console.export_text()
+
+
+def _everything_the_tui_shows(path: Path) -> list[str]:
+    """Open the recording headless and collect the text of every event's and every process's details, each
+    walkthrough chapter and the help screen."""
+    from viz.tui.app import BoxtraceApp
+
+    recording = load_recording(path)
+    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await pilot.pause()
+            screen = app.main_screen
+            seen.append(_tui_text(app))
+            for event in recording.events:
+                if screen.select_event(event.seq):
+                    await pilot.pause()
+                    seen.append(_tui_text(app))
+            for proc in app.model.table.history:
+                screen.set_subject(proc)
+                screen.details_pane.show_process(proc)
+                await pilot.pause()
+                seen.append(_tui_text(app))
+            for _ in screen.walkthrough().chapters:
+                await pilot.press("n")
+                await pilot.pause()
+                seen.append(_tui_text(app))
+            await pilot.press("question_mark")
+            await pilot.pause()
+            seen.append(_svg_text(app.export_screenshot()))
+            await pilot.press("escape", "q")
+
+    asyncio.run(main())
+    return seen
+
+
+def test_tui_never_shows_a_redacted_secret(wrapped_commands: dict[str, list[str]], tmp_path: Path) -> None:
+    from tracer.strace_import import import_strace
+
+    log = _strace_log(tmp_path, wrapped_commands["nested"], "-v", env=dict(os.environ, DB_PASSWORD=SECRET))
+    redacted, shown = tmp_path / "redacted.jsonl", tmp_path / "shown.jsonl"
+    import_strace(log, redacted)
+    import_strace(log, shown, show_env=True)
+
+    texts = _everything_the_tui_shows(redacted)
+    assert not [text for text in texts if SECRET in text]
+    joined = "\n".join(texts)
+    assert f"PASSWORD={REDACTED}" in joined and "API_KEY=" in joined, "the argv was on screen, redacted"
+    # The same walk over the values kept by show_env finds them: the check can see a secret on screen.
+    assert any(SECRET in text for text in _everything_the_tui_shows(shown))

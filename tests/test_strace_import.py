@@ -4,8 +4,9 @@ The strongest check is the syscall zoo (tests/programs/syscall_zoo.py): the same
 by strace gives the same calls with the same decoded `args`, because the importer feeds boxtrace's own decoders.
 Then the scenarios: an imported unshare or runc log shows the same milestones as boxtrace's own trace of the same
 scenario, the unshare(2) with its five CLONE_NEW* flags, pivot_root, sethostname, and one process and one exit
-event per process of the log. Malformed lines are counted, never fatal. The parser's small pieces are checked on
-their own at the end (no root needed).
+event per process of the log. Malformed lines are counted, never fatal. An import opens in the TUI and exports
+like any recording. The parser's small pieces are checked on their own at the end (no root needed). Redaction of
+secrets in imports is checked in tests/test_secrets.py.
 """
 
 from __future__ import annotations
@@ -385,3 +386,65 @@ def test_header_of_an_import(tmp_path: Path) -> None:
     assert recording.header.command == ["true"] and recording.header.started.startswith("2023-11-14")
     assert recording.end is not None and recording.end.exit_code == 0 and recording.end.status == "completed"
     assert report.summary()["processes"] == 1 and report.events == len(recording.events) + 1
+
+
+# An import is a recording like any other: the TUI and the exports read it ------------------------------------
+
+
+@pytest.mark.root
+def test_import_opens_in_the_tui_and_exports(strace, tmp_path: Path) -> None:
+    import asyncio
+    import xml.etree.ElementTree as ET
+
+    from viz.tui.app import BoxtraceApp
+
+    require(shutil.which("unshare"), "util-linux unshare is needed")
+    log = strace(tmp_path / "unshare.log", "-f", "-tt", command=["unshare", "--fork", "--pid", "--mount-proc",
+                                                                "sh", "-c", "true"])
+    recording, report = imported(log, tmp_path)
+    assert report.malformed == 0, report.problems
+    out = tmp_path / "unshare.jsonl"
+    assert recording.header.command[:2] == ["unshare", "--fork"]
+
+    # Headless TUI: every process in the tree, every event selectable, the walkthrough has chapters.
+    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            screen = app.main_screen
+            seen["processes"] = [p.pid for p in app.model.table.history]
+            seen["labels"] = [screen.process_tree.node_for(p).label.plain for p in app.model.table.history]
+            seen["selectable"] = all(screen.select_event(e.seq) for e in recording.events)
+            chapters = screen.walkthrough().chapters
+            seen["chapters"] = [c.id for c in chapters]
+            for _ in chapters:
+                await pilot.press("n")
+                await pilot.pause()
+            seen["screenshot"] = app.export_screenshot()
+            await pilot.press("q")
+
+    asyncio.run(main())
+    started = [e.pid for e in recording.events if isinstance(e, ProcessStarted)]
+    assert sorted(seen["processes"]) == sorted(started) and len(started) == 2  # unshare, its fork (then sh)
+    assert any("unshare" in label for label in seen["labels"])
+    assert seen["selectable"] and seen["chapters"], seen
+    assert "unshare" in str(seen["screenshot"])
+
+    # `boxtrace export`: architecture and tree as .dot, and as .svg where Graphviz is installed.
+    formats = ["dot"]
+    require(shutil.which("dot"), "Graphviz dot is not installed (sudo apt-get install graphviz)")
+    formats.append("svg")
+    for view in ("architecture", "tree"):
+        for fmt in formats:
+            target = tmp_path / f"{view}.{fmt}"
+            done = subprocess.run([*BOXTRACE, "export", str(out), "--view", view, "-o", str(target)],
+                                  capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+            assert target.stat().st_size > 0
+            if fmt == "dot":
+                text = target.read_text()
+                assert text.lstrip().startswith(("digraph", "strict digraph")) and "unshare" in text, text[:200]
+            else:
+                assert ET.parse(target).getroot().tag.endswith("svg")

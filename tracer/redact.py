@@ -14,12 +14,20 @@ The forms handled are those of Go's pflag (docker, nerdctl, podman) and urfave/c
 Only the argv of a known container CLI is touched: for other programs -e means something else (`sh -e`,
 `grep -e PATTERN`). Options after the image name belong to the container's command; they are redacted the same
 way, because telling them apart would need every option table of every CLI, and redacting too much is harmless
-where redacting too little is not. Pure functions: no I/O.
+where redacting too little is not.
+
+A container CLI is often run through a wrapper: `sudo docker run -e ...`, `env TOKEN=abc docker run ...`,
+`timeout 60 nice -n 5 docker ...`. The wrappers are a table (WRAPPERS) saying how each one is called: which of its
+options take a value, whether NAME=value words set the command's environment (env, sudo), and how many words it
+reads before the command (timeout's DURATION). The wrapper's own options are skipped, its NAME=value assignments
+are redacted like -e values (they are the same thing: an environment given on the command line), and what follows
+is looked at again, so wrappers of wrappers work. Pure functions: no I/O.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from tracer.events import REDACTED
 
@@ -40,6 +48,53 @@ PASSWORD_LONG_OPTIONS = ("--password",)
 PASSWORD_SHORT_OPTION = "p"
 
 
+@dataclass(frozen=True)
+class Wrapper:
+    """How a program that runs another one is called: WRAPPER [OPTION...] [NAME=value...] [WORD...] COMMAND [ARG...].
+    An option not listed in `value_options` is a flag; a cluster of short flags may end in a value option (`-Eu`)."""
+
+    #: Options whose value is the next word or, inline, the rest of the word (`-u root`, `-uroot`, `--user=root`).
+    value_options: frozenset[str] = frozenset()
+    #: NAME=value words between the options and the command set the command's environment.
+    assignments: bool = False
+    #: Words the wrapper reads after its options and before the command.
+    positionals: int = 0
+
+
+def _options(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+#: Programs that run a command given in their own argv. Options taken from their manual pages (sudo 1.9, OpenBSD
+#: doas, GNU coreutils env/nice/nohup/timeout/stdbuf, util-linux setsid/ionice, GNU time): only the options that take
+#: a value need listing, so that a value is never taken for the command.
+WRAPPERS: dict[str, Wrapper] = {
+    # sudo [-ABbEHnPS] [-C num] [-D dir] [-g group] [-h host] [-p prompt] [-R dir] [-r role] [-t type]
+    #      [-T timeout] [-u user] [VAR=value] [-i | -s] [command]
+    "sudo": Wrapper(_options("-C", "--close-from", "-D", "--chdir", "-g", "--group", "-h", "--host", "-p",
+                             "--prompt", "-R", "--chroot", "-r", "--role", "-t", "--type", "-T",
+                             "--command-timeout", "-u", "--user", "-U", "--other-user"), assignments=True),
+    # doas [-nSs] [-a style] [-C config] [-u user] command
+    "doas": Wrapper(_options("-a", "-C", "-u")),
+    # env [-0iv] [-u name] [-C dir] [-S string] [NAME=value...] [command]
+    "env": Wrapper(_options("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "--block-signal",
+                            "--default-signal", "--ignore-signal"), assignments=True),
+    # nice [-n adjustment] [-adjustment] command
+    "nice": Wrapper(_options("-n", "--adjustment")),
+    # ionice [-c class] [-n level] [-t] command
+    "ionice": Wrapper(_options("-c", "--class", "-n", "--classdata")),
+    # nohup command ; setsid [-cfw] command
+    "nohup": Wrapper(),
+    "setsid": Wrapper(),
+    # timeout [-s signal] [-k duration] [--foreground] [--preserve-status] [-v] DURATION command
+    "timeout": Wrapper(_options("-s", "--signal", "-k", "--kill-after"), positionals=1),
+    # stdbuf [-i mode] [-o mode] [-e mode] command (its -e is stderr buffering, not an environment)
+    "stdbuf": Wrapper(_options("-i", "--input", "-o", "--output", "-e", "--error")),
+    # time [-f format] [-o file] command (GNU time as a program, not the shell keyword)
+    "time": Wrapper(_options("-f", "--format", "-o", "--output")),
+}
+
+
 def redact_assignment(value: str) -> str:
     """NAME=value -> NAME=<redacted>; a bare NAME (taken from the caller's environment) is not a secret."""
     name, equals, _ = value.partition("=")
@@ -51,10 +106,50 @@ def _redact_password(value: str) -> str:
 
 
 def redact_argv(argv: list[str]) -> list[str]:
-    """A copy of `argv` with the values of -e/--env (and a login password) of a container CLI redacted."""
-    argv = [str(arg) for arg in argv]
-    if not argv or os.path.basename(argv[0]) not in CONTAINER_CLIS:
-        return argv
+    """A copy of `argv` with the values of -e/--env (and a login password) of a container CLI redacted, also when
+    the CLI runs through wrappers (sudo, env, timeout ...), whose own NAME=value assignments are redacted too."""
+    rest = [str(arg) for arg in argv]
+    out: list[str] = []
+    while rest:
+        wrapper = WRAPPERS.get(os.path.basename(rest[0]))
+        if wrapper is None:
+            break
+        start, assignments = _command_start(rest, wrapper)
+        out += [redact_assignment(word) if index in assignments else word for index, word in enumerate(rest[:start])]
+        rest = rest[start:]
+    if rest and os.path.basename(rest[0]) in CONTAINER_CLIS:
+        rest = _redact_container_cli(rest)
+    return out + rest
+
+
+def _command_start(argv: list[str], wrapper: Wrapper) -> tuple[int, set[int]]:
+    """(where the wrapped command starts in `argv`, the indexes of the wrapper's NAME=value assignments)."""
+    index = 1
+    while index < len(argv) and argv[index].startswith("-"):  # options, up to "--" ("-" alone is env's -i)
+        word = argv[index]
+        index += 1
+        if word == "--":
+            break
+        index += _value_follows(word, wrapper.value_options)
+    assignments = set()
+    while wrapper.assignments and index < len(argv) and "=" in argv[index]:
+        assignments.add(index)
+        index += 1
+    return index + wrapper.positionals, assignments
+
+
+def _value_follows(word: str, value_options: frozenset[str]) -> int:
+    """1 when option `word` takes the next word as its value, else 0 (a flag, or the value is inline)."""
+    if word.startswith("--"):
+        return int("=" not in word and word in value_options)
+    for position, letter in enumerate(word[1:], start=1):
+        if "-" + letter in value_options:
+            return int(position == len(word) - 1)  # `-u root` takes the next word, `-uroot` holds it
+    return 0
+
+
+def _redact_container_cli(argv: list[str]) -> list[str]:
+    """`argv` of a container CLI (argv[0]) with its -e/--env values (and a login password) redacted."""
     login = LOGIN_SUBCOMMAND in argv[1:]
     rules = [(ENV_LONG_OPTIONS, ENV_SHORT_OPTION, redact_assignment)]
     if login:

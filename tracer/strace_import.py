@@ -20,6 +20,11 @@ What a log cannot tell, and how the import fills it in:
   (a pid namespace returns an inner pid); CLONE_THREAD children become threads;
 - write(2) data: only with -yy, which names the file (data kept only for namespace and cgroup control files, like
   the live decoder; anything else a program writes may be a secret).
+
+Secrets are redacted exactly as in a live trace unless `show_env` (the --show-env of live tracing) is given: argv
+through tracer.redact.redact_argv (a container CLI's -e NAME=value, `docker login -p`, a wrapper's NAME=value) in
+the header's command, the first process and every exec; environment values (shown by strace -v) by the exec
+decoder; an exec whose arguments cannot be decoded keeps only its first argument as raw text.
 Lines that cannot be read are counted and reported (the first few with their line numbers), never fatal.
 """
 
@@ -46,6 +51,7 @@ from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import text_of
 from tracer.events import (
     NAMESPACE_KINDS,
+    REDACTED,
     End,
     Event,
     Exec,
@@ -60,6 +66,7 @@ from tracer.events import (
     ThreadStarted,
 )
 from tracer.recording import Recorder, RecordingError
+from tracer.redact import redact_argv
 from tracer.xlat import mount_api as xmount_api
 from tracer.xlat.at import AT_FDCWD, AT_FLAGS, EXECVEAT_FLAGS
 from tracer.xlat.capability import CAP_VERSIONS, CAPABILITIES
@@ -144,8 +151,10 @@ class ImportReport:
         }
 
 
-def import_strace(log_path: str | os.PathLike[str], output_path: str | os.PathLike[str]) -> ImportReport:
-    """Read the strace log at `log_path` and write a boxtrace recording (header mode "import") to `output_path`."""
+def import_strace(log_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
+                  show_env: bool = False) -> ImportReport:
+    """Read the strace log at `log_path` and write a boxtrace recording (header mode "import") to `output_path`.
+    Environment values and the secrets of command lines are redacted unless `show_env`, as in a live trace."""
     log = Path(log_path)
     try:
         handle = open(log, "rb")  # noqa: SIM115 - closed below
@@ -160,7 +169,7 @@ def import_strace(log_path: str | os.PathLike[str], output_path: str | os.PathLi
     if not parsed:
         raise StraceImportError(f"{log}: no strace lines found: is this the output of `strace -f -tt -o LOG ...`?")
     report.output = str(output_path)
-    events = _Importer(str(log)).run(parsed)
+    events = _Importer(str(log), show_env=show_env).run(parsed)
     try:
         recorder = Recorder(output_path)
     except IsADirectoryError:
@@ -942,10 +951,11 @@ CONVERTERS: dict[str, Converter] = {
 
 
 def decode_line(name: str, arg_text: str, pid: int, tid: int, ret: int | None,
-                known: FdTable | None = None) -> tuple[dict[str, Any], str, dict]:
+                known: FdTable | None = None, show_env: bool = False) -> tuple[dict[str, Any], str, dict]:
     """(args, category, notes) for one call, through boxtrace's own decoders. `known` holds what earlier -yy
-    annotations said about the process's fds and working directory. Raises ValueError when the argument text
-    cannot be turned into registers."""
+    annotations said about the process's fds and working directory. An exec's environment values and argv secrets
+    are redacted unless `show_env`, as the engine does. Raises ValueError when the argument text cannot be turned
+    into registers."""
     nr = SYSCALL_NRS_BY_NAME.get(name, -1)
     memory = LogMemory(tid)
     if known is not None:
@@ -960,7 +970,7 @@ def decode_line(name: str, arg_text: str, pid: int, tid: int, ret: int | None,
     except (IndexError, KeyError, ValueError, TypeError, struct.error) as error:
         raise ValueError(f"{name}: {error}") from None
     registers = tuple(r & 0xFFFFFFFFFFFFFFFF for r in registers) + (0,) * (6 - len(registers))
-    context = SyscallContext(name=name, nr=nr, pid=pid, tid=tid, args=registers, memory=memory)
+    context = SyscallContext(name=name, nr=nr, pid=pid, tid=tid, args=registers, memory=memory, show_env=show_env)
     args, category = decode_syscall(context)
     if ret is not None and "decode_error" not in args:
         decode_syscall_exit(context, args, ret)
@@ -971,7 +981,22 @@ def decode_line(name: str, arg_text: str, pid: int, tid: int, ret: int | None,
         shown = len(args_text) > env_position and _string_array(args_text[env_position], LogMemory(tid))[1]
         if not shown:
             args["env"] = None  # strace printed only a pointer (run it with -v to see the environment)
+        if isinstance(args.get("argv"), list):
+            args["argv"] = recorded_argv(args["argv"], show_env)
     return args, category, context.notes
+
+
+def recorded_argv(argv: list[str], show_env: bool) -> list[str]:
+    """argv as a recording holds it: the engine's rule (tracer.redact.redact_argv unless --show-env)."""
+    return list(argv) if show_env else redact_argv(argv)
+
+
+def undecoded_text(name: str, text: str, show_env: bool) -> str:
+    """The raw argument text kept for a call that could not be decoded; an exec's argv and environment may hold
+    secrets, so only its first argument (the path or dirfd) is kept unless `show_env`."""
+    if name in EXEC_SYSCALLS and not show_env:
+        return f"{text.split(',', 1)[0]}, {REDACTED}"
+    return text[:4096]
 
 
 @dataclass
@@ -1058,8 +1083,9 @@ class _Proc:
 class _Importer:
     """Folds parsed lines into boxtrace events, in log order."""
 
-    def __init__(self, log: str) -> None:
+    def __init__(self, log: str, show_env: bool = False) -> None:
         self.log = log
+        self.show_env = show_env
         self.events: list[Event] = []
         self.tgid: dict[int, int] = {}  # tid -> its process
         self.procs: dict[int, _Proc] = {}
@@ -1258,6 +1284,8 @@ class _Importer:
                 argv = memory.read_string_array(address) if shown else None
             except (IndexError, ValueError):
                 argv = None
+            if argv is not None:
+                argv = recorded_argv(argv, self.show_env)
         if first and argv:
             self.command = list(argv)
         self.tgid[tid] = tid
@@ -1306,9 +1334,9 @@ class _Importer:
         if nr is None or nr not in CONTAINER_SYSCALL_NRS:
             return
         try:
-            args, category, notes = decode_line(name, text, pid, tid, ret, before)
+            args, category, notes = decode_line(name, text, pid, tid, ret, before, show_env=self.show_env)
         except ValueError:
-            args, category, notes = {"strace": text[:4096]}, SYSCALLS[nr].category, {}
+            args, category, notes = {"strace": undecoded_text(name, text, self.show_env)}, SYSCALLS[nr].category, {}
         if category == "other":
             return
         returns = name not in NO_RETURN_SYSCALLS
@@ -1320,7 +1348,7 @@ class _Importer:
 
     def _exec(self, tid: int, pid: int, name: str, text: str, t: float, old_tid: int | None = None) -> None:
         try:
-            args, _, _ = decode_line(name, text, pid, tid, 0)
+            args, _, _ = decode_line(name, text, pid, tid, 0, show_env=self.show_env)
         except ValueError:
             args = {}
         proc = self.procs.get(pid)
