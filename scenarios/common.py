@@ -131,10 +131,14 @@ def runc_init_milestone() -> Milestone:
         title="runc re-executes itself as `runc init`",
         narration=(
             "runc starts a copy of itself, `runc init`, from /proc/self/exe. That copy at once bind-mounts its own "
-            "binary read-only on a private path, opens it, detaches the mount (umount2 MNT_DETACH) and re-executes "
-            "from the open fd with execveat(fd, \"\", AT_EMPTY_PATH), so a container can never overwrite the "
-            "host's runc (other runc versions use a sealed memfd copy instead). runc init's C part (nsexec) runs "
-            "before Go starts, because a multithreaded Go program cannot unshare or join some namespaces."
+            "binary read-only on a temporary file in runc's state directory, opens it, detaches the mount (umount2 "
+            "MNT_DETACH) and re-executes from the open fd with execveat(fd, \"\", AT_EMPTY_PATH). This is runc's "
+            "answer to CVE-2019-5736, where a process in the container could overwrite the host's runc binary "
+            "through /proc/PID/exe. (If the bind mount fails, runc 1.1 copies itself into a sealed memfd "
+            "instead; later versions protect the binary in other ways.) That exec shows the path \"/\": the "
+            "kernel names the fd's file from the root of its detached mount, which is the file itself. runc "
+            "init's C part (nsexec) runs before Go starts, because a multithreaded Go program cannot unshare or "
+            "join some namespaces."
         ),
         find=m.runc_init(),
     )
@@ -241,7 +245,9 @@ def everything_exited_milestone(ignore: tuple[str, ...] = ()) -> Milestone:
         title="Every process exited",
         narration=(
             "When pid 1 of a pid namespace exits, the kernel kills whatever is left in it; the runtime then "
-            "reports the exit status and removes its state. The namespaces vanish with their last user."
+            "reports the exit status and removes its state. A namespace is freed only when nothing refers to it "
+            "any more: no process in it, no open /proc/PID/ns file or bind mount of one, no namespace that "
+            "depends on it."
         ),
         find=m.all_of(m.launch_exited_ok(), m.all_exited(ignore)),
     )

@@ -57,8 +57,11 @@ SHIM_MILESTONE = Milestone(
     title="containerd starts containerd-shim-runc-v2",
     narration=(
         "containerd execs `containerd-shim-runc-v2 ... start`, which starts the long-lived shim as a new process, "
-        "prints its socket address and exits. The shim is the container's parent from now on: containerd (or "
-        "dockerd) can restart without killing the container."
+        "prints its socket address and exits. The shim makes itself a child subreaper "
+        "(prctl(PR_SET_CHILD_SUBREAPER)) and runs `runc create`. The container's init is a child of that runc; "
+        "when `runc create` exits, the kernel reparents the orphan to its nearest subreaper, the shim, which "
+        "then reaps its exit status. Neither containerd nor dockerd is the container's parent, so either can "
+        "restart without killing the container."
     ),
     find=m.exec_of(SHIM),
 )
@@ -68,7 +71,8 @@ RUNC_CREATE = Milestone(
     title="The shim runs `runc create`",
     narration=(
         "The shim runs `runc create --bundle ...` on the bundle containerd wrote from the image and the container's "
-        "config. runc sets everything up and leaves the init process waiting on a FIFO."
+        "config. runc sets everything up, leaves the init process waiting on a FIFO and exits: the waiting init "
+        "is reparented to the shim."
     ),
     find=m.runc_command("create"),
 )

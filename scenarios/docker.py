@@ -89,8 +89,8 @@ class DockerScenario(Scenario):
             find=m.connect_to(*DOCKER_SOCKETS),
             claim="The docker command runs the container.",
             reality=(
-                "The CLI only talks HTTP to dockerd; the container's processes descend from a shim that "
-                "containerd started, not from the CLI."
+                "The CLI only talks HTTP to dockerd; the container's processes end up children of a shim that "
+                "containerd started (the kernel reparents them to it when `runc create` exits), not of the CLI."
             ),
         ),
         Milestone(

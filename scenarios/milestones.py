@@ -118,7 +118,8 @@ def runc_command(subcommand: str) -> Finder:
 
 
 def runc_init() -> Finder:
-    """runc re-running itself as `runc init` (exec of /proc/self/exe, then again from a sealed memfd copy)."""
+    """runc re-running itself as `runc init` (exec of /proc/self/exe, then again from a protected copy: a
+    detached read-only bind mount, whose path reads "/", or a sealed memfd)."""
 
     def is_init(event: Exec) -> bool:
         argv = list(event.argv)

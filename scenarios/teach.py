@@ -70,8 +70,8 @@ PROC = Milestone(
     id="proc",
     title="A proc of its own",
     narration=(
-        "proc mounted from inside the new pid namespace lists only that namespace's processes: `ps` in the "
-        "container will show pid 1 and its children, nothing of the host."
+        "proc mounted from inside the new pid namespace lists only the processes of that namespace (and of any "
+        "nested in it): `ps` in the container shows pid 1 and the rest of the container, nothing of the host."
     ),
     find=m.mount_of_type("proc"),
 )

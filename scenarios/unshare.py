@@ -70,7 +70,8 @@ class UnshareScenario(Scenario):
             id="proc",
             title="--mount-proc: a proc for the new pid namespace",
             narration=(
-                "A new proc on /proc lists only the new pid namespace's processes. It is mounted over the host's "
+                "A new proc on /proc lists only the processes of the new pid namespace (and of any nested in it). "
+                "It is mounted over the host's "
                 "/proc in the new mount namespace only; the host's /proc is untouched. It is mounted before the "
                 "chroot, on the host path /proc: inside the busybox root, /proc stays an empty directory."
             ),

@@ -5,8 +5,10 @@ are made by running the `boxtrace` CLI or the live TUI on this kernel. Nothing r
 
 Snapshots (tests/snapshots/test_tui/*.svg) are taken of views whose text does not depend on pids, inodes, times
 or host paths: the help screen, and the main screen with the walkthrough panel zoomed (`z`) on the teach
-scenario's pivot_root chapter, whose lines are the scenario's own text plus `pivot_root(".", ".") = 0`. The other
-panes (tree, events, details) change with every run, so they are checked by assertions instead of pixels.
+scenario's pivot_root chapter, whose lines are the scenario's own text plus `pivot_root(".", ".") = 0`. The three
+panes (tree, events, details) change with every run of a session's recording, so there they are checked by
+assertions; their layout is snapshotted on the shipped recording scenarios/recordings/runc.jsonl, whose pids and
+times never change.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -393,6 +396,63 @@ def test_live_trace_shows_what_a_recording_holds(tmp_path: Path, unshare_command
     assert Path(live.program_output).read_text().strip() == "ok"
 
 
+def test_live_teach_scenario_walks_through_its_milestones(tmp_path: Path) -> None:
+    """`boxtrace demo teach` on a terminal, headless: the teach scenario traced live into the TUI. Its walkthrough
+    is the scenario's (one chapter per milestone, in order, none missing), not the generic one, and the recording
+    the same run wrote holds exactly what the TUI shows and gives the same chapters."""
+    from scenarios import get_scenario
+    from viz.tui.walkthrough import generic_walkthrough
+
+    scenario = get_scenario("teach")
+    readiness = scenario.check()
+    require(readiness.ready, f"scenario teach is not ready here: {readiness.reason} {readiness.fix}")
+    # As boxtrace.demo._live_tui starts it.
+    scenario.prepare()
+    launch = scenario.launch()
+    options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
+    output = tmp_path / "teach-live.jsonl"
+    live = LiveTrace(launch.command, launch.attach_pids, options, str(output))
+    app = BoxtraceApp(live=live, scenario_name=options.scenario)
+    shown: dict[str, list] = {"chapters": [], "narrations": []}
+
+    async def script(pilot: Pilot) -> None:
+        await wait_until(pilot, lambda: app.model.finished)
+        await pilot.pause()
+        assert app.state == "finished (exit 0)"
+        screen = app.main_screen
+        walk = screen.walkthrough()
+        assert walk.source == "teach"
+        assert walk.missing == []
+        assert [c.id for c in walk.chapters] == [m.id for m in scenario.milestones]
+        shown["chapters"] = list(walk.chapters)
+        for chapter in walk.chapters:
+            await pilot.press("n")
+            await pilot.pause()
+            assert screen.current_chapter is chapter
+            assert screen.event_list.selected_seq == chapter.first_seq, chapter.id
+            assert set(screen.event_list.marked) == set(chapter.seqs), chapter.id
+            shown["narrations"].append(str(screen.narration_panel.query_one("#narration-title").render()))
+        await pilot.press("q")
+
+    try:
+        run_app(app, script)
+    finally:
+        scenario.cleanup()
+    assert app.return_code == 0
+    assert [c.title for c in shown["chapters"]] == [m.title for m in scenario.milestones]
+    assert all(c.title in text for c, text in zip(shown["chapters"], shown["narrations"], strict=True))
+    recording = load_recording(output)
+    assert recording.header.scenario == "teach"
+    assert comparable(app.model.header) == comparable(recording.header)
+    assert [comparable(e) for e in app.model.events] == [comparable(e) for e in recording.events]
+    events = [recording.header, *recording.events]
+    assert build_walkthrough(events, recording.header.scenario).chapters == shown["chapters"]
+    generic = [c.id for c in generic_walkthrough(events).chapters]
+    assert generic != [c.id for c in shown["chapters"]]
+    # The container's shell ran as pid 1 under the hostname the runtime set.
+    assert Path(live.program_output).read_text().strip() == "hello from pid 1 on teach"
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -505,6 +565,43 @@ def test_snapshot_main_screen_walkthrough(snap_compare, scenario_recording) -> N
         chapters = [c.id for c in pilot.app.main_screen.walkthrough().chapters]
         await pilot.press(*["n"] * (chapters.index("pivot_root") + 1), "z")
         await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=run_before)
+
+
+RUNC_RECORDING = ROOT_DIR / "scenarios" / "recordings" / "runc.jsonl"
+RUNC_INIT_PID = 15790  # the shipped runc recording's `runc init`, re-executed with execveat at seq 42
+RUNC_INIT_REEXEC_SEQ = 42
+
+
+async def press_until(pilot: Pilot, key: str, reached: Callable[[], bool], limit: int = 200) -> None:
+    """Press `key` until `reached()` holds, as a learner would move a cursor."""
+    for _ in range(limit):
+        if reached():
+            return
+        await pilot.press(key)
+    assert reached(), f"pressing {key!r} {limit} times never got there"
+
+
+def test_snapshot_main_screen_three_panes(snap_compare) -> None:
+    """The three panes on the shipped runc recording (fixed pids and times): `runc init` chosen in the process
+    tree, its execveat re-exec chosen in its events, and that exec's details (path "/", what execveat does)."""
+    recording = load_recording(RUNC_RECORDING)
+    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause()  # run_before starts before the main screen is composed
+        no_cursor_blink(pilot)
+        screen = pilot.app.main_screen
+        tree = screen.process_tree
+        tree.focus()
+        await press_until(pilot, "down", lambda: getattr(tree.cursor_node.data, "pid", None) == RUNC_INIT_PID)
+        screen.event_list.focus()
+        await press_until(pilot, "down", lambda: screen.event_list.selected_seq == RUNC_INIT_REEXEC_SEQ)
+        await pilot.pause()
+        assert screen.subject is not None and screen.subject.pid == RUNC_INIT_PID
+        event = pilot.app.model.event(RUNC_INIT_REEXEC_SEQ)
+        assert isinstance(event, Exec) and event.syscall == "execveat" and event.path == "/"
 
     assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=run_before)
 

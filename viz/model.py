@@ -12,9 +12,13 @@ Two networkx MultiDiGraphs come out of one ProcessTable (itself a fold over the 
   namespace calls the source made since its previous transition (`unshare(...)`, `pivot_root(".", ".")`), then
   the transition itself (`clone(CLONE_PARENT)`, `execve("/bin/sh")`, `connect(/run/docker.sock)`).
 
-Namespace groups: a process (or a phase of one, for the architecture) whose namespace inodes differ from the
-header's `host_ns` belongs to a container group keyed by those inodes; a group whose inodes are a subset of
-another's encloses it (runc's stage-1 child unshares mnt/uts/ipc/net, its child is also in a new pid namespace).
+Namespace groups (architecture only): each phase of a process, from its creation or an exec, is placed by the
+namespace inodes it began with, never moved by a later unshare or setns. Inodes that differ from the header's
+`host_ns` key a container group; a group whose new namespaces are a strict subset of another's encloses it (a
+program exec'd after an unshare, then a child of it in one more new namespace). runc never shows one: stage 1
+(runc:[1:CHILD]) unshares mnt/uts/ipc/net without an exec, so it stays in the host group, and runc init's stage 2
+and the entrypoint share one group of all five. Process nodes carry the group key of the namespaces the process
+had last (`group`).
 
 Everything is one pass over each process's events: building from a 100,000-event trace takes well under a
 second once the table exists.

@@ -2,7 +2,7 @@
 
 `explain(name, args)` gathers the sentence about the call and one about every flag, option or capability in its
 decoded arguments that has an entry here, plus facts that only the arguments reveal (mount arguments the kernel
-ignores, an execveat of a memfd).
+ignores, an execveat of a memfd or of a detached bind mount).
 """
 
 from __future__ import annotations
@@ -90,8 +90,13 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     ),
     "execveat": (
         "execve for a file named relative to a directory fd; with AT_EMPTY_PATH and an empty path it runs the "
-        "file the fd itself refers to. runc re-executes itself this way: runc 1.1 on Debian from a read-only bind "
-        "mount of its own binary that it has already lazily unmounted, other versions from a sealed memfd."
+        "file the fd itself refers to. runc re-executes itself this way as `runc init`, from a handle on its own "
+        "binary that cannot be written (_LIBCONTAINER_CLONED_BINARY in the environment marks it), so that a "
+        "container cannot overwrite the host's runc binary through /proc/PID/exe (CVE-2019-5736). runc 1.1.5 "
+        "(Debian 12) first bind-mounts its binary read-only on a temporary file, opens it and lazily unmounts it "
+        "(umount2 MNT_DETACH), and copies itself into a sealed memfd only if that fails. The path shown is the "
+        'kernel\'s name for the fd: "/" for the detached bind mount (the file is the root of a mount that is no '
+        'longer in any tree), "/memfd:runc_cloned:/proc/self/exe (deleted)" for a memfd.'
     ),
     "exit": "Ends the calling thread.",
     "exit_group": "Ends every thread of the calling process, with the given status for its parent.",
@@ -106,8 +111,12 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     ),
     "prctl": "Changes one of many per-process attributes, chosen by the option.",
     "seccomp": (
-        "Installs a seccomp filter: a BPF program the kernel runs on every later syscall of the thread (and its "
-        "children) to allow it, fail it with an errno, or kill the process. Filters can never be removed."
+        "Installs a seccomp filter, or only asks the kernel what it supports. SECCOMP_SET_MODE_FILTER installs a "
+        "BPF program the kernel runs on every later syscall of the thread (and its children) to allow it, fail it "
+        "with an errno, or kill the process; filters can never be removed. SECCOMP_GET_ACTION_AVAIL (is this "
+        "action supported?) and SECCOMP_GET_NOTIF_SIZES change nothing: libseccomp (so runc) probes with "
+        "them, and with SET_MODE_FILTER calls whose program is NULL (EFAULT means the flag is known, EINVAL that "
+        "it is not), before it installs the real filter."
     ),
     "setuid": "Sets the user ids of the caller; with CAP_SETUID it sets real, effective and saved ids at once.",
     "setgid": "Sets the group ids of the caller.",
@@ -129,12 +138,20 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
 }
 
 FLAG_EXPLANATIONS: dict[str, str] = {
-    "CLONE_NEWNS": "New mount namespace: later mounts and unmounts are private to it (first namespace kind, 2002).",
+    "CLONE_NEWNS": (
+        "New mount namespace (the first namespace kind, 2002): it starts as a copy of the caller's mount table. "
+        "Copies of shared mounts stay in their peer groups, so mounts and unmounts under them still propagate "
+        "both ways until the new namespace makes them slave or private: runc sets MS_SLAVE|MS_REC on /, "
+        "util-linux unshare MS_PRIVATE|MS_REC by default. (Created together with a new user namespace, shared "
+        "mounts become slaves at once: events only flow in.)"
+    ),
     "CLONE_NEWUTS": "New UTS namespace: its own hostname and domain name.",
     "CLONE_NEWIPC": "New IPC namespace: its own System V IPC objects and POSIX message queues.",
     "CLONE_NEWPID": (
-        "New pid namespace: the first process created in it is its pid 1 and sees only its descendants. Pids "
-        "of these processes differ inside and outside."
+        "New pid namespace: the first process created in it is its pid 1. Processes in it see only the processes "
+        "of this namespace and of namespaces nested in it, and these need not descend from pid 1: after a setns "
+        "into it (as `docker exec` does), the caller's next children are born in it too. A process has a "
+        "different pid in each pid namespace that sees it."
     ),
     "CLONE_NEWNET": "New network namespace: its own interfaces (only a loopback at first), routes and ports.",
     "CLONE_NEWUSER": (
@@ -237,4 +254,9 @@ def explain(name: str, args: dict[str, Any]) -> list[str]:
         )
     if name == "execveat" and str(args.get("dirfd_path", "")).startswith("/memfd:"):
         lines.append("The program runs from a memfd: an in-memory file, not a file on disk.")
+    if name == "execveat" and args.get("dirfd_path") == "/" and not args.get("path"):
+        lines.append(
+            "The fd's path is \"/\": it is a file that is the root of a detached mount, like runc's read-only bind "
+            "mount of its own binary after umount2(MNT_DETACH)."
+        )
     return lines

@@ -18,7 +18,11 @@ from viz.console import short_argv
 
 #: What a new namespace of each kind gives the process, in one clause.
 NAMESPACE_MEANING: dict[str, str] = {
-    "mnt": "its own mount table: mounts it makes from now on are invisible to the host",
+    "mnt": (
+        "its own mount table, a copy of the one it came from: mount events still propagate between copies of "
+        "shared mounts and the originals (inwards only, if a new user namespace came with it) until it marks them "
+        "slave or private"
+    ),
     "uts": "its own hostname",
     "ipc": "its own System V IPC objects and POSIX message queues",
     "net": "its own network stack: no interfaces but a loopback that is down",
@@ -225,8 +229,11 @@ def generic_walkthrough(events: Sequence[Event]) -> Walkthrough:
             id="exits",
             title="Everything exits",
             narration=(
-                f"{len(exits)} processes exit. The last ones: {codes}. When the last process of a namespace "
-                "is gone, the kernel frees the namespace."
+                f"{len(exits)} processes exit. The last ones: {codes}. A namespace lives as long as something "
+                "refers to it: a process in it, an open /proc/PID/ns file, a bind mount of that file (dockerd "
+                "keeps containers' network namespaces mounted under /run/docker/netns), or a namespace that "
+                "depends on it (a nested pid or user namespace, a namespace owned by a user namespace). The "
+                "kernel frees it when the last of these goes."
             ),
             seqs=tuple(e.seq for e in exits),
             pids=tuple(dict.fromkeys(e.pid for e in exits)),
