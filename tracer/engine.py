@@ -98,7 +98,8 @@ class TraceError(Exception):
 class TraceOptions:
     filter: str = "container"  # container | all
     show_env: bool = False
-    #: Use the seccomp-bpf filter for launched tracees (None: when filter is container and nothing is attached).
+    #: Use the seccomp-bpf filter for launched tracees (None: whenever a command is launched with filter
+    #: container, the docker CLI in docker mode included; attached daemons never carry it).
     seccomp: bool | None = None
     #: Extra syscall names to record with --filter container (`-e NAME,...`).
     extra_syscalls: tuple[str, ...] = ()
