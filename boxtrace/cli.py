@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-strace", help="turn an `strace -f -tt` log into a boxtrace recording")
     imp.add_argument("log", metavar="LOG")
     imp.add_argument("-o", "--output", required=True, metavar="TRACE")
+    imp.add_argument("--show-env", action="store_true",
+                     help="keep environment values (strace -v logs carry them; redacted by default)")
     return parser
 
 

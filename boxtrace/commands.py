@@ -195,6 +195,6 @@ def compare_command(args: argparse.Namespace) -> int:
 def import_strace_command(args: argparse.Namespace) -> int:
     from tracer.strace_import import import_strace
 
-    report = import_strace(args.log, args.output)
+    report = import_strace(args.log, args.output, show_env=args.show_env)
     print(report.describe())
     return 0

@@ -548,3 +548,16 @@ def test_tui_never_shows_a_redacted_secret(wrapped_commands: dict[str, list[str]
     assert f"PASSWORD={REDACTED}" in joined and "API_KEY=" in joined, "the argv was on screen, redacted"
     # The same walk over the values kept by show_env finds them: the check can see a secret on screen.
     assert any(SECRET in text for text in _everything_the_tui_shows(shown))
+
+
+def test_import_strace_cli_redacts_unless_show_env(tmp_path: Path) -> None:
+    """`boxtrace import-strace` keeps an environment value only with --show-env, like `boxtrace run`."""
+    require(shutil.which("strace") is not None, "strace is needed to make a real log")
+    log = tmp_path / "env.log"
+    subprocess.run(["strace", "-f", "-tt", "-v", "-s", "256", "-o", str(log), "env", "SECRET_TOKEN=hunter2",
+                    "/bin/true"], check=True, timeout=60)
+    for flags, expected in (([], False), (["--show-env"], True)):
+        out = tmp_path / f"out{len(flags)}.jsonl"
+        subprocess.run([sys.executable, "-m", "boxtrace", "import-strace", *flags, str(log), "-o", str(out)],
+                       check=True, capture_output=True, timeout=60)
+        assert (b"hunter2" in out.read_bytes()) is expected, flags
