@@ -8,6 +8,7 @@ and fail under CI=true (see tests/prereqs.py).
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,9 +38,38 @@ def scenario_recording(recordings_dir: Path) -> Callable[[str], Path]:
         readiness = scenario.check()
         require(readiness.ready, f"scenario {name} is not ready here: {readiness.reason} {readiness.fix}")
         path = recordings_dir / f"{name}.jsonl"
+        before = scenario_state()
         run = trace_scenario(scenario, output=path)
+        after = scenario_state()
         assert run.result.status == "completed", f"tracing {name} ended {run.result.status}"
+        make.left_behind[name] = {key: sorted(set(after[key]) - set(before[key]))
+                                  for key in after if set(after[key]) - set(before[key])}
         made[name] = path
         return path
 
+    #: What each traced scenario left that was not there before it (mounts, containers): tests assert it is empty.
+    make.left_behind = {}  # type: ignore[attr-defined]
     return make
+
+
+def _mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as table:
+        return sorted(" ".join(line.split()[3:5]) for line in table)
+
+
+def _lines(command: list[str]) -> list[str]:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        return []
+    return sorted(result.stdout.split()) if result.returncode == 0 else []
+
+
+def scenario_state() -> dict[str, list[str]]:
+    """Mounts and the containers of every runtime boxtrace drives, to compare before and after a trace."""
+    return {
+        "mounts": _mounts(),
+        "docker": _lines(["docker", "ps", "-aq"]),
+        "runc": _lines(["runc", "--root", "/run/boxtrace/runc", "list", "-q"]),
+        "ctr": _lines(["ctr", "-n", "boxtrace", "containers", "ls", "-q"]),
+    }
