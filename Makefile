@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps linux-libc-dev
 STAMP := $(VENV)/.installed
 
-.PHONY: setup packages demo test test-fast lint bench recordings docs-images daemons stop-daemons clean
+.PHONY: rootfs setup packages demo test test-fast lint bench recordings docs-images daemons stop-daemons clean
 
 setup: packages $(STAMP)
 
@@ -45,6 +45,9 @@ bench: setup
 recordings: setup
 	bash scripts/daemons.sh start
 	$(PY) -m scenarios.record --all
+
+rootfs: setup
+	$(PY) -m scenarios.rootfs --rebuild
 
 docs-images: setup
 	$(PY) scripts/docs_images.py

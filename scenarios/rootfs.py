@@ -254,3 +254,24 @@ def _walk_sorted(root: Path) -> list[Path]:
             out.append(base / name)
     # os.walk yields a directory's entries before descending, so parents always precede children.
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m scenarios.rootfs [--rebuild]` (`make rootfs`): print the cached root filesystem and its two
+    tarballs (for docker import and ctr image import), building what is missing; with --rebuild, all of them from
+    scratch (e.g. after busybox-static was installed). Images already imported into the daemons stay as they are."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m scenarios.rootfs", description=main.__doc__)
+    parser.add_argument("--rebuild", action="store_true", help="build the rootfs and its tarball again")
+    args = parser.parse_args(argv)
+    from scenarios.images import oci_image_tarball  # images builds on this module: imported late
+
+    for path in (build_rootfs(force=args.rebuild), rootfs_tarball(force=args.rebuild),
+                 oci_image_tarball(force=args.rebuild)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

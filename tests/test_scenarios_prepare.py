@@ -104,6 +104,21 @@ def test_rootfs_tarball_is_reproducible_and_owned_by_root(fresh_cache: Path) -> 
     assert {(m.uid, m.gid, m.mtime) for m in members.values()} == {(0, 0, 0)}
 
 
+def test_rootfs_rebuilds_with_one_command(fresh_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`make rootfs` = `python -m scenarios.rootfs --rebuild`: the rootfs and both tarballs made anew."""
+    from scenarios.rootfs import main
+
+    assert main([]) == 0
+    made = [Path(line) for line in capsys.readouterr().out.split()]
+    assert [p.name for p in made] == ["rootfs", "rootfs.tar", "oci-image.tar"]
+    (made[0] / "marker-of-the-old-build").write_text("old")
+    stamps = [p.stat().st_mtime_ns for p in made[1:]]
+    assert main(["--rebuild"]) == 0
+    assert not (made[0] / "marker-of-the-old-build").exists()
+    assert (made[0] / "bin" / "sh").exists()
+    assert all(p.stat().st_mtime_ns != old for p, old in zip(made[1:], stamps, strict=True))
+
+
 def test_oci_layout_digests_match_their_blobs(fresh_cache: Path) -> None:
     from scenarios.images import CONTAINERD_IMAGE, oci_image_tarball
 
