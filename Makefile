@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON_SYS ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps linux-libc-dev
+DEB_PACKAGES := python3-venv runc crun busybox-static strace graphviz docker.io bubblewrap uidmap util-linux iproute2 procps linux-libc-dev \
+	podman conmon chromium chromium-driver
 STAMP := $(VENV)/.installed
 
 .PHONY: rootfs setup packages demo test test-fast lint bench recordings docs-images daemons stop-daemons clean
