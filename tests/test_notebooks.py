@@ -102,7 +102,7 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None, f"{path.name}: run build_notebooks.py"
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: run notebooks/build_notebooks.py"
 
 
 @pytest.mark.slow
