@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.decoders import format_call
-from tracer.events import Exec, Exit, Ipc, NamespaceChange, ProcessStarted, Syscall
+from tracer.events import CATEGORIES, Exec, Exit, Ipc, NamespaceChange, ProcessStarted, Syscall
 from tracer.processes import ProcessTable
 from tracer.recording import Recording
 from viz.model import (
@@ -38,9 +38,11 @@ from viz.model import (
     exec_label,
     fold_repeats,
     group_key,
+    short_path,
 )
 from viz.roles import ROLE_KINDS
-from viz.themes import EDGE_DESCRIPTIONS, KIND_DESCRIPTIONS, THEMES, Theme
+from viz.slides_text import Lesson, process_lesson, shorten_ids
+from viz.themes import CATEGORY_DESCRIPTIONS, EDGE_DESCRIPTIONS, KIND_DESCRIPTIONS, THEMES, Theme
 
 #: The formats each view is written in; the first is the default.
 VIEW_FORMATS: dict[str, tuple[str, ...]] = {
@@ -232,18 +234,20 @@ def _cluster_name(key: str) -> str:
     return "cluster_" + "".join(c if c.isalnum() else "_" for c in key)
 
 
-def _add_legend(graph: Any, theme: Theme, kinds: set[str], edge_kinds: set[str], size: int) -> None:
+def _add_legend(graph: Any, theme: Theme, kinds: set[str], edge_kinds: set[str], size: int,
+                categories: set[str] | None = None) -> None:
     import graphviz
 
     legend = graphviz.Digraph("cluster_legend")
     legend.attr(label="", style="rounded,filled", fillcolor=theme.legend_fill, color=theme.host_border,
                 penwidth="1.5")
-    legend.node("legend", label=_legend_rows(theme, kinds, edge_kinds, size), shape="plain", style="",
+    legend.node("legend", label=_legend_rows(theme, kinds, edge_kinds, size, categories or set()), shape="plain",
+                style="",
                 fontsize=str(size))
     graph.subgraph(legend)
 
 
-def _legend_rows(theme: Theme, kinds: set[str], edge_kinds: set[str], size: int) -> str:
+def _legend_rows(theme: Theme, kinds: set[str], edge_kinds: set[str], size: int, categories: set[str]) -> str:
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
     for kind in ROLE_KINDS:
         if kind in kinds:
@@ -258,6 +262,22 @@ def _legend_rows(theme: Theme, kinds: set[str], edge_kinds: set[str], size: int)
                 f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.edge_color(kind)}"><B>{glyphs[kind]}</B></FONT></TD>'
                 f'<TD ALIGN="LEFT">{html(EDGE_DESCRIPTIONS[kind])}</TD></TR>'
             )
+    if categories:
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Calls, coloured by what they change</B></TD></TR>')
+        for category in CATEGORIES:
+            if category in categories:
+                rows.append(
+                    f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.category_color(category)}"><B>call()</B></FONT></TD>'
+                    f'<TD ALIGN="LEFT">{html(CATEGORY_DESCRIPTIONS.get(category, category))}</TD></TR>'
+                )
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.container_border}">new namespaces</FONT></TD>'
+                    '<TD ALIGN="LEFT">namespaces the process has that the host does not</TD></TR>')
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.edge_color("ipc")}">→ peer</FONT></TD>'
+                    '<TD ALIGN="LEFT">the process it connected to, and the socket</TD></TR>')
+        rows.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{theme.muted}">⋮ N more</FONT></TD>'
+                    '<TD ALIGN="LEFT">a run of the same call, first and last shown</TD></TR>')
+        rows.append('<TR><TD ALIGN="LEFT"><I>other calls</I></TD>'
+                    '<TD ALIGN="LEFT">the rest, counted by category</TD></TR>')
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="4">{"".join(rows)}</TABLE>>'
 
 
@@ -383,27 +403,50 @@ def _describe(model: TraceModel, pid: int) -> str:
 
 
 def tree_dot(model: TraceModel, theme: Theme, title: str = "") -> Any:
-    """Every process with its key syscalls in order; threads and repeated children folded."""
+    """Every process with the calls that build the container, in order, and the rest counted by category;
+    children left to right in the order they were created; threads and repeated children folded."""
     procs = model.processes
     size = theme.tree_size
     graph = _digraph("tree", theme, title, rankdir="TB", fontsize=size)
-    graph.attr("graph", fontsize=str(theme.title_size - 8), ranksep="0.6", nodesep="0.25")
+    graph.attr("graph", fontsize=str(theme.title_size - 8), ranksep="0.6", nodesep="0.25", ordering="out")
     graph.attr("edge", fontsize=str(size + 1))
     graph.attr("node", shape="plain")
     kinds: set[str] = set()
+    categories: set[str] = set()
+    by_start = {(p.pid, p.start_seq): p for p in model.table.history}
+    peers: dict[str, list[str]] = {}
+    for src, dst, attrs in procs.edges(data=True):
+        if attrs["kind"] == "ipc":
+            role = procs.nodes[dst].get("role", dst)
+            text = f"→ {role} via {short_path(attrs['path'], 40)}" + (" (before tracing)" if attrs.get("preexisting")
+                                                                       else "")
+            if text not in peers.setdefault(src, []):
+                peers[src].append(text)
     for node, attrs in sorted(procs.nodes(data=True), key=lambda item: item[1].get("start_seq", 0)):
         kinds.add(attrs.get("role_kind", "external"))
-        graph.node(_node_id(node), label=_tree_label(model, attrs, theme, size))
+        lesson = None
+        proc = by_start.get((attrs.get("pid"), attrs.get("start_seq")))
+        if proc is not None:
+            events = model.table.events_by_seq
+            lesson = process_lesson(events[seq] for seq in proc.event_seqs if seq in events)
+            categories.update(category for category, _ in lesson.calls + lesson.summary)
+        graph.node(_node_id(node), label=_tree_label(model, attrs, theme, size, lesson, peers.get(node, [])))
     edge_kinds: set[str] = set()
-    for src, dst, attrs in procs.edges(data=True):
+    # Edges in the order the children were made: with ordering=out, dot keeps siblings left to right in it.
+    # Connections are not edges here (dot reorders siblings around them even with constraint=false): each
+    # client's box names whom it connected to, and the architecture view draws them.
+    for src, dst, attrs in sorted(procs.edges(data=True), key=lambda item: item[2].get("seq", 0)):
+        if attrs["kind"] == "ipc":
+            continue
         style = _edge_style(attrs, theme)
-        edge_kinds.add("preexisting" if attrs.get("preexisting") else attrs["kind"])
+        edge_kinds.add(attrs["kind"])
         graph.edge(_node_id(src), _node_id(dst), label=_edge_label(attrs, theme), **style)
-    _add_legend(graph, theme, kinds, edge_kinds, size)
+    _add_legend(graph, theme, kinds, edge_kinds, size + 2, categories=categories)
     return graph
 
 
-def _tree_label(model: TraceModel, attrs: dict[str, Any], theme: Theme, size: int) -> str:
+def _tree_label(model: TraceModel, attrs: dict[str, Any], theme: Theme, size: int, lesson: Lesson | None,
+                peers: list[str]) -> str:
     fill = theme.kind_fill(attrs.get("role_kind", "external"))
     mono = theme.monospace
     rows: list[str] = []
@@ -430,23 +473,30 @@ def _tree_label(model: TraceModel, attrs: dict[str, Any], theme: Theme, size: in
         if attrs.get("exit"):
             facts.append(attrs["exit"])
         row(f'<FONT COLOR="{theme.muted}">{html(" · ".join(facts))}</FONT>')
-        argv = " ".join(attrs.get("argv") or [])
+        argv = shorten_ids(" ".join(attrs.get("argv") or []))
         if argv:
             row(f'<FONT FACE="{mono}">{html(argv if len(argv) <= 80 else argv[:79] + "…")}</FONT>')
         if attrs.get("new_namespaces"):
             ns = ", ".join(f"{k} {v}" for k, v in attrs["new_namespaces"].items())
             row(f'<FONT COLOR="{theme.container_border}">new namespaces: {html(ns)}</FONT>')
+        if peers:
+            row(f'<FONT COLOR="{theme.edge_color("ipc")}">' + '<BR ALIGN="LEFT"/>'.join(html(p) for p in peers)
+                + '</FONT><BR ALIGN="LEFT"/>')
         notes = attrs.get("notes") or []
         if notes:
             row('<BR ALIGN="LEFT"/>'.join(f"<I>{html('• ' + note)}</I>" for note in notes) + '<BR ALIGN="LEFT"/>')
-        lines = attrs.get("syscalls") or []
-        if lines:
+        if lesson is not None and lesson.calls:
             body = '<BR ALIGN="LEFT"/>'.join(
-                f'<FONT COLOR="{theme.category_color(category)}">{html(text)}</FONT>' for category, text in lines
+                f'<FONT COLOR="{theme.category_color(category)}">{html(text)}</FONT>' for category, text in lesson.calls
             )
-            if attrs.get("syscalls_more"):
-                body += f'<BR ALIGN="LEFT"/><FONT COLOR="{theme.muted}">+{attrs["syscalls_more"]} more</FONT>'
             row(f'<FONT FACE="{mono}">{body}</FONT><BR ALIGN="LEFT"/>')
+        if lesson is not None and lesson.summary:
+            body = '<BR ALIGN="LEFT"/>'.join(
+                f'<FONT COLOR="{theme.category_color(category)}">{html(text)}</FONT>'
+                for category, text in lesson.summary
+            )
+            row(f'<FONT POINT-SIZE="{size - 1}"><I>other calls</I><BR ALIGN="LEFT"/>{body}</FONT>'
+                '<BR ALIGN="LEFT"/>')
     return (f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" STYLE="rounded" '
             f'COLOR="{theme.node_border}" BGCOLOR="{theme.background}">{"".join(rows)}</TABLE>>')
 

@@ -152,5 +152,17 @@ EDGE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+#: What each syscall category's colour means, for legends (tracer.events.CATEGORIES).
+CATEGORY_DESCRIPTIONS: dict[str, str] = {
+    "namespaces": "namespaces and hostname (clone/unshare/setns, sethostname)",
+    "filesystem-view": "mounts and the root (mount, umount2, pivot_root, chroot, mkdir...)",
+    "process": "processes and programs (execve, clone, exit, wait4)",
+    "privileges": "identity and privileges (setuid, capset, prctl, seccomp)",
+    "cgroups": "cgroups (writes to cgroup files)",
+    "ipc": "sockets (connect, bind)",
+    "other": "other calls",
+}
+
+
 def get_theme(name: str) -> Theme | None:
     return THEMES.get(name)
