@@ -1,29 +1,22 @@
 """The `boxtrace` command: a thin layer over tracer/, viz/ and scenarios/.
 
-Each command parses its arguments and calls one library function. Errors a user can cause become one sentence on
-stderr and an exit code (2 for misuse, 1 for failures, 127 for a missing command); `--debug` shows the traceback.
-Heavy modules (textual, networkx, graphviz) are imported only by the commands that use them.
+`build_parser()` declares every subcommand, and each one names its handler in `boxtrace.commands` with
+`set_defaults(func=...)`; `main()` calls it and turns errors into one sentence on stderr and an exit code (2 for
+misuse, 1 for failures, 127 for a missing command); `--debug` shows the traceback. Heavy modules (textual,
+networkx, graphviz, ptrace) are imported only by the handlers that use them.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 127
+from boxtrace import commands
+from boxtrace.errors import EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_USAGE, UsageError, UserError
 
-
-class UserError(Exception):
-    """A failure explained to the user in one sentence."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["EXIT_FAILURE", "EXIT_NOT_FOUND", "EXIT_USAGE", "UserError", "build_parser", "main", "subcommands"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,82 +25,161 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version, looked up only when asked (keeps start-up quick)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print boxtrace's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("boxtrace")
+        except PackageNotFoundError:
+            text = "(not installed: run `make setup`)"
+        parser.exit(0, f"boxtrace {text}\n")
+
+
 def _syscall_list(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
+def _example(*lines: str) -> str:
+    return "example:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="boxtrace", description="Watch a container start: processes, namespaces and syscalls.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    from scenarios import SCENARIO_MODULES
+
+    parser = _Parser(
+        prog="boxtrace",
+        description="Watch a container start: processes, namespaces and syscalls of a real launch.",
+        epilog=_example("sudo boxtrace demo teach      # trace the lesson runtime and open the TUI",
+                        "boxtrace COMMAND --help       # what a command does, its options and an example"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error instead of one sentence (default: off)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
+    def command(name: str, summary: str, example: str, func: object) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                           epilog=_example(example), formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func, command_parser=p)
+        return p
+
     def trace_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-o", "--output", metavar="FILE", help="write the recording (JSON Lines) to FILE")
+        p.add_argument("-o", "--output", metavar="FILE",
+                       help="write the recording (JSON Lines) to FILE as the trace goes (default: none)")
         p.add_argument("--filter", choices=("container", "all"), default="container",
-                       help="container: namespace, mount, process, privilege, cgroup and IPC syscalls (default); "
-                            "all: every syscall")
+                       help="container: namespace, mount, process, privilege, cgroup and IPC syscalls, the others "
+                            "never stop the program; all: every syscall (default: container)")
         p.add_argument("-e", "--syscalls", type=_syscall_list, default=(), metavar="NAME,...",
-                       help="also record these syscalls")
-        p.add_argument("--show-env", action="store_true", help="record environment values (redacted by default)")
-        p.add_argument("--tui", action="store_true", help="watch in the terminal UI")
-        p.add_argument("--json", action="store_true", help="print events as JSON Lines instead of text")
+                       help="also record these syscalls, e.g. openat,read (default: none)")
+        p.add_argument("--show-env", action="store_true",
+                       help="record environment values (default: NAME=<redacted>)")
+        p.add_argument("--tui", action="store_true", help="watch live in the terminal UI (default: console)")
+        p.add_argument("--json", action="store_true", help="print events as JSON Lines (default: text)")
 
-    run = sub.add_parser("run", help="launch a command under the tracer")
+    run = command("run", "launch a command under the tracer and follow every process it creates",
+                  "sudo boxtrace run -o t.jsonl -- unshare --pid --fork --mount-proc sh -c 'echo $$'",
+                  commands.run_command)
     trace_options(run)
-    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]",
+                     help="the command to launch and its arguments, after --")
 
-    attach = sub.add_parser("attach", help="attach to running processes (Ctrl-C detaches, they keep running)")
+    attach = command("attach", "attach to running processes; Ctrl-C detaches and leaves them running",
+                     "sudo boxtrace attach $(pidof containerd)", commands.attach_command)
     trace_options(attach)
-    attach.add_argument("pids", nargs="+", type=int, metavar="PID")
+    attach.add_argument("pids", nargs="+", type=int, metavar="PID",
+                        help="a process to follow with its threads and descendants")
 
-    docker = sub.add_parser("docker", help="trace `docker run ARGS` through dockerd, containerd, shim and runc")
+    docker = command("docker", "trace `docker run ARGS` through dockerd, containerd, the shim and runc",
+                     "sudo boxtrace docker -o d.jsonl -- --rm --network none boxtrace/busybox hostname",
+                     commands.docker_command)
     trace_options(docker)
-    docker.add_argument("docker_args", nargs=argparse.REMAINDER, metavar="-- DOCKER_RUN_ARGS")
+    docker.add_argument("docker_args", nargs=argparse.REMAINDER, metavar="-- DOCKER_RUN_ARGS",
+                        help="the arguments of `docker run`, after --")
 
-    show = sub.add_parser("show", help="print a recording like a live run")
-    show.add_argument("trace", metavar="TRACE")
-    show.add_argument("--json", action="store_true", help="re-emit the events as JSON Lines")
-    show.add_argument("--no-summary", action="store_true")
+    show = command("show", "print a recording as the live run printed it",
+                   "boxtrace show scenarios/recordings/teach.jsonl", commands.show_command)
+    show.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
+    show.add_argument("--json", action="store_true", help="re-emit the events as JSON Lines (default: text)")
+    show.add_argument("--no-summary", action="store_true",
+                      help="leave out the summary and insights after the events (default: print them)")
 
-    tui = sub.add_parser("tui", help="open a recording in the terminal UI")
-    tui.add_argument("trace", metavar="TRACE")
+    tui = command("tui", "open a recording in the terminal UI", "boxtrace tui scenarios/recordings/docker.jsonl",
+                  commands.tui_command)
+    tui.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
 
-    export = sub.add_parser("export", help="draw a recording: architecture, tree, sequence or timeline")
-    export.add_argument("trace", metavar="TRACE")
-    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline"), default="architecture")
-    export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json"), default=None)
-    export.add_argument("--theme", choices=("light", "dark"), default="light")
-    export.add_argument("-o", "--output", required=True, metavar="OUT")
+    export = command("export", "draw a recording: architecture, tree, sequence or timeline",
+                     "boxtrace export scenarios/recordings/docker.jsonl --view tree -o docker-tree.svg",
+                     commands.export_command)
+    export.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
+    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline"), default="architecture",
+                        help="architecture and tree: svg, png, pdf or dot; sequence: mmd (Mermaid); timeline: json "
+                             "(Perfetto) (default: architecture)")
+    export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json"), default=None,
+                        help="the file format (default: from OUT's suffix)")
+    export.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
+    export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (required)")
 
-    sub.add_parser("scenarios", help="list the scenarios and whether this machine can run them")
+    command("scenarios", "list the scenarios and whether this machine can run them", "boxtrace scenarios",
+            commands.scenarios_command)
 
-    demo = sub.add_parser("demo", help="prepare and trace a scenario (docker when an engine answers, else runc)")
-    demo.add_argument("scenario", nargs="?", default=None)
-    demo.add_argument("-o", "--output", metavar="FILE")
-    demo.add_argument("--no-tui", action="store_true", help="print to the console instead of the TUI")
-    demo.add_argument("--replay", action="store_true", help="use the shipped recording (no root needed)")
+    demo = command("demo", "prepare and trace a scenario, then show it (the TUI on a terminal)",
+                   "sudo boxtrace demo runc --no-tui", commands.demo_command)
+    names = tuple(SCENARIO_MODULES)
+    demo.add_argument("scenario", nargs="?", default=None, choices=names, metavar="SCENARIO",
+                      help=f"one of {', '.join(names)} (default: docker when a Docker engine answers, else runc; "
+                           "with --replay: docker)")
+    demo.add_argument("-o", "--output", metavar="FILE",
+                      help="write the recording to FILE (default: ./boxtrace-SCENARIO.jsonl)")
+    demo.add_argument("--no-tui", action="store_true",
+                      help="print to the console instead of the TUI (default: the TUI when stdout is a terminal)")
+    demo.add_argument("--replay", action="store_true",
+                      help="show the shipped recording instead of tracing (no root needed) (default: trace live)")
 
-    doctor = sub.add_parser("doctor", help="check what this machine can trace; --fix installs and starts it")
-    doctor.add_argument("--fix", action="store_true")
+    doctor = command("doctor", "check what this machine can trace and say how to fix what it cannot",
+                     "sudo boxtrace doctor --fix", commands.doctor_command)
+    doctor.add_argument("--fix", action="store_true",
+                        help="first install missing packages, build the rootfs, start containerd and dockerd, "
+                             "import the images, and print each fix (default: only check)")
 
-    compare = sub.add_parser("compare", help="compare the milestones of several recordings side by side")
-    compare.add_argument("traces", nargs="+", metavar="TRACE")
-    compare.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    compare = command("compare", "compare the milestones of several recordings side by side",
+                      "boxtrace compare scenarios/recordings/teach.jsonl scenarios/recordings/runc.jsonl",
+                      commands.compare_command)
+    compare.add_argument("traces", nargs="+", metavar="TRACE", help="recordings (.jsonl) made by boxtrace")
+    compare.add_argument("--markdown", action="store_true", help="print a Markdown table (default: a rich table)")
 
-    imp = sub.add_parser("import-strace", help="turn an `strace -f -tt` log into a boxtrace recording")
-    imp.add_argument("log", metavar="LOG")
-    imp.add_argument("-o", "--output", required=True, metavar="TRACE")
+    imp = command("import-strace", "turn an `strace -f -tt` log into a boxtrace recording",
+                  "boxtrace import-strace strace.log -o trace.jsonl", commands.import_strace_command)
+    imp.add_argument("log", metavar="LOG", help="the strace log (-f with -tt, -ttt or -t; -yy and -v understood)")
+    imp.add_argument("-o", "--output", required=True, metavar="TRACE", help="the recording to write (required)")
     imp.add_argument("--show-env", action="store_true",
-                     help="keep environment values (strace -v logs carry them; redacted by default)")
+                     help="keep environment values (strace -v logs carry them) (default: redacted)")
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser | None = None) -> dict[str, argparse.ArgumentParser]:
+    """Every subcommand's parser by name, read from the parser itself (for tests and documentation)."""
+    parser = parser or build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return dispatch(parser, args)
+        return args.func(args)
+    except UsageError as error:
+        args.command_parser.error(str(error))
     except UserError as error:
         print(f"boxtrace: {error}", file=sys.stderr)
         return error.code
@@ -133,52 +205,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"boxtrace: unexpected error: {error!r} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_FAILURE
 
-
-def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from boxtrace import commands
-
-    if args.command == "run":
-        cmd = list(args.cmd)
-        if cmd and cmd[0] == "--":
-            cmd = cmd[1:]
-        if not cmd:
-            _usage(parser, "run needs a command after --, e.g. boxtrace run -- unshare --pid --fork sh -c 'echo $$'")
-        return commands.trace_command(args, command=cmd)
-    if args.command == "attach":
-        return commands.trace_command(args, attach=args.pids)
-    if args.command == "docker":
-        docker_args = list(args.docker_args)
-        if docker_args and docker_args[0] == "--":
-            docker_args = docker_args[1:]
-        if not docker_args:
-            _usage(parser, "docker needs `docker run` arguments after --, e.g. -- --rm boxtrace/busybox echo hi")
-        return commands.docker_command(args, docker_args)
-    handler = getattr(commands, f"{args.command.replace('-', '_')}_command")
-    return handler(args)
-
-
-def _usage(parser: argparse.ArgumentParser, message: str) -> NoReturn:
-    parser.error(message)
-
-
-def install_stop_handlers(stop: Callable[[str, int], None]) -> list[int]:
-    """Ctrl-C and SIGTERM end the trace cleanly (detach or kill as the mode requires) instead of killing us.
-    The signal is handed to `stop` too: in launch mode the first one is passed on to the launched command,
-    which gets a few seconds to clean up (see Tracer.request_stop).
-
-    Returns the list the handler appends each received signal number to, so the caller can exit as a shell
-    would for that signal (130 after Ctrl-C) rather than with the status of the tracee it had to kill."""
-    received: list[int] = []
-
-    def handler(signum: int, frame: object) -> None:
-        received.append(signum)
-        stop("interrupted by " + signal.Signals(signum).name, signum)
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, handler)
-    return received
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

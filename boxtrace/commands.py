@@ -1,4 +1,5 @@
-"""One function per CLI command; each calls the library and returns an exit code."""
+"""One function per CLI command (`boxtrace.cli` names them with `set_defaults(func=...)`); each calls the
+library and returns an exit code, or raises UserError/UsageError (boxtrace.errors) for `cli.main` to report."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from boxtrace.cli import EXIT_FAILURE, UserError, install_stop_handlers
+from boxtrace.errors import EXIT_FAILURE, UsageError, UserError
+from boxtrace.stopping import install_stop_handlers
 
 
 def _console():
@@ -83,9 +85,13 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
     stop_signals = install_stop_handlers(session.request_stop)
     try:
         result = session.run()
-    finally:
+    except BaseException:
+        # Nothing was traced (a command not found, ptrace refused): the error says so, an empty summary would not.
         if view is not None:
-            view.close()
+            view.close(summary=False)
+        raise
+    if view is not None:
+        view.close()
     if result.status == "interrupted" and stop_signals:
         # boxtrace ended the trace (and killed what it launched) because of this signal: say so as a shell would.
         return 128 + stop_signals[0]
@@ -94,9 +100,27 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
     return result.exit_code
 
 
-def docker_command(args: argparse.Namespace, docker_args: list[str]) -> int:
+def _after_dashes(words: list[str]) -> list[str]:
+    return words[1:] if words and words[0] == "--" else words
+
+
+def run_command(args: argparse.Namespace) -> int:
+    cmd = _after_dashes(list(args.cmd))
+    if not cmd:
+        raise UsageError("run needs a command after --, e.g. boxtrace run -- unshare --pid --fork sh -c 'echo $$'")
+    return trace_command(args, command=cmd)
+
+
+def attach_command(args: argparse.Namespace) -> int:
+    return trace_command(args, attach=args.pids)
+
+
+def docker_command(args: argparse.Namespace) -> int:
     from scenarios.docker import docker_launch
 
+    docker_args = _after_dashes(list(args.docker_args))
+    if not docker_args:
+        raise UsageError("docker needs `docker run` arguments after --, e.g. -- --rm boxtrace/busybox echo hi")
     _check_can_trace()
     launch = docker_launch(docker_args)
     return trace_command(args, command=launch.command, attach=launch.attach_pids, scenario="docker")
@@ -128,13 +152,32 @@ def tui_command(args: argparse.Namespace) -> int:
     return run_recording_tui(recording)
 
 
+def export_format(view: str, fmt: str | None, output: Path) -> str:
+    """The format `export` will write, or UsageError when the command line asks for an impossible file:
+    an unknown suffix without --format, a format the view cannot be drawn in, or --format contradicting OUT's
+    suffix (PNG bytes in a file named .svg)."""
+    from viz.export import SUFFIX_FORMATS, ExportError, resolve_format
+
+    try:
+        chosen = resolve_format(view, fmt, output)
+    except ExportError as error:
+        raise UsageError(str(error)) from None
+    implied = SUFFIX_FORMATS.get(output.suffix.lower())
+    if implied is not None and implied != chosen:
+        raise UsageError(f"--format {chosen} contradicts the output name {output.name!r}, which says {implied}: "
+                         f"name it *.{chosen} or leave out --format")
+    return chosen
+
+
 def export_command(args: argparse.Namespace) -> int:
     from tracer.recording import load_recording
     from viz.export import ExportError, export
 
+    output = Path(args.output)
+    fmt = export_format(args.view, args.format, output)
     recording = load_recording(args.trace)
     try:
-        written = export(recording, view=args.view, fmt=args.format, theme=args.theme, output=Path(args.output))
+        written = export(recording, view=args.view, fmt=fmt, theme=args.theme, output=output)
     except ExportError as error:
         raise UserError(str(error)) from None
     print(f"wrote {written}")
@@ -171,13 +214,9 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    from scenarios import doctor
+    from scenarios.doctor import report
 
-    if args.fix:
-        doctor.fix()
-    checks = doctor.run_checks()
-    doctor.print_checks(_console(), checks)
-    return 0 if all(c.ok or not c.required for c in checks) else EXIT_FAILURE
+    return report(_console(), fix_first=args.fix)
 
 
 def compare_command(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from boxtrace.cli import UserError, install_stop_handlers
+from boxtrace.errors import UserError
+from boxtrace.stopping import install_stop_handlers
 
 
 def default_scenario() -> str:

@@ -267,22 +267,30 @@ def run_checks() -> list[Check]:
 
 
 def fix(checks: Sequence[Check] | None = None) -> list[str]:
-    """Repair what boxtrace can (packages, rootfs, daemons, images); return one line per thing done or failed."""
+    """Repair what boxtrace can (packages, rootfs, daemons, images) and return one sentence per thing it did, or
+    one `failed: ...` sentence where it stopped; nothing is said about what already worked."""
     checks = list(run_checks() if checks is None else checks)
+    failed = {c.name: c for c in checks if not c.ok}
+    actions = {c.action for c in failed.values()}
     done: list[str] = []
-    packages = sorted({c.action[4:] for c in checks if not c.ok and c.action and c.action.startswith("apt:")})
+    packages = sorted({a[4:] for a in actions if a and a.startswith("apt:")})
     if packages:
         done.append(_apt_install(packages))
-    actions = {c.action for c in checks if not c.ok}
     try:
-        if "rootfs" in actions or "images" in actions or "daemons" in actions:
-            done.append(f"rootfs ready at {build_rootfs()}")
-        if "daemons" in actions:
-            done.append(f"containerd running (pid {start_containerd()})")
-            done.append(f"dockerd running (pid {start_dockerd()})")
-        if "images" in actions or "daemons" in actions:
-            done.append(f"image {import_docker_image()} ready")
-            done.append(f"image {import_containerd_image()} ready")
+        if actions & {"rootfs", "images", "daemons"}:
+            path = build_rootfs()  # the images are made from it; cached when it is there
+            if "rootfs" in actions:
+                done.append(f"built the busybox rootfs at {path}")
+        if "containerd running" in failed:
+            done.append(f"started containerd on {CONTAINERD_SOCKET} (pid {start_containerd()})")
+        if "dockerd running" in failed:
+            done.append(f"started dockerd (pid {start_dockerd()})")
+        if actions & {"images", "daemons"}:
+            # Freshly started daemons may have empty image stores; import what is missing.
+            for exists, load in ((docker_image_exists, import_docker_image),
+                                 (containerd_image_exists, import_containerd_image)):
+                if not exists():
+                    done.append(f"imported the image {load()}")
     except (DaemonError, ImageError, RootfsError, OSError) as e:
         done.append(f"failed: {e}")
     return done
@@ -334,18 +342,25 @@ def _read(path: str) -> str | None:
         return None
 
 
+def report(console: Any, *, fix_first: bool = False) -> int:
+    """`boxtrace doctor [--fix]`: with fix_first, repair and print one `fix:` line per repair (or that nothing
+    needed one), then print the table of checks. Returns the exit status: 0 when every required check passes."""
+    checks = run_checks()
+    if fix_first:
+        lines = fix(checks)
+        for line in lines or ["nothing to fix: every check boxtrace can repair passes"]:
+            console.print(f"fix: {line}", markup=False, highlight=False)
+        if lines:
+            checks = run_checks()
+    console.print(render_checks(checks))
+    return 0 if all(c.ok for c in checks if c.required) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     args = sys.argv[1:] if argv is None else argv
-    console = Console()
-    checks = run_checks()
-    if "--fix" in args:
-        for line in fix(checks):
-            console.print(f"fix: {line}", markup=False)
-        checks = run_checks()
-    console.print(render_checks(checks))
-    return 0 if all(c.ok for c in checks if c.required) else 1
+    return report(Console(), fix_first="--fix" in args)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,26 @@ MISUSE = {
 }
 
 
+#: Misuse argparse cannot see: the arguments parse but ask for the impossible. Each needs a real recording.
+IMPOSSIBLE = {
+    "export unknown suffix": ["-o", "x.gif"],
+    "export timeline as svg": ["--view", "timeline", "-o", "t.svg"],
+    "export sequence as png": ["--view", "sequence", "-o", "s.png"],
+    "export tree as json": ["--view", "tree", "-o", "t.json"],
+    "export png into an svg name": ["--format", "png", "-o", "x.svg"],
+    "export dot into a pdf name": ["--format", "dot", "-o", "x.pdf"],
+}
+
+
+@pytest.mark.parametrize("args", list(IMPOSSIBLE.values()), ids=list(IMPOSSIBLE))
+def test_impossible_export_is_misuse_and_writes_nothing(args: list[str], tmp_path: Path) -> None:
+    recording = Path(__file__).resolve().parent.parent / "scenarios" / "recordings" / "teach.jsonl"
+    result = run_cli("export", str(recording), *args, cwd=tmp_path)
+    assert_usage(result)
+    assert result.stderr.count("error:") == 1, result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
 @pytest.mark.parametrize("args", list(MISUSE.values()), ids=list(MISUSE))
 def test_misuse_gets_usage_and_exit_2(args: list[str], tmp_path: Path) -> None:
     assert_usage(run_cli(*args, cwd=tmp_path))
@@ -216,6 +236,21 @@ def test_command_that_cannot_run(tmp_path: Path) -> None:
     plain.write_text("not a program\n")
     assert_one_sentence(run_cli("run", "--", str(plain)), code=127)
     assert_one_sentence(run_cli("run", "--", str(tmp_path)), code=127)
+
+
+def test_command_not_found_prints_no_empty_summary(tmp_path: Path) -> None:
+    require(os.geteuid() == 0, "boxtrace run refuses non-root users before looking at the command")
+    result = run_cli("run", "--", str(tmp_path / "no-such-program"))
+    assert_one_sentence(result, code=127)
+    assert result.stdout == "", "nothing ran, so nothing is summarised"
+
+
+def test_header_without_schema_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "no-schema.jsonl"
+    path.write_text(json.dumps({"type": "header", "seq": 0, "t": 0.0, "mode": "launch"}) + "\n")
+    result = run_cli("show", str(path))
+    assert_one_sentence(result)
+    assert str(path) in result.stderr and "no schema" in result.stderr and "None" not in result.stderr
 
 
 def test_attach_to_a_pid_that_is_not_there() -> None:

@@ -84,7 +84,7 @@ def test_fix_builds_a_missing_rootfs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     missing = [c for c in run_checks() if c.name == "busybox rootfs"]
     assert missing and not missing[0].ok and missing[0].action == "rootfs"
     done = fix(missing)
-    assert done == [f"rootfs ready at {tmp_path / 'boxtrace' / 'rootfs'}"]
+    assert done == [f"built the busybox rootfs at {tmp_path / 'boxtrace' / 'rootfs'}"]
     assert {c.name: c for c in run_checks()}["busybox rootfs"].ok
 
 

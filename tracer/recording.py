@@ -222,6 +222,11 @@ def _header(data: object, name: str, lineno: int) -> Header:
     if not isinstance(data, dict) or data.get("type") != "header":
         raise RecordingError(f"{name}: line {lineno} is not a boxtrace header: this is not a boxtrace recording")
     schema = data.get("schema")
+    if schema is None:
+        raise RecordingError(
+            f"{name}: line {lineno}: the header has no schema number, so this is not a recording boxtrace wrote "
+            f"(this boxtrace reads schema {SCHEMA_VERSION})"
+        )
     if schema != SCHEMA_VERSION:
         raise RecordingError(
             f"{name}: line {lineno}: recording schema {schema!r} is not supported (this boxtrace reads schema "
