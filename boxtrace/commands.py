@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from boxtrace.errors import EXIT_FAILURE, UsageError, UserError
+from boxtrace.outputs import check_output
 from boxtrace.stopping import install_stop_handlers
 
 
@@ -27,19 +28,6 @@ def _options(args: argparse.Namespace, **extra):
         extra_syscalls=tuple(getattr(args, "syscalls", ()) or ()),
         **extra,
     )
-
-
-def _check_output(path: str | None) -> None:
-    """Refuse an -o FILE that cannot be written before anything is launched, attached or printed."""
-    if not path:
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UserError(f"{path}: is a directory; give a file name for the recording")
-    if not target.parent.is_dir():
-        raise UserError(f"{path}: the directory {target.parent} does not exist")
-    if not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise UserError(f"{path}: permission denied")
 
 
 def _check_can_trace() -> None:
@@ -61,7 +49,7 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
         for pid in attach:
             if not os.path.exists(f"/proc/{pid}"):
                 raise UserError(f"no process with pid {pid}")
-    _check_output(args.output)
+    check_output(args.output)
     options = _options(args, scenario=scenario, **(extra_options or {}))
     if getattr(args, "tui", False):
         from viz.tui.app import run_live_tui

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from boxtrace.errors import UserError
+from boxtrace.outputs import check_output
 from boxtrace.stopping import install_stop_handlers
 
 
@@ -32,15 +33,14 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool) -
         raise UserError(str(error), code=2) from None
     if replay:
         return _replay(scenario.recording_path(), tui=tui)
-    if os.geteuid() != 0:
-        raise UserError(
-            f"tracing the {name} scenario needs root: run `sudo boxtrace demo {name}`, "
-            f"or `boxtrace demo {name} --replay` to watch the shipped recording"
-        )
+    # Whether root is needed is the scenario's to say (teach-rootless runs as anyone), exactly as in
+    # `boxtrace scenarios`, which shows the same check().
     readiness = scenario.check()
     if not readiness.ready:
-        raise UserError(f"the {name} scenario cannot run here: {readiness.reason} {readiness.fix}".strip())
+        hint = f"; `boxtrace demo {name} --replay` shows the shipped recording" if os.geteuid() != 0 else ""
+        raise UserError(f"the {name} scenario cannot run here: {readiness.reason} {readiness.fix}".strip() + hint)
     out = Path(output) if output else Path.cwd() / f"boxtrace-{name}.jsonl"
+    check_output(str(out))
     if tui:
         return _live_tui(scenario, out)
     return _live_console(scenario, out)

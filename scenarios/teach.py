@@ -130,12 +130,12 @@ class TeachScenario(Scenario):
     def prepare(self) -> None:
         build_rootfs()
 
-    def command(self, rootfs: Path, *extra: str) -> list[str]:
+    def command(self, rootfs: Path, *extra: str, runtime: Path = RUNTIME, python: str = sys.executable) -> list[str]:
         # -P: do not put scenarios/ first on sys.path; the runtime needs only the standard library.
         return [
-            sys.executable,
+            python,
             "-P",
-            str(RUNTIME),
+            str(runtime),
             *extra,
             "--hostname",
             HOSTNAME,

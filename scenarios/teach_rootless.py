@@ -4,13 +4,14 @@ Goal: see that CLONE_NEWUSER is what lets an unprivileged process create the oth
 user namespace first, the child is root (with every capability) inside it only, and its parent writes the uid and
 gid maps that say which outside ids the inside ids stand for.
 Prerequisites: unprivileged user namespaces allowed by the kernel; when boxtrace runs as root the runtime is started
-as `nobody` (uid 65534) with a copy of the rootfs that nobody owns.
+as `nobody` (uid 65534) with a copy of the rootfs that nobody owns, and from a copy of the runtime staged where nobody
+can read it (scenarios/staging.py), so the checkout may live anywhere, /root included; the copy is removed by
+cleanup().
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from scenarios import milestones as m
@@ -23,6 +24,7 @@ from scenarios.common import (
 )
 from scenarios.common import user_namespaces_allowed as _userns
 from scenarios.rootfs import build_rootfs, rootfs_for_user
+from scenarios.staging import StagingError, python_for_user, stage_for_user, unstage
 from scenarios.teach import (
     BIND,
     CLONE,
@@ -67,15 +69,6 @@ ID_MAPS = Milestone(
 )
 
 
-def readable_by_others(path: Path) -> bool:
-    """True when a user who is neither owner nor group member can read `path` (and reach it)."""
-    path = path.resolve()
-    for parent in reversed(path.parents):
-        if not os.stat(parent).st_mode & stat.S_IXOTH:
-            return False
-    return bool(os.stat(path).st_mode & stat.S_IROTH)
-
-
 class TeachRootlessScenario(TeachScenario):
     name = "teach-rootless"
     summary = "the lesson runtime as an unprivileged user: a user namespace makes the rest possible"
@@ -97,6 +90,9 @@ class TeachRootlessScenario(TeachScenario):
         everything_exited_milestone(),
     )
 
+    #: The directory launch() staged the runtime in for nobody; cleanup() removes it.
+    _staged: Path | None = None
+
     def _user(self) -> tuple[int, int] | None:
         return NOBODY if os.geteuid() == 0 else None
 
@@ -104,12 +100,12 @@ class TeachRootlessScenario(TeachScenario):
         allowed, why, fix = _userns()
         if not allowed:
             return Readiness(False, why, f"run `{fix}`")
-        if self._user() is not None and not readable_by_others(RUNTIME):
-            return Readiness(
-                False,
-                f"{RUNTIME} is not readable by uid {NOBODY[0]}, who runs it in this scenario",
-                "put boxtrace where every user can read it, or run this scenario as an ordinary user",
-            )
+        user = self._user()
+        if user is not None:
+            try:
+                python_for_user(*user)
+            except StagingError as error:
+                return Readiness(False, str(error), "install python3 (`sudo apt-get install python3`)")
         return first_problem(need_rootfs_source())
 
     def prepare(self) -> None:
@@ -121,9 +117,21 @@ class TeachRootlessScenario(TeachScenario):
 
     def launch(self) -> Launch:
         user = self._user()
-        rootfs = build_rootfs() if user is None else rootfs_for_user(*user)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/", "LANG": "C.UTF-8"}
-        return Launch(command=self.command(rootfs, "--rootless"), cwd="/", user=user, env=env)
+        if user is None:
+            return Launch(command=self.command(build_rootfs(), "--rootless"), cwd="/", env=env)
+        rootfs = rootfs_for_user(*user)
+        # nobody may not reach this checkout or its venv: run a staged copy of the runtime with the system's python.
+        self.cleanup()
+        self._staged = stage_for_user([RUNTIME], *user)
+        command = self.command(rootfs, "--rootless", runtime=self._staged / RUNTIME.name,
+                               python=python_for_user(*user))
+        return Launch(command=command, cwd="/", user=user, env=env)
+
+    def cleanup(self) -> None:
+        if self._staged is not None:
+            unstage(self._staged)
+            self._staged = None
 
 
 SCENARIO = TeachRootlessScenario()

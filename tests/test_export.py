@@ -304,8 +304,8 @@ def test_cli_export_writes_the_file(scenario_recording: Callable[[str], Path], t
     assert output.read_text().startswith("sequenceDiagram")
     bad = subprocess.run([sys.executable, "-m", "boxtrace", "export", str(trace), "--view", "timeline",
                           "-o", str(tmp_path / "t.svg")], capture_output=True, text=True, cwd=ROOT, check=False)
-    assert bad.returncode == 1
-    assert bad.stderr.strip() == "boxtrace: the timeline view cannot be written as svg: use json"
+    assert bad.returncode == 2, "asking for an impossible file is misuse (docs/cli.md)"
+    assert bad.stderr.strip().splitlines()[-1] == "boxtrace export: error: the timeline view cannot be written as svg: use json"
 
 
 # Errors ------------------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ import pytest
 from scenarios import SCENARIOS, UnknownScenario, get_scenario
 from scenarios.bundle import make_bundle, oci_config
 from scenarios.rootfs import build_rootfs, rootfs_for_user, rootfs_tarball
+from scenarios.staging import python_for_user, staged_for_user
 from tests.prereqs import require
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -285,23 +288,36 @@ def test_teach_runtime_rootless_as_nobody() -> None:
     from scenarios.common import user_namespaces_allowed
 
     require(user_namespaces_allowed()[0], "unprivileged user namespaces are not allowed here")
-    if is_root():
-        rootfs, kwargs = rootfs_for_user(NOBODY, NOBODY), _as_nobody()
-    else:
-        rootfs, kwargs = build_rootfs(), {}
     script = "echo $$; hostname; id -u"
-    result = run([sys.executable, "-P", str(RUNTIME), "--rootless", "--hostname", "lesson", str(rootfs),
-                  "/bin/sh", "-c", script], **kwargs)  # fmt: skip
+    with _runtime_for_nobody() as (python, runtime):
+        if is_root():
+            rootfs, kwargs = rootfs_for_user(NOBODY, NOBODY), _as_nobody()
+        else:
+            rootfs, kwargs = build_rootfs(), {}
+        result = run([python, "-P", runtime, "--rootless", "--hostname", "lesson", str(rootfs),
+                      "/bin/sh", "-c", script], **kwargs)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "lesson", "0"]
 
 
 def test_teach_runtime_explains_eperm_without_a_user_namespace() -> None:
     require(is_root(), "running as nobody needs root to switch users")
-    command = [sys.executable, "-P", str(RUNTIME), str(rootfs_for_user(NOBODY, NOBODY)), "/bin/true"]
-    result = run(command, **_as_nobody())
+    with _runtime_for_nobody() as (python, runtime):
+        command = [python, "-P", runtime, str(rootfs_for_user(NOBODY, NOBODY)), "/bin/true"]
+        result = run(command, **_as_nobody())
     assert result.returncode == 125
     assert "clone failed: EPERM" in result.stderr and "CAP_SYS_ADMIN" in result.stderr
+
+
+@contextmanager
+def _runtime_for_nobody() -> Iterator[tuple[str, str]]:
+    """As root: the interpreter and a staged copy of the runtime that nobody can read wherever the checkout
+    lives (its directories are never opened up); as anyone else: this interpreter and the checkout's runtime."""
+    if not is_root():
+        yield sys.executable, str(RUNTIME)
+        return
+    with staged_for_user([RUNTIME], NOBODY, NOBODY) as directory:
+        yield python_for_user(NOBODY, NOBODY), str(directory / RUNTIME.name)
 
 
 def test_teach_scenarios_launch_untraced() -> None:
