@@ -40,7 +40,8 @@ class _Version(argparse.Action):
             text = version("boxtrace")
         except PackageNotFoundError:
             text = "(not installed: run `make setup`)"
-        parser.exit(0, f"boxtrace {text}\n")
+        print(f"boxtrace {text}")
+        parser.exit(0)
 
 
 def _syscall_list(text: str) -> tuple[str, ...]:
