@@ -122,11 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
                      "boxtrace export scenarios/recordings/docker.jsonl --view tree -o docker-tree.svg",
                      commands.export_command)
     export.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
-    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline"), default="architecture",
+    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline"),
+                        default="architecture",
                         help="architecture and tree: svg, png, pdf or dot; sequence: mmd (Mermaid); timeline: json "
                              "(Perfetto) (default: architecture)")
     export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json"), default=None,
                         help="the file format (default: from OUT's suffix)")
+    export.add_argument("--slide", action="store_true",
+                        help="the architecture as a 16:9 slide: short title, no pids, namespaces named by kind")
+    export.add_argument("--focus", metavar="PHASE",
+                        help="a slide of one walkthrough chapter or phase: handoff, namespaces, root, identity, "
+                             "hostname, entrypoint, exit, or a chapter id")
+    export.add_argument("--detail", action="store_true", help="show namespace inode numbers")
+    export.add_argument("--pids", action="store_true", help="show host pids on a slide")
     export.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (required)")
 

@@ -157,15 +157,26 @@ def export_format(view: str, fmt: str | None, output: Path) -> str:
     return chosen
 
 
+def _chapters(recording) -> list:  # noqa: ANN001 - a Recording; chapters are viz.tui.walkthrough.Chapter
+    """The walkthrough's chapters of a recording: viz never imports scenarios, the CLI hands them over."""
+    from viz.tui.walkthrough import build_walkthrough
+
+    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+
+
 def export_command(args: argparse.Namespace) -> int:
     from tracer.recording import load_recording
-    from viz.export import ExportError, export
+    from viz.export import ExportError, ExportUsageError, export
 
     output = Path(args.output)
     fmt = export_format(args.view, args.format, output)
     recording = load_recording(args.trace)
     try:
-        written = export(recording, view=args.view, fmt=fmt, theme=args.theme, output=output)
+        written = export(recording, view=args.view, fmt=fmt, theme=args.theme, output=output,
+                         slide=args.slide or bool(args.focus), focus=args.focus, chapters=_chapters(recording),
+                         detail=args.detail, show_pids=args.pids)
+    except ExportUsageError as error:
+        raise UsageError(str(error)) from None
     except ExportError as error:
         raise UserError(str(error)) from None
     print(f"wrote {written}")

@@ -19,6 +19,7 @@ import gc
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,6 @@ from tracer.recording import Recording
 from viz.model import (
     DECISIVE_SYSCALLS,
     HOST_GROUP,
-    NamespaceGroup,
     TraceModel,
     build_model,
     clone_label,
@@ -62,14 +62,14 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".mmd": "mmd",
     ".mermaid": "mmd",
     ".json": "json",
+    ".html": "html",
+    ".htm": "html",
 }
 
 #: Messages in a sequence diagram before the rest is summarised.
 MAX_SEQUENCE_MESSAGES = 200
 #: A flag list on an edge label wraps after this many characters.
 LABEL_WIDTH = 34
-#: pids listed on an architecture node before "+N".
-MAX_NODE_PIDS = 3
 
 GRAPHVIZ_MISSING = "Graphviz's dot is not installed: run `sudo apt-get install graphviz`"
 
@@ -78,16 +78,28 @@ class ExportError(Exception):
     """A diagram that cannot be written. The message is one sentence for the user."""
 
 
+class ExportUsageError(ExportError):
+    """The command line asks for a picture that cannot exist (a view that has no slide, an unknown chapter)."""
+
+
 # The entry point ----------------------------------------------------------------------------------------------
 
 
-def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme, output: Path | str) -> Path:
-    """Write `view` of `recording` to `output` in `fmt` (from the suffix when None) and return the path."""
+def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme, output: Path | str, *,
+           slide: bool = False, focus: str | None = None, chapters: Sequence[Any] = (), detail: bool = False,
+           show_pids: bool = False) -> Path:
+    """Write `view` of `recording` to `output` in `fmt` (from the suffix when None) and return the path.
+
+    `slide` draws the architecture as a 16:9 slide (viz.slides): no pids unless `show_pids`, namespace inodes
+    only with `detail`; `focus` draws one walkthrough chapter or phase of `chapters` (the CLI builds them).
+    The page view (viz.page) writes one self-contained HTML file with every chapter."""
     output = Path(output)
     fmt = resolve_format(view, fmt, output)
     chosen = theme if isinstance(theme, Theme) else THEMES.get(theme)
     if chosen is None:
         raise ExportError(f"unknown theme {theme!r}: choose one of {', '.join(THEMES)}")
+    if (slide or focus) and view != "architecture":
+        raise ExportUsageError(f"--slide and --focus draw the architecture view, not the {view} view")
     if fmt in ("svg", "png", "pdf") and shutil.which("dot") is None:
         raise ExportError(GRAPHVIZ_MISSING)
     # The recording's events live until the end: freezing them keeps the garbage collector from walking them
@@ -97,14 +109,32 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
         model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
     finally:
         gc.unfreeze()
-    title = recording_title(recording)
-    if view in ("architecture", "tree"):
-        graph = architecture_dot(model, chosen, title) if view == "architecture" else tree_dot(model, chosen, title)
-        data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
-    elif view == "sequence":
-        data = sequence_mermaid(model, chosen).encode()
-    else:
-        data = json.dumps(perfetto_trace(model, recording), separators=(",", ":"), default=str).encode()
+    from viz.slides import SlideError, fit_16_9, slide_dot, slide_title
+
+    title, caption = slide_title(recording, model)
+    try:
+        if view == "page":
+            from viz.page import page_html
+
+            data = page_html(recording, model, chosen, chapters).encode()
+        elif view == "architecture" and (slide or focus):
+            graph = slide_dot(model, chosen, title=title, caption=caption, focus=focus, chapters=chapters,
+                              detail=detail, show_pids=show_pids, fit=shutil.which("dot") is not None)
+            data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+        elif view == "architecture":
+            graph = architecture_dot(model, chosen, title, caption, detail=detail)
+            if shutil.which("dot"):
+                fit_16_9(graph)
+            data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+        elif view == "tree":
+            graph = tree_dot(model, chosen, recording_title(recording))
+            data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+        elif view == "sequence":
+            data = sequence_mermaid(model, chosen).encode()
+        else:
+            data = json.dumps(perfetto_trace(model, recording), separators=(",", ":"), default=str).encode()
+    except SlideError as error:
+        raise ExportUsageError(str(error)) from None
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
@@ -147,8 +177,6 @@ def recording_title(recording: Recording) -> str:
     header = recording.header
     words = [Path(header.command[0]).name, *header.command[1:]] if header.command else []
     command = " ".join(words) if words else f"attached to {', '.join(map(str, header.attached))}"
-    if len(command) > 70:
-        command = command[:69] + "…"
     return f"{header.scenario}: {command}" if header.scenario else command
 
 
@@ -230,10 +258,6 @@ def _edge_label(attrs: dict[str, Any], theme: Theme) -> str:
            f'<BR ALIGN="LEFT"/></FONT>>'
 
 
-def _cluster_name(key: str) -> str:
-    return "cluster_" + "".join(c if c.isalnum() else "_" for c in key)
-
-
 def _add_legend(graph: Any, theme: Theme, kinds: set[str], edge_kinds: set[str], size: int,
                 categories: set[str] | None = None) -> None:
     import graphviz
@@ -284,109 +308,14 @@ def _legend_rows(theme: Theme, kinds: set[str], edge_kinds: set[str], size: int,
 # The architecture view ----------------------------------------------------------------------------------------
 
 
-def architecture_dot(model: TraceModel, theme: Theme, title: str = "") -> Any:
-    """A slide: one box per component, namespace clusters, edges labelled with the decisive call."""
-    import graphviz
+def architecture_dot(model: TraceModel, theme: Theme, title: str = "", caption: str = "", *,
+                     detail: bool = False) -> Any:
+    """The architecture view: the slide of viz.slides with pids and insight notes, labels up to
+    ARCHITECTURE_LABEL_LIMIT characters (not yet fitted to 16:9: `export` does that when it renders)."""
+    from viz.slides import ARCHITECTURE_LABEL_LIMIT, slide_dot
 
-    arch = model.architecture
-    groups = arch.graph.get("groups", model.groups)
-    graph = _digraph("architecture", theme, title, rankdir="TB", fontsize=theme.node_size)
-    graph.attr("node", shape="box", style="rounded,filled", margin="0.25,0.12")
-    members: dict[str, list[str]] = {}
-    outside: list[str] = []
-    for node, attrs in sorted(arch.nodes(data=True), key=lambda item: item[1].get("order", 0)):
-        if attrs.get("kind") == "external":
-            outside.append(node)
-        else:
-            members.setdefault(attrs.get("group", HOST_GROUP), []).append(node)
-
-    def node_label(node: str) -> str:
-        attrs = arch.nodes[node]
-        lines = [f"<B>{html(attrs['role'])}</B>"]
-        small = theme.detail_size
-        details = [d for d in attrs.get("details", []) if d != attrs["role"]]
-        if attrs.get("role_kind") == "entrypoint" and attrs.get("argv"):
-            argv = " ".join(attrs["argv"])
-            details = [argv if len(argv) <= 40 else argv[:39] + "…"]
-        if details:
-            lines.append(f'<FONT POINT-SIZE="{small}">{html(" · ".join(details))}</FONT>')
-        if attrs.get("kind") == "external":
-            lines.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">{html(attrs.get("path", ""))}'
-                         f" (not traced)</FONT>")
-        pids = attrs.get("pids") or []
-        if pids:
-            shown = ", ".join(_describe(model, pid) for pid in pids[:MAX_NODE_PIDS])
-            more = f" +{len(pids) - MAX_NODE_PIDS}" if len(pids) > MAX_NODE_PIDS else ""
-            word = "pid" if len(pids) == 1 else "pids"
-            lines.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">{word} {html(shown)}{more}</FONT>')
-        lines.extend(f'<FONT POINT-SIZE="{small}"><I>{html(note)}</I></FONT>' for note in attrs.get("notes") or [])
-        return "<" + "<BR/>".join(lines) + ">"
-
-    def add_nodes(target: Any, nodes: list[str]) -> None:
-        for node in nodes:
-            attrs = arch.nodes[node]
-            extra = {"style": "rounded,filled,dashed"} if attrs.get("kind") == "external" else {}
-            if attrs.get("role_kind") == "entrypoint":
-                extra["penwidth"] = "3.5"
-            target.node(_node_id(node), label=node_label(node), fillcolor=theme.kind_fill(attrs.get("role_kind", "")),
-                        **extra)
-
-    def cluster(key: str, depth: int) -> Any:
-        group: NamespaceGroup = groups[key]
-        sub = graphviz.Digraph(_cluster_name(key))
-        if group.is_host:
-            fill, border = theme.host_fill, theme.host_border
-        else:
-            fill = theme.container_fill if depth <= 1 else theme.nested_fill
-            border = theme.container_border
-        label_lines = wrap_commas(group.label(groups))
-        label = '<BR ALIGN="LEFT"/>'.join(html(line) for line in label_lines)
-        sub.attr(label=f'<<B>{label}</B><BR ALIGN="LEFT"/>>', style="rounded,filled", fillcolor=fill, color=border,
-                 penwidth="2.5", fontsize=str(theme.cluster_size), fontcolor=theme.text, labeljust="l",
-                 labelloc="t" if group.is_host else "b", margin="18")
-        add_nodes(sub, members.get(key, []))
-        if not group.is_host:  # container groups sit beside the host cluster, nested ones inside their parent
-            for child in group.children:
-                if _has_members(child, groups, members):
-                    sub.subgraph(cluster(child, depth + 1))
-        return sub
-
-    graph.subgraph(cluster(HOST_GROUP, 0))
-    for key, group in groups.items():
-        if group.parent == HOST_GROUP and _has_members(key, groups, members):
-            graph.subgraph(cluster(key, 1))
-    add_nodes(graph, outside)
-    edge_kinds: set[str] = set()
-    for src, dst, attrs in arch.edges(data=True):
-        style = _edge_style(attrs, theme)
-        edge_kinds.add("preexisting" if attrs.get("preexisting") else attrs["kind"])
-        graph.edge(_node_id(src), _node_id(dst), label=_edge_label(attrs, theme), **style)
-    kinds = {attrs.get("role_kind", "") for _, attrs in arch.nodes(data=True)}
-    _add_legend(graph, theme, kinds, edge_kinds, theme.detail_size)
-    return graph
-
-
-def wrap_commas(text: str, width: int = 44) -> list[str]:
-    """Break a cluster label after ", " to keep clusters narrow."""
-    if len(text) <= width:
-        return [text]
-    head, _, rest = text.partition(": ")
-    lines = [head + ":"] if rest else []
-    current = ""
-    for part in (rest or text).split(", "):
-        if current and len(current) + 2 + len(part) > width:
-            lines.append(current + ",")
-            current = part
-        else:
-            current = f"{current}, {part}" if current else part
-    lines.append(current)
-    return lines
-
-
-def _has_members(key: str, groups: dict[str, NamespaceGroup], members: dict[str, list[str]]) -> bool:
-    if members.get(key):
-        return True
-    return any(_has_members(child, groups, members) for child in groups[key].children)
+    return slide_dot(model, theme, title=title, caption=caption, show_pids=True, notes=True, detail=detail,
+                     limit=ARCHITECTURE_LABEL_LIMIT, fit=False)
 
 
 def _node_id(node: str) -> str:

@@ -87,7 +87,9 @@ class NamespaceGroup:
     def is_host(self) -> bool:
         return not self.namespaces
 
-    def label(self, groups: dict[str, NamespaceGroup]) -> str:
+    def label(self, groups: dict[str, NamespaceGroup], detail: bool = False) -> str:
+        """"container: new pid, mnt, uts, ipc, net namespaces" (a nested group names only what it adds); with
+        `detail`, each kind's inode number follows on its own line."""
         if self.is_host:
             return "host namespaces"
         shown = dict(self.namespaces)
@@ -95,8 +97,13 @@ class NamespaceGroup:
         if self.parent is not None and self.parent != HOST_GROUP:
             outer = groups[self.parent].namespaces
             shown = {k: v for k, v in shown.items() if outer.get(k) != v}
-            prefix = "+ new"
-        return f"{prefix}: " + ", ".join(f"{kind} {inode}" for kind, inode in _ordered(shown))
+            prefix = "nested"
+        kinds = _ordered(shown)
+        word = "namespace" if len(kinds) == 1 else "namespaces"
+        text = f"{prefix}: new {', '.join(kind for kind, _ in kinds)} {word}"
+        if detail:
+            text += "\n" + ", ".join(f"{kind} {inode}" for kind, inode in kinds)
+        return text
 
 
 @dataclass

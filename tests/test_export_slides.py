@@ -1,0 +1,156 @@
+"""Slides a teacher projects, drawn from the shipped docker and runc recordings: 16:9, every label line within its
+limit, no host pids unless asked, namespaces named by kind, short titles with the full command in a caption,
+`--focus` drawing only one chapter's components. No root needed: these read scenarios/recordings/."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.prereqs import require
+from tracer.processes import ProcessTable
+from tracer.recording import Recording, load_recording
+from viz.export import ExportUsageError, export
+from viz.model import build_model
+from viz.slides import (
+    CAPTION_LIMIT,
+    LABEL_LIMIT,
+    PHASES,
+    TITLE_LIMIT,
+    focus_chapters,
+    label_lines,
+    slide_title,
+    wrap,
+)
+from viz.tui.walkthrough import build_walkthrough
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "scenarios" / "recordings"
+
+
+@pytest.fixture(autouse=True)
+def _dot() -> None:
+    require(shutil.which("dot"), "Graphviz's dot is not installed")
+
+
+def _recording(name: str) -> Recording:
+    return load_recording(RECORDINGS / f"{name}.jsonl")
+
+
+def _chapters(recording: Recording) -> list:
+    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+
+
+def _size(svg: str) -> tuple[float, float]:
+    found = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert found is not None
+    return float(found[1]), float(found[2])
+
+
+def _check_slide(svg: str, title: str, caption: str) -> None:
+    width, height = _size(svg)
+    assert abs(width / height - 16 / 9) < 0.01 * 16 / 9, (width, height)
+    lines = [line.strip() for line in label_lines(svg) if line.strip()]
+    assert lines
+    caption_lines = {line.strip() for line in wrap(caption, CAPTION_LIMIT)} if caption else set()
+    title_lines = {line.strip() for line in wrap(title, TITLE_LIMIT)}
+    for line in lines:
+        if line in caption_lines:
+            continue
+        limit = TITLE_LIMIT if line in title_lines else LABEL_LIMIT
+        assert len(line) <= limit, line
+        assert "…" not in line, line
+
+
+@pytest.mark.parametrize("name", ["docker", "runc", "unshare", "teach"])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_slide_is_16_9_and_no_label_is_longer_than_its_limit(name: str, theme: str, tmp_path: Path) -> None:
+    recording = _recording(name)
+    svg = export(recording, "architecture", "svg", theme, tmp_path / "s.svg", slide=True).read_text()
+    model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
+    title, caption = slide_title(recording, model)
+    _check_slide(svg, title, caption)
+    assert len(title) <= TITLE_LIMIT and "…" not in title
+    # The full command is in the caption, whole.
+    text = " ".join(line.strip() for line in label_lines(svg))
+    assert recording.header.command[-1].split()[0] in text
+
+
+def test_docker_slide_hides_pids_and_names_namespaces_by_kind(tmp_path: Path) -> None:
+    recording = _recording("docker")
+    svg = export(recording, "architecture", "svg", "light", tmp_path / "s.svg", slide=True).read_text()
+    text = "\n".join(label_lines(svg))
+    pids = {p.pid for p in ProcessTable.from_events([recording.header, *recording.events]).history}
+    for pid in pids:
+        assert not re.search(rf"\b{pid}\b", text), pid
+    assert 'execve("/proc/PID/exe")' in text  # the libnetwork hook, dockerd's binary by its /proc path
+    assert re.search(r"container: new pid, mnt, uts, ipc,\s*\n?\s*net namespaces", text)
+    assert not re.search(r"\b4026\d{6}\b", text)  # inodes only with --detail
+    detailed = export(recording, "architecture", "svg", "light", tmp_path / "d.svg", slide=True, detail=True,
+                      show_pids=True).read_text()
+    assert re.search(r"\b4026\d{6}\b", detailed)
+    assert any(re.search(rf"\b{pid}\b", detailed) for pid in pids)
+
+
+@pytest.mark.parametrize("phase", ["handoff", "namespaces", "root", "identity", "hostname", "entrypoint"])
+def test_focus_draws_only_the_components_of_one_phase(phase: str, tmp_path: Path) -> None:
+    recording = _recording("docker")
+    chapters = _chapters(recording)
+    svg = export(recording, "architecture", "svg", "light", tmp_path / "f.svg", focus=phase,
+                 chapters=chapters).read_text()
+    model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
+    title, caption = slide_title(recording, model)
+    picked = focus_chapters(chapters, phase)
+    width, height = _size(svg)
+    assert abs(width / height - 16 / 9) < 0.02 * 16 / 9
+    drawn = set(re.findall(r'<g id="node\d+" class="node">\s*<title>(n_[^<]+)</title>', svg))
+    drawn.discard("legend")
+    full = export(recording, "architecture", "svg", "light", tmp_path / "all.svg", slide=True).read_text()
+    everything = set(re.findall(r'<g id="node\d+" class="node">\s*<title>(n_[^<]+)</title>', full))
+    assert drawn and drawn < everything, (phase, drawn)
+    # Every process a chapter names is drawn (as the component it was at the chapter's first event).
+    pids_roles = {model.book.phase_at(model.book.process_at(pid, c.seqs[0]), c.seqs[0]).role.name
+                  for c in picked for pid in c.pids if model.book.process_at(pid, c.seqs[0])}
+    text = "\n".join(label_lines(svg))
+    for role in pids_roles:
+        assert role in text, (phase, role)
+    if phase == "root":
+        assert 'pivot_root(".", ".")' in text
+    if phase == "hostname":
+        assert "sethostname(" in text
+
+
+def test_focus_on_a_chapter_that_is_not_there_is_misuse(tmp_path: Path) -> None:
+    recording = _recording("runc")
+    with pytest.raises(ExportUsageError, match="choose one of"):
+        export(recording, "architecture", "svg", "light", tmp_path / "f.svg", focus="handshake",
+               chapters=_chapters(recording))
+    result = subprocess.run([sys.executable, "-m", "boxtrace", "export", str(RECORDINGS / "runc.jsonl"), "--focus",
+                             "handshake", "-o", str(tmp_path / "f.svg")], capture_output=True, text=True,
+                            cwd=ROOT, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "handshake" in result.stderr.splitlines()[-1]
+
+
+def test_every_phase_names_chapters_the_shipped_recordings_have() -> None:
+    ids = {c.id for name in ("docker", "runc", "containerd", "unshare", "teach", "teach-rootless")
+           for c in _chapters(_recording(name))}
+    for phase, wanted in PHASES.items():
+        assert any(w in ids or (w.endswith("*") and any(i.startswith(w[:-1]) for i in ids)) for w in wanted), phase
+
+
+def test_cli_slide_png(tmp_path: Path) -> None:
+    out = tmp_path / "docker.png"
+    result = subprocess.run([sys.executable, "-m", "boxtrace", "export", str(RECORDINGS / "docker.jsonl"), "--slide",
+                             "--theme", "dark", "-o", str(out)], capture_output=True, text=True, cwd=ROOT,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert abs(width / height - 16 / 9) < 0.01 * 16 / 9
