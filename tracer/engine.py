@@ -42,6 +42,7 @@ from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import control_file_category
 from tracer.events import (
     REDACTED,
+    BundleConfig,
     End,
     Event,
     Exec,
@@ -68,6 +69,7 @@ from tracer.namespaces import (
 from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
+from tracer.spec_capture import bundle_argument, read_bundle_config
 from tracer.xlat.errnos import errno_name
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -915,9 +917,21 @@ class Tracer:
             self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, syscall)
         elif tracee.tgid == self._launch_pid and self._seccomp:
             self._check_filter_installed(tracee)
+        self._capture_bundle(tracee.tgid, list(argv or []))
         if self._seccomp and tracee.pending is not None:
             tracee.exit_stop_wanted = True
         return tracee
+
+    def _capture_bundle(self, pid: int, argv: list[str]) -> None:
+        """`runc/crun create|run`: keep the bundle's config.json now, before the runtime reads it (and long before
+        the container's deletion removes it). See tracer/spec_capture.py."""
+        found = bundle_argument(argv)
+        if found is None:
+            return
+        runtime, bundle = found
+        given, path, config, error = read_bundle_config(pid, bundle, self.options.show_env)
+        self._emit(BundleConfig(self._next_seq(), self._now(), pid=pid, runtime=runtime, bundle=given or ".",
+                                path=path, config=config, error=error))
 
     def _on_gone(self, tid: int, status: int) -> None:
         tracee = self.tracees.pop(tid, None)

@@ -214,6 +214,41 @@ class Notice(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class BundleConfig(Event):
+    """An OCI bundle's config.json, read while the runtime that was given it was stopped (at the exec of
+    `runc create/run`, `crun create/run`): the runtime's promises, which `boxtrace spec` sets beside the trace.
+    The file is deleted when the container ends, so the recording keeps its own copy (process.env values
+    redacted unless --show-env)."""
+
+    type: ClassVar[str] = "bundle"
+    pid: int = 0
+    runtime: str = ""  # the runtime program's name: runc, crun
+    #: The bundle directory as the runtime was told (--bundle, or its working directory) and its config.json.
+    bundle: str = ""
+    path: str = ""
+    config: dict[str, Any] | None = None
+    #: Why config could not be kept (unreadable, not JSON): one sentence, None when it was.
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fault(Event):
+    """A fault boxtrace injected (--inject): the call was never run by the kernel; it returned -errno."""
+
+    type: ClassVar[str] = "fault"
+    pid: int = 0
+    tid: int = 0
+    #: The syscall that would have run, with its decoded arguments (what it would have done).
+    name: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    errno: str = ""  # the errno name given, e.g. "EPERM"
+    #: Which matching call this was (1 = the first) and the --inject rule that asked for it, as the user wrote it.
+    nth: int = 1
+    rule: str = ""
+    process: str = ""  # the process's name (comm) when it was hit
+
+
+@dataclass(frozen=True, slots=True)
 class Exit(Event):
     """A process (thread group) ended, or the tracer detached from it."""
 
@@ -249,6 +284,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Ipc,
         MountSnapshot,
         Notice,
+        BundleConfig,
+        Fault,
         Exit,
         End,
     )

@@ -1,0 +1,111 @@
+"""Find the OCI bundle a runtime was given and read its config.json while the runtime is stopped.
+
+`runc create`/`runc run` and `crun create`/`crun run` take the bundle directory from `--bundle DIR` (`-b DIR`) or,
+without it, use their working directory (runc's `--bundle` default is "", which means the cwd; crun's is "."). The
+containerd shim (and so docker) runs `runc --root R --log L --log-format json create --bundle B ... ID` with B under
+/run/containerd/io.containerd.runtime.v2.task/. At the runtime's PTRACE_EVENT_EXEC stop the tracee has not run one
+instruction of the runtime yet, so the file read here is the one it is about to read. The bundle is removed when
+the container is deleted, which is why the recording keeps a copy.
+
+Environment values (`process.env`, and each hook's `env`) are redacted unless the user asked for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from tracer.events import REDACTED
+
+#: Runtimes whose create/run take an OCI bundle (the program's base name).
+RUNTIMES = frozenset({"runc", "crun"})
+BUNDLE_COMMANDS = frozenset({"create", "run"})
+#: Global options that take a value as the next argument (runc 1.1 `runc --help`, crun 1.8 `crun --help`).
+GLOBAL_OPTIONS_WITH_VALUE = frozenset(
+    {"--root", "--log", "--log-format", "--criu", "--rootless", "--log-level", "--cgroup-manager"}
+)
+#: The largest config.json kept (docker's, with its seccomp profile, is about 20 KB).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def bundle_argument(argv: list[str]) -> tuple[str, str] | None:
+    """(runtime, bundle) for a `runc|crun [global options] create|run [--bundle DIR] ID` command line; the bundle is
+    "" when the runtime uses its working directory. None for any other command (runc init, runc start, ...)."""
+    if not argv:
+        return None
+    runtime = os.path.basename(argv[0])
+    if runtime not in RUNTIMES:
+        return None
+    index = 1
+    while index < len(argv) and argv[index].startswith("-"):
+        option = argv[index]
+        index += 2 if option in GLOBAL_OPTIONS_WITH_VALUE else 1
+    if index >= len(argv) or argv[index] not in BUNDLE_COMMANDS:
+        return None
+    rest = argv[index + 1:]
+    for position, arg in enumerate(rest):
+        if arg == "--":
+            break
+        for name in ("--bundle", "-b"):
+            if arg == name and position + 1 < len(rest):
+                return runtime, rest[position + 1]
+            if arg.startswith(name + "="):
+                return runtime, arg[len(name) + 1:]
+    return runtime, ""
+
+
+def redact_config(config: Any, show_env: bool = False) -> Any:
+    """The config with every environment value replaced by <redacted> (process.env, hooks' env)."""
+    if show_env or not isinstance(config, dict):
+        return config
+    out = dict(config)
+    process = out.get("process")
+    if isinstance(process, dict) and isinstance(process.get("env"), list):
+        out["process"] = {**process, "env": _redact_env(process["env"])}
+    hooks = out.get("hooks")
+    if isinstance(hooks, dict):
+        out["hooks"] = {
+            stage: [
+                {**hook, "env": _redact_env(hook["env"])}
+                if isinstance(hook, dict) and isinstance(hook.get("env"), list) else hook
+                for hook in entries
+            ] if isinstance(entries, list) else entries
+            for stage, entries in hooks.items()
+        }
+    return out
+
+
+def _redact_env(env: list[Any]) -> list[Any]:
+    return [f"{item.partition('=')[0]}={REDACTED}" if isinstance(item, str) else item for item in env]
+
+
+def read_bundle_config(pid: int, bundle: str, show_env: bool = False) -> tuple[str, str, dict[str, Any] | None,
+                                                                                  str | None]:
+    """(bundle as given, config.json path, config or None, error or None), the path resolved in the stopped
+    process's own view (its cwd and root, through /proc/PID)."""
+    directory = bundle or "."
+    if directory.startswith("/"):
+        shown = os.path.join(directory, "config.json")
+        real = f"/proc/{pid}/root{shown}"
+    else:
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError as error:
+            return bundle, os.path.join(directory, "config.json"), None, f"its working directory: {error.strerror}"
+        shown = os.path.normpath(os.path.join(cwd, directory, "config.json"))
+        real = f"/proc/{pid}/cwd/{directory}/config.json"
+    try:
+        with open(real, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        return bundle, shown, None, f"could not read {shown}: {error.strerror}"
+    if len(data) > MAX_CONFIG_BYTES:
+        return bundle, shown, None, f"{shown} is larger than {MAX_CONFIG_BYTES} bytes; not kept"
+    try:
+        config = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        return bundle, shown, None, f"{shown} is not JSON ({error})"
+    if not isinstance(config, dict):
+        return bundle, shown, None, f"{shown} holds no JSON object"
+    return bundle, shown, redact_config(config, show_env), None
