@@ -84,6 +84,7 @@ __all__ = [
     "role_book",
     "save_recording",
     "sequence_mermaid",
+    "spec",
     "trace",
     "tree_svg",
 ]
@@ -173,6 +174,13 @@ def insights(recording: Recording) -> Any:
     from tracer.insights import Insights
 
     return Insights.from_events(events(recording))
+
+
+def spec(recording: Recording) -> Any:
+    """tracer.spec.SpecReport: the OCI bundle's promises beside what the trace shows (`boxtrace spec`)."""
+    from tracer.spec import spec_report
+
+    return spec_report(events(recording))
 
 
 # Diagrams -----------------------------------------------------------------------------------------------------

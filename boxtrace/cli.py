@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (required)")
 
+    spec = command("spec", "the OCI bundle's promises (its config.json) beside what the trace shows was applied",
+                   "boxtrace spec scenarios/recordings/containerd.jsonl --differences", commands.spec_command)
+    spec.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
+    spec.add_argument("--json", action="store_true", help="print the report as JSON (default: text)")
+    spec.add_argument("--differences", action="store_true",
+                      help="show only the rows that are not kept (default: every row)")
+
     command("scenarios", "list the scenarios and whether this machine can run them", "boxtrace scenarios",
             commands.scenarios_command)
 

@@ -132,6 +132,24 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def spec_command(args: argparse.Namespace) -> int:
+    import json
+
+    from tracer.recording import load_recording
+    from tracer.spec import spec_report
+    from viz.spec_view import render_spec, spec_json
+
+    recording = load_recording(args.trace)
+    report = spec_report([recording.header, *recording.events])
+    if report.bundle is None:
+        raise UserError(f"{args.trace}: {report.problem}")
+    if args.json:
+        print(json.dumps(spec_json(report), indent=1))
+    else:
+        _console().print(render_spec(report, only_differences=args.differences))
+    return 0
+
+
 def tui_command(args: argparse.Namespace) -> int:
     from tracer.recording import load_recording
     from viz.tui.app import run_recording_tui

@@ -94,6 +94,9 @@ MISUSE = {
     "compare without traces": ["compare"],
     "compare only --markdown": ["compare", "--markdown"],
     "compare unknown option": ["compare", "--bogus", "a.jsonl"],
+    # spec
+    "spec without a trace": ["spec"],
+    "spec unknown option": ["spec", "--bogus", "a.jsonl"],
     # import-strace
     "import-strace without anything": ["import-strace"],
     "import-strace without -o": ["import-strace", "log"],

@@ -229,10 +229,10 @@ class _Folder:
             made = [e.seq for e in changes if e.kind == kind and e.new == now]
             if kind not in requested:
                 if now == host:
-                    self.row("namespaces", kind, "not asked (share the host's)", f"host's ({now})", KEPT, "",
+                    self.row("namespaces", kind, "nothing (share the host's)", f"host's ({now})", KEPT, "",
                              [self.entry.seq] if self.entry else [])
                 else:
-                    self.row("namespaces", kind, "not asked (share the host's)", f"new ({now})", DIFFERS,
+                    self.row("namespaces", kind, "nothing (share the host's)", f"new ({now})", DIFFERS,
                              "the container has its own namespace of this kind although the bundle did not ask",
                              made)
                 continue

@@ -32,6 +32,7 @@ from tracer.insights.diagnosis import Diagnosis, diagnose
 from tracer.insights.idmaps import IdMaps, UserNamespaceMaps, id_maps
 from tracer.insights.mounts import MountTimeline, mount_timeline
 from tracer.insights.namespaces import NamespaceOrigin, namespace_origins
+from tracer.insights.overlay import OverlayRoot, find_overlay_root
 from tracer.insights.paths import ReadablePath, readable_paths
 from tracer.insights.seccomp import SeccompFilter, seccomp_filters
 from tracer.processes import ProcessTable
@@ -45,6 +46,7 @@ __all__ = [
     "Insights",
     "MountTimeline",
     "NamespaceOrigin",
+    "OverlayRoot",
     "ProcessCapabilities",
     "ReadablePath",
     "SeccompFilter",
@@ -76,6 +78,8 @@ class Insights:
     diagnoses: list[Diagnosis]
     entrypoint: Entrypoint | None
     events: list[Event] = field(default_factory=list, repr=False)
+    #: The container's overlay root decoded into image layers (docker, containerd), None for a plain directory.
+    overlay: OverlayRoot | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Insights:
@@ -92,6 +96,7 @@ class Insights:
             diagnoses=diagnose(events),
             entrypoint=find_entrypoint(events),
             events=events,
+            overlay=find_overlay_root(events),
         )
 
     @classmethod
@@ -115,6 +120,8 @@ class Insights:
         for found in self.seccomp:
             lines += found.facts()
         lines += self.mounts.facts()
+        if self.overlay is not None:
+            lines += self.overlay.facts()
         if self.entrypoint is not None:
             e = self.entrypoint
             lines.append(
