@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scenarios import get_scenario
 from scenarios.runner import trace_scenario
+from tests.cli_e2e import run_boxtrace
 from tests.prereqs import require
 from tracer.events import REDACTED, BundleConfig, Event, Exec
 from tracer.insights.overlay import overlay_from_options
@@ -224,22 +223,24 @@ def test_spec_rows_against_the_bundle(name: str, live_traces: dict[str, tuple[Pa
 
 @pytest.mark.root
 @pytest.mark.slow
-def test_boxtrace_spec_end_to_end(live_traces: dict[str, tuple[Path, dict]]) -> None:
+@pytest.mark.cli_e2e("spec")
+def test_boxtrace_spec_end_to_end(live_traces: dict[str, tuple[Path, dict]], tmp_path: Path) -> None:
     require(os.geteuid() == 0, "tracing runtimes needs root")
     require("runc" in live_traces, "the runc scenario cannot run here")
     path, config = live_traces["runc"]
-    result = subprocess.run([sys.executable, "-m", "boxtrace", "spec", str(path)], capture_output=True, text=True,
-                            cwd=ROOT, check=False, env={**os.environ, "COLUMNS": "200"})
+    result = run_boxtrace("spec", path, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 differ" in result.stdout and "ambient" in result.stdout
     assert "PR_CAP_AMBIENT_RAISE calls failed with EPERM" in result.stdout
-    as_json = subprocess.run([sys.executable, "-m", "boxtrace", "spec", "--json", str(path)], capture_output=True,
-                             text=True, cwd=ROOT, check=False)
+    differences = run_boxtrace("spec", "--differences", path, cwd=tmp_path)
+    assert "ambient" in differences.stdout and "/proc:" not in differences.stdout
+    as_json = run_boxtrace("spec", "--json", path, cwd=tmp_path)
     data = json.loads(as_json.stdout)
     assert data["bundle"]["runtime"] == "runc" and data["counts"]["differs"] == 1
     assert {row["item"] for row in data["rows"] if row["section"] == "mounts"} == {
         m["destination"] for m in config["mounts"]}
-    none = subprocess.run([sys.executable, "-m", "boxtrace", "spec",
-                           str(ROOT / "scenarios" / "recordings" / "teach.jsonl")],
-                          capture_output=True, text=True, cwd=ROOT, check=False)
+    none = run_boxtrace("spec", ROOT / "scenarios" / "recordings" / "teach.jsonl", cwd=tmp_path)
     assert none.returncode == 1 and none.stderr.count("\n") == 1 and "no OCI bundle" in none.stderr
+    # The shipped containerd recording carries its bundle: spec works without root on it.
+    shipped = run_boxtrace("spec", ROOT / "scenarios" / "recordings" / "containerd.jsonl", cwd=tmp_path)
+    assert shipped.returncode == 0 and "0 differ" in shipped.stdout and "overlay" in shipped.stdout
