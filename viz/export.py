@@ -41,7 +41,7 @@ from viz.model import (
     short_path,
 )
 from viz.roles import ROLE_KINDS
-from viz.slides_text import Lesson, process_lesson, shorten_ids
+from viz.slides_text import Lesson, hide_pids, process_lesson, shorten_ids
 from viz.themes import CATEGORY_DESCRIPTIONS, EDGE_DESCRIPTIONS, KIND_DESCRIPTIONS, THEMES, Theme
 
 #: The formats each view is written in; the first is the default.
@@ -130,7 +130,7 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
             graph = tree_dot(model, chosen, recording_title(recording))
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
         elif view == "sequence":
-            data = sequence_mermaid(model, chosen).encode()
+            data = sequence_mermaid(model, chosen, chapters).encode()
         else:
             data = json.dumps(perfetto_trace(model, recording), separators=(",", ":"), default=str).encode()
     except SlideError as error:
@@ -445,9 +445,12 @@ def mermaid_text(text: str) -> str:
 Message = tuple[str, str, str, str]
 
 
-def sequence_messages(model: TraceModel) -> list[Message]:
-    """The launch in trace order: process creations and execs that change component, connections, the calls
-    that change namespaces or the root, and exits reported to whoever reaps them."""
+def sequence_messages(model: TraceModel, chapters: Sequence[Any] = (), *,
+                      with_exits: bool = False) -> list[Message]:
+    """The hand-offs of the launch in trace order: process creations and execs that change component, socket
+    connections, the calls that change namespaces or the root (notes over the caller), and each chapter's title
+    (a note across every participant, "chapter" as its arrow) where the chapter starts; `with_exits` adds the
+    exits reported to whoever reaps them."""
     book = model.book
     table = model.table
     host = table.host_namespaces()
@@ -481,7 +484,7 @@ def sequence_messages(model: TraceModel) -> list[Message]:
             if previous != after:
                 timed.append((event.seq, ("->>", previous, after, exec_label(event))))
             previous = after
-        if proc.exit is not None and not proc.exit.detached:
+        if with_exits and proc.exit is not None and not proc.exit.detached:
             me = node(proc, proc.exit.seq)
             text = f"killed by {proc.exit.signal}" if proc.exit.signal else f"exit {proc.exit.code}"
             reaper = _reaper(model, proc, subreapers)
@@ -492,8 +495,37 @@ def sequence_messages(model: TraceModel) -> list[Message]:
             text = connect_label(attrs["path"]) + (" (before tracing)" if attrs.get("preexisting") else "")
             for _ in range(1 if attrs.get("preexisting") else attrs.get("count", 1)):
                 timed.append((attrs["seq"], ("->>", src, dst, text)))
+    for chapter in chapters:
+        if chapter.seqs:
+            timed.append((chapter.seqs[0] - 0.5, ("chapter", "", "", chapter.title)))
     timed.sort(key=lambda item: item[0])
     return [message for _, message in timed]
+
+
+#: Where each kind of component stands in a sequence diagram: the chain from the client to the container's
+#: program, helpers after it.
+CHAIN_ORDER: tuple[str, ...] = ("client", "daemon", "shim", "runtime", "tool", "init", "entrypoint", "shell",
+                                "program", "hook", "external")
+
+
+def chain_order(model: TraceModel, messages: list[Message]) -> list[str]:
+    """The sequence's participants in the order of the chain (CLI, dockerd, containerd, shim, runc, runc init,
+    the entrypoint), components of one kind in the order they first take part."""
+    arch = model.architecture
+    first: dict[str, int] = {}
+    for _, src, dst, _ in messages:
+        for node in (src, dst):
+            if node and node not in first:
+                first[node] = len(first)
+    for node, _ in sorted(arch.nodes(data=True), key=lambda item: item[1].get("order", 0)):
+        first.setdefault(node, len(first))
+    rank = {kind: i for i, kind in enumerate(CHAIN_ORDER)}
+
+    def key(node: str) -> tuple[int, int]:
+        kind = arch.nodes[node].get("role_kind", "program") if node in arch else "program"
+        return rank.get(kind, len(rank)), first[node]
+
+    return sorted(first, key=key)
 
 
 def _reaper(model: TraceModel, proc: Any, subreapers: set[int]) -> Any:
@@ -517,21 +549,15 @@ def _reaper(model: TraceModel, proc: Any, subreapers: set[int]) -> Any:
     return None
 
 
-def sequence_mermaid(model: TraceModel, theme: Theme) -> str:
-    """A Mermaid sequenceDiagram: participants are components, grouped in host / container boxes; a block of
-    messages repeated back to back (a shell loop) is drawn once inside `loop ×N`."""
-    messages = sequence_messages(model)
+def sequence_mermaid(model: TraceModel, theme: Theme, chapters: Sequence[Any] = ()) -> str:
+    """A Mermaid sequenceDiagram: participants are components in the order of the chain, grouped in host /
+    container boxes; messages are the hand-offs; the walkthrough's chapter titles are notes across all
+    participants; a block of messages repeated back to back (a shell loop) is drawn once inside `loop ×N`."""
+    messages = sequence_messages(model, chapters)
     arch = model.architecture
     groups = model.groups
-    order: list[str] = []
-    for _, src, dst, _ in messages:
-        for node in (src, dst):
-            if node and node not in order:
-                order.append(node)
     # Components that sent or received nothing still take part (a lone process that only ran).
-    for node, _ in sorted(arch.nodes(data=True), key=lambda item: item[1].get("order", 0)):
-        if node not in order:
-            order.append(node)
+    order = chain_order(model, messages)
 
     def top_group(node: str) -> str:
         key = arch.nodes[node].get("group", HOST_GROUP) if node in arch else HOST_GROUP
@@ -544,7 +570,7 @@ def sequence_mermaid(model: TraceModel, theme: Theme) -> str:
         boxes.setdefault(top_group(node), []).append(node)
     ids: dict[str, str] = {}
     lines = ["sequenceDiagram", "    autonumber"]
-    for key in sorted(boxes, key=lambda k: (k != HOST_GROUP, order.index(boxes[k][0]))):
+    for key in sorted(boxes, key=lambda k: order.index(boxes[k][0])):
         colour = theme.mermaid_boxes[0 if key == HOST_GROUP else 1]
         label = groups[key].label(groups) if key in groups else "host namespaces"
         lines.append(f"    box {colour} {mermaid_text(label)}")
@@ -556,9 +582,12 @@ def sequence_mermaid(model: TraceModel, theme: Theme) -> str:
 
     def render(message: Message, indent: str) -> str:
         arrow, src, dst, text = message
+        if arrow == "chapter":
+            span = f"P1,P{len(ids)}" if len(ids) > 1 else "P1"
+            return f"{indent}Note over {span}: {mermaid_text(text)}"
         if arrow == "note":
             return f"{indent}Note over {ids[src]}: {mermaid_text(text)}"
-        return f"{indent}{ids[src]}{arrow}{ids[dst]}: {mermaid_text(text)}"
+        return f"{indent}{ids[src]}{arrow}{ids[dst]}: {mermaid_text(hide_pids(text))}"
 
     shown = 0
     left = 0
