@@ -38,21 +38,39 @@ if TYPE_CHECKING:
 OUTPUT_TAIL_BYTES = 16 * 1024
 
 
+#: From this width the tree, the event list and the details sit side by side...
+THREE_PANES_WIDTH = 120
+#: ...from this one the event list has one side pane (the tree, or the details on `d`); below it the event list
+#: is alone and `t` / `d` bring a side pane in.
+TWO_PANES_WIDTH = 90
+#: The tree takes what its names need, up to this share of the screen (three panes / fewer).
+TREE_SHARE = {"three": 0.34, "two": 0.4, "one": 0.5}
+TREE_MIN_WIDTH = 22
+#: The details pane: this share of the screen, between these widths.
+DETAILS_SHARE = {"three": 0.28, "two": 0.45, "one": 0.5}
+DETAILS_MIN_WIDTH, DETAILS_MAX_WIDTH = 34, 72
+
+
 class MainScreen(Screen[None]):
+    # The footer shows bindings in this order and cuts what does not fit: the four a newcomer needs come first,
+    # with short names, so that an 80-column terminal still shows them.
     BINDINGS = [
-        Binding("n", "chapter(1)", "Next chapter", id="next-chapter", tooltip="Walkthrough: next chapter"),
-        Binding("p", "chapter(-1)", "Prev chapter", id="previous-chapter",
-                tooltip="Walkthrough: previous chapter"),
-        Binding("a", "toggle_all", "All/container", id="toggle-all",
-                tooltip="Show every event, or container-relevant ones only"),
+        Binding("n", "chapter(1)", "Next", id="next-chapter", tooltip="Walkthrough: next chapter"),
+        Binding("p", "chapter(-1)", "Prev", id="previous-chapter", tooltip="Walkthrough: previous chapter"),
+        Binding("q", "app.quit", "Quit", id="main-quit", tooltip="Quit (stops a live trace first)"),
+        Binding("question_mark", "app.help", "Help", id="main-help", tooltip="Keys and panes"),
+        Binding("a", "toggle_all", "All", id="toggle-all",
+                tooltip="Show every event, or container-relevant ones only (noise folded)"),
         Binding("f", "cycle_category", "Category", id="category", tooltip="Show one category at a time"),
         Binding("slash", "search", "Search", id="search", tooltip="Search the event text"),
+        Binding("t", "side_pane('tree')", "Tree", id="tree-pane", tooltip="Show or hide the process tree"),
+        Binding("d", "side_pane('details')", "Details", id="details-pane", tooltip="Show or hide the details"),
+        Binding("z", "zoom", "Zoom", id="zoom", tooltip="Zoom the walkthrough (or the focused pane) to the screen"),
+        Binding("e", "export", "Export", id="export", tooltip="Export the architecture diagram (SVG, PNG)"),
         Binding("right_square_bracket", "search_again(1)", "Next match", id="next-match", show=False),
         Binding("left_square_bracket", "search_again(-1)", "Prev match", id="previous-match", show=False),
-        Binding("e", "export", "Export", id="export", tooltip="Export the architecture diagram (SVG, PNG)"),
         Binding("o", "output", "Output", id="output", show=False,
                 tooltip="Show the traced program's output"),
-        Binding("z", "zoom", "Zoom", id="zoom", tooltip="Zoom the walkthrough (or the focused pane) to the screen"),
     ]
 
     ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"
@@ -68,6 +86,11 @@ class MainScreen(Screen[None]):
         self._walk: Walkthrough | None = None
         self._walk_revision = -1
         self._output_shown_at = 0.0
+        #: "three", "two" or "one" pane(s) side by side, from the screen's width (see `apply_layout`).
+        self.layout_mode = "three"
+        #: Side panes the user hid (three panes) or asked for (fewer): "tree", "details".
+        self._hidden: set[str] = set()
+        self._side: str | None = "tree"
 
     @property
     def boxtrace(self) -> BoxtraceApp:
@@ -112,6 +135,7 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.apply_layout()
         self.process_tree.border_title = "processes"
         self.details_pane.border_title = "details"
         self.process_tree.add_processes(self.model.table.history)
@@ -128,6 +152,7 @@ class MainScreen(Screen[None]):
         generation = self.model.roles_generation
         if changes.new_processes:
             self.process_tree.add_processes(changes.new_processes)
+            self.size_tree()
         if changes.changed_processes:
             self.process_tree.refresh_processes(changes.changed_processes)
         if self.model.roles_generation != generation:
@@ -135,6 +160,7 @@ class MainScreen(Screen[None]):
             self.process_tree.refresh_processes(self.model.table.history)
         model, subject, flt = self.model, self.subject, self.flt
         self.event_list.append(e.seq for e in changes.events if model.accepts(subject, flt, e))
+        self._count_shown()
         self.refresh_summary()
         if self.showing_output and time.monotonic() - self._output_shown_at > 0.5:
             self.show_output()
@@ -154,7 +180,56 @@ class MainScreen(Screen[None]):
         whose = "all processes" if self.subject is None else (
             f"{self.model.lineage(self.subject)} {self.model.describe_pid(self.subject)}")
         self.event_list.border_title = f"events of {whose}"
-        self.event_list.border_subtitle = f"{len(seqs)} shown · {self.flt.describe()}"
+        self._count_shown()
+
+    def _count_shown(self) -> None:
+        self.event_list.border_subtitle = f"{len(self.event_list.seqs)} shown · {self.flt.describe()}"
+
+    # Layout ----------------------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        """The terminal changed size: choose how many panes fit and size them."""
+        self.apply_layout()
+
+    def apply_layout(self) -> None:
+        """Three panes side by side on a wide screen, fewer on a narrow one; each sized by a share of the width
+        and, for the tree, by what its names need."""
+        width = self.size.width or self.app.size.width
+        mode = "three" if width >= THREE_PANES_WIDTH else "two" if width >= TWO_PANES_WIDTH else "one"
+        if mode != self.layout_mode:
+            self.layout_mode = mode
+            self._side = "tree" if mode == "two" else None
+        if mode == "three":
+            shown = {"tree", "details"} - self._hidden
+        else:
+            shown = {self._side} if self._side else set()
+        self.process_tree.display = "tree" in shown
+        self.details_pane.display = "details" in shown
+        for name in ("three", "two", "one"):
+            self.set_class(name == mode, f"-{name}-panes")
+        details = int(width * DETAILS_SHARE[mode])
+        self.details_pane.styles.width = max(DETAILS_MIN_WIDTH, min(details, DETAILS_MAX_WIDTH))
+        self.size_tree()
+
+    def size_tree(self) -> None:
+        """The tree as wide as its widest name needs (borders, scrollbar), within its share of the screen."""
+        width = self.size.width or self.app.size.width
+        tree = self.process_tree
+        share = int(width * TREE_SHARE[self.layout_mode])
+        tree.styles.width = max(TREE_MIN_WIDTH, min(tree.content_width() + 4, share))
+
+    def action_side_pane(self, pane: str) -> None:
+        """`t` / `d`: show or hide the tree or the details; on a narrow screen, one side pane at a time."""
+        if self.layout_mode == "three":
+            self._hidden ^= {pane}
+        else:
+            self._side = None if self._side == pane else pane
+        self.apply_layout()
+        target = self.process_tree if pane == "tree" else self.details_pane
+        if target.display:
+            target.focus()
+        elif self.focused is None or not self.focused.display:
+            self.event_list.focus()
 
     def set_subject(self, proc: Process | None, keep: int | None = None) -> None:
         self.subject = proc
@@ -255,9 +330,9 @@ class MainScreen(Screen[None]):
                 procs.append(owner)
         self.process_tree.mark(procs)
         self.event_list.set_marked(chapter.seqs)
-        subject: Process | None = procs[0] if len(procs) == 1 else None
         if chapter.first_seq is not None:
-            self.select_event(chapter.first_seq, subject=subject)
+            # The list shows the process of the chapter's key event, with that event centred and selected.
+            self.select_event(chapter.first_seq, subject=True)
 
     @property
     def current_chapter(self):

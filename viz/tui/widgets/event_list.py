@@ -82,6 +82,8 @@ class EventList(ScrollView, can_focus=True):
         self._texts: LRUCache[tuple[int, bool], Text] = LRUCache(4096)
         self._strips: LRUCache[tuple[int, bool, str], Strip] = LRUCache(2048)
         self._max_width = 0
+        #: The last move centred the cursor (a chapter, a search): a resize centres it again.
+        self._centered = False
 
     # Content -----------------------------------------------------------------------------------------------
 
@@ -96,7 +98,7 @@ class EventList(ScrollView, can_focus=True):
             cursor = self._nearest(keep)
         self.cursor = cursor
         self._update_virtual_size()
-        self.scroll_to(y=max(0, cursor - self._page_height() // 2), animate=False, immediate=True)
+        self._center_cursor()
         self.refresh()
         self._cursor_moved()
 
@@ -158,12 +160,34 @@ class EventList(ScrollView, can_focus=True):
         changed = index != self.cursor
         self.cursor = index
         if center:
-            self.scroll_to(y=max(0, index - self._page_height() // 2), animate=False, immediate=True)
+            self._center_cursor()
         else:
+            self._centered = False
             self._scroll_to_cursor()
         self.refresh()
         if changed or center:
             self._cursor_moved()
+
+    def _center_cursor(self) -> None:
+        """Scroll so that the cursor's line is in the middle of the pane, now and once more after the next
+        layout: a new list, or a pane that another pane's appearance (the walkthrough) just made shorter, only
+        has its final height then, and a scroll before it would be clamped to the old size."""
+        self._centered = True
+        self._scroll_cursor_to_middle()
+        self.call_after_refresh(self._scroll_cursor_to_middle)
+
+    def _scroll_cursor_to_middle(self, retries: int = 2) -> None:
+        self._update_virtual_size()
+        target = max(0, self.cursor - (self._page_height() - 1) // 2)
+        self.scroll_to(y=target, animate=False, immediate=True, force=True)
+        if target > self.max_scroll_y and retries:
+            # Clamped: the scrollbars of the new size settle in the next layout; place it again after that.
+            self.call_after_refresh(self._scroll_cursor_to_middle, retries - 1)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The pane changed height: keep the cursor where it was meant to be (centred, or at least visible)."""
+        self._update_virtual_size()
+        self._keep_cursor_in_view()
 
     def _cursor_moved(self) -> None:
         self.post_message(self.CursorMoved(self, self.selected_seq))
@@ -200,6 +224,18 @@ class EventList(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(max(self._max_width, self.scrollable_content_region.width), len(self.seqs))
+
+    def _widened(self) -> None:
+        """A wider line came on screen: the horizontal scrollbar may have appeared and taken a line, so the
+        cursor is placed again."""
+        self._update_virtual_size()
+        self.call_after_refresh(self._keep_cursor_in_view)
+
+    def _keep_cursor_in_view(self) -> None:
+        if self._centered:
+            self._scroll_cursor_to_middle()
+        else:
+            self._scroll_to_cursor()
 
     def _text(self, seq: int) -> Text:
         key = (seq, self.with_pid)
@@ -253,5 +289,5 @@ class EventList(ScrollView, can_focus=True):
         strip = self._strip(seq)
         if strip.cell_length > self._max_width:
             self._max_width = strip.cell_length
-            self.call_later(self._update_virtual_size)
+            self.call_later(self._widened)
         return strip.apply_style(style).crop_extend(int(scroll_x), int(scroll_x) + width, style)

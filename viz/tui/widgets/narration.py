@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from viz.tui.model import TraceModel
@@ -14,9 +14,10 @@ from viz.tui.walkthrough import Chapter, Walkthrough
 MAX_QUOTED_EVENTS = 4
 
 
-class NarrationPanel(Vertical):
-    """Hidden until the first `n`; then it tells the story of the current chapter. `z` zooms it to the whole
-    screen (for projecting a chapter to a class)."""
+class NarrationPanel(VerticalScroll):
+    """Hidden until the first `n`; then it tells the story of the current chapter. It scrolls when the chapter
+    is longer than the room it has (Tab reaches it). `z` zooms it to the whole screen (for projecting a chapter
+    to a class)."""
 
     ALLOW_MAXIMIZE = True
 
@@ -24,6 +25,8 @@ class NarrationPanel(Vertical):
     NarrationPanel {
         height: auto;
         max-height: 50%;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
         display: none;
         &.-active { display: block; }
         &.-maximized { max-height: 100%; height: 1fr; }
@@ -31,12 +34,18 @@ class NarrationPanel(Vertical):
         #narration-compare { height: auto; display: none; }
         #narration-compare.-shown { display: block; }
         #narration-claim, #narration-reality { width: 1fr; height: auto; padding: 0 1; }
+        &.-stacked #narration-compare { layout: vertical; }
+        &.-stacked #narration-claim, &.-stacked #narration-reality { width: 100%; padding: 0; }
         #narration-events { height: auto; }
         #narration-foot { color: $foreground 50%; }
         #narration-toc { display: none; height: auto; margin-top: 1; }
         &.-maximized #narration-toc { display: block; }
     }
     """
+
+    def on_resize(self) -> None:
+        """Claim and trace side by side when there is room, one under the other when not."""
+        self.set_class(self.size.width < 80, "-stacked")
 
     def compose(self) -> ComposeResult:
         yield Static(id="narration-title")
@@ -83,6 +92,7 @@ class NarrationPanel(Vertical):
             toc.append(f"{'▶' if current else ' '} {number + 1:>2}. {each.title}\n",
                        style="bold" if current else "dim")
         self.query_one("#narration-toc", Static).update(toc)
+        self.scroll_home(animate=False)
 
     def _quoted(self, chapter: Chapter, model: TraceModel) -> Text:
         lines = Text()

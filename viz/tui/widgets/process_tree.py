@@ -87,6 +87,17 @@ class ProcessTree(Tree[Process | None]):
                 label.append(f" ✗{proc.exit.code}", style="red")
         return label
 
+    def content_width(self) -> int:
+        """Cells the widest line needs: indentation plus label, over the expanded nodes."""
+        widest = 0
+        stack = [(self.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            widest = max(widest, depth * self.guide_depth + self.get_label_width(node))
+            if node.is_expanded:
+                stack.extend((child, depth + 1) for child in node.children)
+        return widest
+
     # Questions and moves -----------------------------------------------------------------------------------
 
     def node_for(self, proc: Process | None) -> TreeNode[Process | None] | None:

@@ -10,7 +10,7 @@ from viz.tui.model import EventFilter, TraceModel
 
 class TraceSummary(Static):
     DEFAULT_CSS = """
-    TraceSummary { height: auto; padding: 0 1; background: $panel; }
+    TraceSummary { height: auto; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, model: TraceModel, flt: EventFilter, state: str, note: str | None = None) -> None:
@@ -24,6 +24,8 @@ class TraceSummary(Static):
             what = " ".join(header.command) or "attached to " + ", ".join(map(str, header.attached))
             text.append(what, style="bold")
             text.append("\n")
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         text.append(model.count_summary(), style="dim")
         text.append(f" · {state}", style="bold")
         text.append(f" · showing {flt.describe()}", style="dim")
