@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml | packages
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m boxtrace doctor --fix >/dev/null || true
+	@# What doctor --fix repaired (packages, rootfs, daemons, images) is shown; its table is not.
+	$(PY) -m boxtrace doctor --fix | grep '^fix:' || true
 	$(PY) -m boxtrace demo
 
 test: setup

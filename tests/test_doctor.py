@@ -88,6 +88,22 @@ def test_fix_builds_a_missing_rootfs(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert {c.name: c for c in run_checks()}["busybox rootfs"].ok
 
 
+def test_report_prints_each_fix_before_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doctor --fix`'s output, from the real checks: an empty cache makes the rootfs check fail for real."""
+    from scenarios.doctor import report
+
+    require(os.geteuid() == 0 and daemons.docker_answers(timeout=5), "needs root and a running Docker engine")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    console = Console(color_system=None, width=160, record=True)
+    assert report(console, fix_first=True) == 0
+    lines = console.export_text().splitlines()
+    assert lines[0] == f"fix: built the busybox rootfs at {tmp_path / 'boxtrace' / 'rootfs'}"
+    assert lines[1].strip() == "boxtrace doctor", "then the table, checked again after the fixes"
+    again = Console(color_system=None, width=160, record=True)
+    report(again, fix_first=True)
+    assert again.export_text().splitlines()[0] == "fix: nothing to fix: every check boxtrace can repair passes"
+
+
 def test_fix_with_nothing_to_do_does_nothing() -> None:
     assert fix([Check("root", True, "running as root")]) == []
 
