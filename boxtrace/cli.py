@@ -129,12 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json"), default=None,
                         help="the file format (default: from OUT's suffix)")
     export.add_argument("--slide", action="store_true",
-                        help="the architecture as a 16:9 slide: short title, no pids, namespaces named by kind")
+                        help="the architecture as a 16:9 slide: short title, no pids, namespaces named by kind "
+                             "(default: the full architecture view)")
     export.add_argument("--focus", metavar="PHASE",
                         help="a slide of one walkthrough chapter or phase: handoff, namespaces, root, identity, "
-                             "hostname, entrypoint, exit, or a chapter id")
-    export.add_argument("--detail", action="store_true", help="show namespace inode numbers")
-    export.add_argument("--pids", action="store_true", help="show host pids on a slide")
+                             "hostname, entrypoint, exit, or a chapter id (default: the whole launch)")
+    export.add_argument("--detail", action="store_true", help="show namespace inode numbers on a slide (default: kinds only)")
+    export.add_argument("--pids", action="store_true", help="show host pids on a slide (default: hidden)")
     export.add_argument("--theme", choices=("light", "dark"), default="light", help="colours (default: light)")
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="the file to write (required)")
 
