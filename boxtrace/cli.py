@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", metavar="FILE",
                       help="write the recording to FILE (default: ./boxtrace-SCENARIO.jsonl)")
     demo.add_argument("--no-tui", action="store_true",
-                      help="print to the console instead of the TUI (default: the TUI when stdout is a terminal)")
+                      help="print to the console instead of the TUI (default: the TUI when stdin and stdout are a "
+                           "terminal)")
     demo.add_argument("--replay", action="store_true",
                       help="show the shipped recording instead of tracing (no root needed) (default: trace live)")
 

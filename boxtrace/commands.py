@@ -226,8 +226,9 @@ def scenarios_command(args: argparse.Namespace) -> int:
 def demo_command(args: argparse.Namespace) -> int:
     from boxtrace.demo import run_demo
 
-    return run_demo(args.scenario, output=args.output, tui=not args.no_tui and sys.stdout.isatty(),
-                    replay=args.replay)
+    # The TUI needs a terminal both ways: with stdin from /dev/null (`make demo </dev/null`) nobody could press q.
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    return run_demo(args.scenario, output=args.output, tui=not args.no_tui and terminal, replay=args.replay)
 
 
 def doctor_command(args: argparse.Namespace) -> int:

@@ -46,11 +46,12 @@ def assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
 
 def run_boxtrace(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  timeout: float = 180, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run `boxtrace ARGS...` with stdin from /dev/null; return the finished process (text output)."""
+    """Run `boxtrace ARGS...` with stdin from /dev/null and the output captured (both can be replaced through
+    `stdin=`, `stdout=`, `stderr=`); return the finished process (text output)."""
     assert BOXTRACE.exists(), f"{BOXTRACE} is missing: run `make setup` (the tests use the installed script)"
+    streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
     result = subprocess.run([str(BOXTRACE), *map(str, args)], cwd=cwd, env=boxtrace_env(env), text=True,
-                            capture_output=True, stdin=subprocess.DEVNULL, timeout=timeout, check=False,
-                            **kwargs)  # type: ignore[call-overload]
+                            timeout=timeout, check=False, **streams)  # type: ignore[call-overload]
     assert_no_crash(result)
     return result
 

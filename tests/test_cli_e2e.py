@@ -137,6 +137,35 @@ def test_demo_replay_shows_the_shipped_recording(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli_e2e("demo")
+def test_demo_without_a_keyboard_prints_instead_of_opening_the_tui(tmp_path: Path) -> None:
+    """`make demo </dev/null` on a terminal: stdout is a terminal but stdin is not, so no TUI waits for a key."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        result = run_boxtrace("demo", "teach", "--replay", cwd=tmp_path, stdout=terminal, timeout=120)
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert result.returncode == 0, result.stderr
+    text = shown.decode(errors="replace")
+    assert "pivot_root" in text and "boxtrace summary" in text
+    assert "\x1b[?1049h" not in text, "the TUI's alternate screen was not opened"
+
+
+@pytest.mark.cli_e2e("demo")
 def test_demo_teach_rootless_as_root_runs_the_runtime_as_nobody(tmp_path: Path) -> None:
     need_root()
     out = tmp_path / "rootless.jsonl"
