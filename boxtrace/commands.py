@@ -30,6 +30,18 @@ def _options(args: argparse.Namespace, **extra):
     )
 
 
+def _check_syscall_names(names: tuple[str, ...]) -> None:
+    """-e takes the kernel's names: an unknown one is a mistake on the command line, found before anything runs."""
+    if not names:
+        return
+    from tracer.decoders import SYSCALL_NRS_BY_NAME
+
+    unknown = [name for name in names if name not in SYSCALL_NRS_BY_NAME]
+    if unknown:
+        raise UsageError(f"-e: unknown syscall name {unknown[0]!r}: give names as the kernel spells them, "
+                         "e.g. -e openat,read")
+
+
 def _check_can_trace() -> None:
     if os.geteuid() != 0:
         # Launching our own children works unprivileged, but everything boxtrace is for (namespaces, runc,
@@ -44,6 +56,7 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
                   scenario: str | None = None, extra_options: dict | None = None) -> int:
     from tracer.session import TraceSession
 
+    _check_syscall_names(getattr(args, "syscalls", ()))
     if attach:
         _check_can_trace()
         for pid in attach:
@@ -226,6 +239,8 @@ def scenarios_command(args: argparse.Namespace) -> int:
 def demo_command(args: argparse.Namespace) -> int:
     from boxtrace.demo import run_demo
 
+    if args.replay and args.output:
+        raise UsageError("--replay shows the shipped recording and writes nothing: leave out -o, or trace live")
     # The TUI needs a terminal both ways: with stdin from /dev/null (`make demo </dev/null`) nobody could press q.
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     return run_demo(args.scenario, output=args.output, tui=not args.no_tui and terminal, replay=args.replay)

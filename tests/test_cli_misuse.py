@@ -241,6 +241,12 @@ def test_command_that_cannot_run(tmp_path: Path) -> None:
     assert_one_sentence(run_cli("run", "--", str(tmp_path)), code=127)
 
 
+def test_replay_with_an_output_is_misuse(tmp_path: Path) -> None:
+    result = run_cli("demo", "teach", "--replay", "-o", "t.jsonl", cwd=tmp_path)
+    assert_usage(result)
+    assert "--replay" in result.stderr and list(tmp_path.iterdir()) == []
+
+
 def test_command_not_found_prints_no_empty_summary(tmp_path: Path) -> None:
     require(os.geteuid() == 0, "boxtrace run refuses non-root users before looking at the command")
     result = run_cli("run", "--", str(tmp_path / "no-such-program"))
@@ -266,5 +272,6 @@ def test_unknown_scenario_and_syscall_names() -> None:
     demo = run_cli("demo", "no-such-scenario")
     assert demo.returncode in (EXIT_FAILURE, EXIT_USAGE)
     assert "Traceback" not in demo.stderr and "no-such-scenario" in demo.stderr
-    if os.geteuid() == 0:
-        assert_one_sentence(run_cli("run", "-e", "no_such_syscall", "--", "true"))
+    unknown_syscall = run_cli("run", "-e", "openat,no_such_syscall", "--", "true")
+    assert_usage(unknown_syscall)
+    assert "'no_such_syscall'" in unknown_syscall.stderr
