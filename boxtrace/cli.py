@@ -122,11 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "boxtrace export scenarios/recordings/docker.jsonl --view tree -o docker-tree.svg",
                      commands.export_command)
     export.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
-    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline"),
+    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline", "page"),
                         default="architecture",
                         help="architecture and tree: svg, png, pdf or dot; sequence: mmd (Mermaid); timeline: json "
-                             "(Perfetto) (default: architecture)")
-    export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json"), default=None,
+                             "(Perfetto); page: html (the whole walkthrough in one self-contained file to open "
+                             "offline) (default: architecture)")
+    export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json", "html"), default=None,
                         help="the file format (default: from OUT's suffix)")
     export.add_argument("--slide", action="store_true",
                         help="the architecture as a 16:9 slide: short title, no pids, namespaces named by kind "

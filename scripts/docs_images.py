@@ -1,9 +1,11 @@
-"""Make the pictures the README shows, from the shipped docker recording, with boxtrace itself.
+"""Make the pictures the README shows and the walkthrough pages docs/ links, with boxtrace itself.
 
     .venv/bin/python scripts/docs_images.py      (what `make docs-images` runs)
 
-The architecture diagram comes from `boxtrace export`; the TUI screenshot from the real app driven headless to a
-walkthrough chapter (Textual saves what is on screen as SVG).
+From the shipped recordings (scenarios/recordings/): the docker architecture diagram and its slide (whole, and one
+per phase of the lecture), and one walkthrough page per recording in docs/walkthrough/NAME.html, the file a teacher
+links and a student opens offline (`boxtrace export TRACE --view page`). The TUI screenshot comes from the real app
+driven headless to a walkthrough chapter (Textual saves what is on screen as SVG).
 """
 
 from __future__ import annotations
@@ -18,20 +20,39 @@ sys.path.insert(0, str(ROOT))
 from tracer.recording import load_recording  # noqa: E402
 from viz.export import export  # noqa: E402
 from viz.tui.app import BoxtraceApp  # noqa: E402
+from viz.tui.walkthrough import build_walkthrough  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
-RECORDING = ROOT / "scenarios" / "recordings" / "docker.jsonl"
+PAGES = ROOT / "docs" / "walkthrough"
+RECORDINGS = ROOT / "scenarios" / "recordings"
+RECORDING = RECORDINGS / "docker.jsonl"
+#: The phases the docs show as slides, one step of a lecture each.
+SLIDE_PHASES = ("handoff", "namespaces", "root", "identity")
 CHAPTER_PRESSES = 7  # "n" presses from the start: the unshare chapter of the docker walkthrough
 
 
 def main() -> int:
     IMAGES.mkdir(parents=True, exist_ok=True)
     recording = load_recording(RECORDING)
+    chapters = _chapters(recording)
     for suffix in ("svg", "png"):
         export(recording, view="architecture", fmt=suffix, theme="light", output=IMAGES / f"docker-architecture.{suffix}")
+    export(recording, "architecture", "png", "light", IMAGES / "docker-slide.png", slide=True)
+    export(recording, "architecture", "png", "dark", IMAGES / "docker-slide-dark.png", slide=True)
+    for phase in SLIDE_PHASES:
+        export(recording, "architecture", "png", "light", IMAGES / f"docker-slide-{phase}.png", focus=phase,
+               chapters=chapters)
+    PAGES.mkdir(parents=True, exist_ok=True)
+    for trace in sorted(RECORDINGS.glob("*.jsonl")):
+        shipped = load_recording(trace)
+        export(shipped, "page", "html", "light", PAGES / f"{trace.stem}.html", chapters=_chapters(shipped))
     asyncio.run(_screenshot(recording))
-    print(f"wrote {sorted(p.name for p in IMAGES.iterdir())}")
+    print(f"wrote {sorted(p.name for p in IMAGES.iterdir())} and {sorted(p.name for p in PAGES.iterdir())}")
     return 0
+
+
+def _chapters(recording) -> list:
+    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
 
 
 async def _screenshot(recording) -> None:

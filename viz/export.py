@@ -50,6 +50,7 @@ VIEW_FORMATS: dict[str, tuple[str, ...]] = {
     "tree": ("svg", "png", "pdf", "dot"),
     "sequence": ("mmd",),
     "timeline": ("json",),
+    "page": ("html",),
 }
 
 #: Output suffixes and the format they mean.
@@ -100,7 +101,7 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
         raise ExportError(f"unknown theme {theme!r}: choose one of {', '.join(THEMES)}")
     if (slide or focus) and view != "architecture":
         raise ExportUsageError(f"--slide and --focus draw the architecture view, not the {view} view")
-    if fmt in ("svg", "png", "pdf") and shutil.which("dot") is None:
+    if fmt in ("svg", "png", "pdf", "html") and shutil.which("dot") is None:
         raise ExportError(GRAPHVIZ_MISSING)
     # The recording's events live until the end: freezing them keeps the garbage collector from walking them
     # again and again while the model and the insights are built (a fifth to a third of that time on 100k events).

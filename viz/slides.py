@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ from viz.model import (
     decisive_label,
     exec_label,
 )
-from viz.slides_text import call_text, hide_pids, shorten_ids
+from viz.slides_text import call_text, hide_pids, lesson_kind, shorten_ids
 from viz.themes import EDGE_DESCRIPTIONS, Theme
 
 #: Longest line of a box, cluster or arrow label on a slide.
@@ -54,6 +55,8 @@ TITLE_LIMIT = 64
 CAPTION_LIMIT = 110
 #: Calls of a chapter listed inside one box of a focus slide.
 MAX_FOCUS_CALLS = 6
+#: Lines one call of a focus slide may take.
+MAX_CALL_LINES = 4
 #: Notes (insights) shown on one box.
 MAX_NOTES = 6
 
@@ -276,9 +279,10 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
                           f'FACE="{theme.monospace}">{_lines_html(wrap(caption, CAPTION_LIMIT), "LEFT")}'
                           '<BR ALIGN="LEFT"/></FONT></TD></TR>')
     graph.graph_attr.update(bgcolor=theme.background, fontname=theme.fontname, fontcolor=theme.text,
-               label=f'<<TABLE BORDER="0" CELLSPACING="2">{"".join(title_rows)}</TABLE>>',
                             labelloc="t", labeljust="l", pad="0.3", nodesep="0.5", ranksep="0.7", compound="true",
                             newrank="true")
+    if title or caption:
+        graph.graph_attr["label"] = f'<<TABLE BORDER="0" CELLSPACING="2">{"".join(title_rows)}</TABLE>>'
     graph.attr("node", fontname=theme.fontname, fontcolor=theme.text, fontsize=str(node_size),
                color=theme.node_border, penwidth="2", shape="box", style="rounded,filled", margin="0.25,0.12")
     graph.attr("edge", fontname=theme.fontname, fontcolor=theme.text, fontsize=str(small + 1), penwidth="2.4",
@@ -310,16 +314,25 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
                             '</I></FONT>')
         if focused is not None and focused.get(node):
             calls = [e for e in focused[node] if isinstance(e, (Syscall, Exec, Exit))]
+            # The calls that build the container first; the chapter's other calls only counted.
+            key = [e for e in calls if lesson_kind(e) is not None] or calls
             lines: list[tuple[str, str]] = []
-            for event in calls[:MAX_FOCUS_CALLS]:
+            for event in key[:MAX_FOCUS_CALLS]:
                 colour = theme.category_color(event.category if isinstance(event, Syscall) else "process")
-                lines.extend((colour, line) for line in wrap(clean(focus_call_text(event), show_pids), limit))
+                wrapped = wrap(clean(focus_call_text(event), show_pids), limit)
+                if len(wrapped) > MAX_CALL_LINES:  # a capset listing 14 capabilities twice: its start says enough
+                    wrapped = [*wrapped[:MAX_CALL_LINES - 1], wrapped[MAX_CALL_LINES - 1][: limit - 2] + " …"]
+                lines.extend((colour, line) for line in wrapped)
             if lines:
                 body = '<BR ALIGN="LEFT"/>'.join(f'<FONT COLOR="{c}">{_html(t)}</FONT>' for c, t in lines)
                 rows.append(f'<FONT FACE="{theme.monospace}" POINT-SIZE="{small}">{body}<BR ALIGN="LEFT"/></FONT>')
-            if len(calls) > MAX_FOCUS_CALLS:
+            rest = [e for e in calls if e not in key[:MAX_FOCUS_CALLS]]
+            if rest:
+                counts = Counter(getattr(e, "name", "exec") for e in rest)
+                named = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in counts.most_common(3))
+                more = f"+{len(rest)} more: {named}" + (", …" if len(counts) > 3 else "")
                 rows.append(f'<FONT POINT-SIZE="{small}" COLOR="{theme.muted}">'
-                            f'+{len(calls) - MAX_FOCUS_CALLS} more calls of this chapter</FONT>')
+                            f'{_lines_html(wrap(more, limit))}</FONT>')
         return "<" + "<BR/>".join(rows) + ">"
 
     def add_node(target: Any, node: str) -> None:
