@@ -14,6 +14,15 @@ from pathlib import Path
 
 from scenarios import milestones as m
 from scenarios.base import Milestone, Readiness
+from scenarios.claims import (
+    AMBIENT_EPERM,
+    CGROUP_LIMITS,
+    HOOK_BEFORE_PIVOT,
+    LOOPBACK_UP,
+    OLD_ROOT,
+    STAGE2_IDS,
+    claim_finder,
+)
 from scenarios.rootfs import rootfs_path
 
 #: Everything boxtrace keeps at run time (bundles, runc's private state, pid files of daemons it started).
@@ -149,9 +158,12 @@ def clone_parent_milestone() -> Milestone:
         id="clone-parent",
         title="Two more stages, made with CLONE_PARENT",
         narration=(
-            "runc init forks twice with clone(CLONE_PARENT): each new stage becomes a child of the original runc, "
-            "not of the stage that made it, so runc can wait for the final one. The flags hold no CLONE_NEW*: "
-            "these forks do not create namespaces."
+            "runc init's C part (nsexec) forks twice with clone(CLONE_PARENT|SIGCHLD): each new stage becomes a "
+            "child of the runc that started init (`runc run` or `runc create`), not of the stage that made it. "
+            "Why: stage 0 cannot reap stage 1 (a CLONE_PARENT child is not its child), and stage 1 exits right "
+            "after forking stage 2, so the Go runc, their real parent, reaps both and learns both pids "
+            "(libcontainer/nsenter/nsexec.c, clone_parent). The flags hold no CLONE_NEW*: these forks do not "
+            "create namespaces. runc itself started init with clone(CLONE_VM|CLONE_VFORK), Go's os/exec."
         ),
         find=m.clone_parent(),
     )
@@ -163,14 +175,17 @@ def runc_unshare_milestone() -> Milestone:
         title="New namespaces with unshare(2)",
         narration=(
             "The middle stage calls unshare with CLONE_NEWNS, NEWUTS, NEWIPC, NEWNET and NEWPID: the kernel moves "
-            "it into fresh mount, UTS, IPC and network namespaces at once. The new pid namespace applies only to "
-            "its children, which is why it forks the final stage afterwards: that child is pid 1 inside."
+            "it into fresh mount, UTS, IPC and network namespaces at once. The caller never enters the new pid "
+            "namespace: every child it creates afterwards is born there, and the first is pid 1, which is why "
+            "it forks the final stage next."
         ),
         find=m.new_namespaces_by("unshare"),
         claim="runc calls clone() with CLONE_NEW* flags to create the container's namespaces.",
         reality=(
-            "runc's clones carry only CLONE_PARENT; the namespaces come from unshare(2) in the middle stage, and "
-            "the pid namespace is entered by forking after it. crun and bubblewrap do pass CLONE_NEW* to clone."
+            "No runc clone carries a CLONE_NEW* flag: runc starts init with clone(CLONE_VM|CLONE_VFORK) and "
+            "nsexec's two stage forks use clone(CLONE_PARENT|SIGCHLD); the namespaces come from unshare(2) in "
+            "the middle stage, and the pid namespace is entered by forking after it. crun and bubblewrap do "
+            "pass CLONE_NEW* to clone."
         ),
     )
 
@@ -180,9 +195,13 @@ def pivot_root_milestone() -> Milestone:
         id="pivot_root",
         title="A new root: mounts, then pivot_root",
         narration=(
-            "In the new mount namespace the init stage marks / as a slave (so nothing leaks back), bind-mounts the "
-            'rootfs, mounts proc, /dev, sysfs and cgroups inside it, and calls pivot_root(".", ".") from the '
-            "rootfs. The old root is then unmounted with MNT_DETACH: host files are out of reach."
+            "In the new mount namespace the init stage makes / a recursive slave (mount events still reach it from "
+            "the host, none go back), bind-mounts the rootfs onto itself, mounts what config.json lists inside it "
+            "(proc, /dev, devpts, shm, mqueue, sysfs; a cgroup mount only when the config has one, as runc's "
+            "and Docker's do and ctr's default does not), and calls pivot_root(\".\", \".\") from the rootfs. "
+            "The old root, now stacked on the new one, is made rslave again before umount2(\".\", MNT_DETACH), "
+            "so the detach cannot propagate an unmount to the host's mounts that share its peer group "
+            "(libcontainer/rootfs_linux.go, pivotRoot). Host files are then out of reach."
         ),
         find=m.syscall("pivot_root"),
         claim="A container's root is a chroot.",
@@ -211,9 +230,12 @@ def identity_milestone() -> Milestone:
         id="identity-and-limits",
         title="Identity and limits: cgroups, capabilities, seccomp",
         narration=(
-            "runc writes the pid of runc init's first stage to each cgroup's cgroup.procs (the stages it forks, "
-            "and so the container's pid 1, start in the same cgroups), drops capabilities from the bounding set "
-            "and sets the others with capset, sets no_new_privs only when the config asks (Docker's default "
+            "runc (`runc run` or `runc create`, not runc init) writes the pid of runc init's first stage to each "
+            "cgroup's cgroup.procs right after starting it (the stages it forks, and so the container's pid 1, "
+            "start in the same cgroups). The limits (here the device rules) come later, from the same runc, when "
+            "init reports that its mounts are ready and the prestart hooks may run, just before pivot_root "
+            "(libcontainer/process_linux.go, procHooks). Inside, runc init drops capabilities from the bounding "
+            "set, sets the others with capset, sets no_new_privs only when the config asks (Docker's default "
             "does not) and, when the config has one, loads a seccomp filter with prctl(PR_SET_SECCOMP). These "
             "limit what the container may do; they do not isolate what it sees."
         ),
@@ -239,15 +261,111 @@ def entrypoint_milestone(program: str = "sh", who: str = "runc's init stage") ->
     )
 
 
-def everything_exited_milestone(ignore: tuple[str, ...] = ()) -> Milestone:
+def everything_exited_milestone(ignore: tuple[str, ...] = (), reaper: str = "") -> Milestone:
     return Milestone(
         id="exited",
         title="Every process exited",
         narration=(
             "When pid 1 of a pid namespace exits, the kernel kills whatever is left in it; the runtime then "
-            "reports the exit status and removes its state. A namespace is freed only when nothing refers to it "
-            "any more: no process in it, no open /proc/PID/ns file or bind mount of one, no namespace that "
-            "depends on it."
+            "reports the exit status and removes its state. "
+            + (f"{reaper} " if reaper else "")
+            + "A namespace is freed only when nothing refers to it any more: no process in it, no open "
+            "/proc/PID/ns file or bind mount of one, no namespace that depends on it."
         ),
         find=m.all_of(m.launch_exited_ok(), m.all_exited(ignore)),
+    )
+
+
+# Chapters for what learners used to miss: each points at the events of the claim it states ----------------------
+
+
+def stage2_ids_milestone() -> Milestone:
+    return Milestone(
+        id="stage2-ids",
+        title="Stage 2 starts as root: setuid(0), setgid(0) from nsexec",
+        narration=(
+            "The first calls of stage 2 (`runc:[2:INIT]`, pid 1 of the new pid namespace) are setuid(0) and "
+            "setgid(0). They come from nsexec, runc init's C part, which still runs before the Go runtime starts "
+            "any thread (libcontainer/nsenter/nsexec.c, STAGE_INIT): the process takes uid and gid 0 of its "
+            "namespaces before Go takes over. The container's own user is set much later, by the Go part."
+        ),
+        find=claim_finder(STAGE2_IDS),
+        required=False,
+    )
+
+
+def loopback_milestone() -> Milestone:
+    return Milestone(
+        id="loopback",
+        title="runc brings the loopback interface up",
+        narration=(
+            "A new network namespace has one interface, `lo`, and it is down. runc init brings it up before it "
+            "mounts anything: the two AF_NETLINK sockets it binds carry a request for the interface named lo "
+            "and a request to set it up (libcontainer/network_linux.go, the loopback strategy runc adds for "
+            "every new network namespace). boxtrace records the binds, not the netlink messages themselves."
+        ),
+        find=claim_finder(LOOPBACK_UP),
+        required=False,
+    )
+
+
+def cgroup_limits_milestone() -> Milestone:
+    return Milestone(
+        id="cgroup-limits",
+        title="runc writes the cgroup limits while init waits",
+        narration=(
+            "The limits are written by the runc that started init (`runc run` or `runc create`), not by init, and "
+            "after the placement: when init has made its mounts and device nodes it tells runc that the "
+            "prestart hooks may run and waits. runc then writes the limits (here the device rules: deny every "
+            "device, allow the few a container needs), runs the hooks, and lets init go on to pivot_root "
+            "(libcontainer/process_linux.go, procHooks)."
+        ),
+        find=claim_finder(CGROUP_LIMITS),
+        required=False,
+    )
+
+
+def detach_old_root_milestone() -> Milestone:
+    return Milestone(
+        id="detach-old-root",
+        title="The old root: rslave, then detached",
+        narration=(
+            'After pivot_root(".", ".") the old root sits on top of the new one. runc makes it a recursive slave '
+            'again (mount("", ".", MS_SLAVE|MS_REC)) and only then detaches it with umount2(".", MNT_DETACH): '
+            "as a slave, the old root's mounts receive nothing back from this namespace, so the unmount cannot "
+            "propagate to the host's copies of those mounts (libcontainer/rootfs_linux.go, pivotRoot)."
+        ),
+        find=claim_finder(OLD_ROOT),
+        required=False,
+    )
+
+
+def ambient_milestone() -> Milestone:
+    return Milestone(
+        id="ambient",
+        title="Three ambient raises fail with EPERM",
+        narration=(
+            "After capset, runc walks the ambient set: it lowers every capability it does not keep and tries to "
+            "raise the three the bundle lists as ambient. Each raise fails with EPERM, because the kernel allows "
+            "an ambient capability only if it is also permitted and inheritable, and this bundle (like runc's "
+            "default spec) gives no inheritable set. runc's capability library ignores the error and the "
+            "container starts anyway, with an empty ambient set (capabilities(7))."
+        ),
+        find=claim_finder(AMBIENT_EPERM),
+        required=False,
+    )
+
+
+def prestart_hook_milestone() -> Milestone:
+    return Milestone(
+        id="prestart-hook",
+        title="Docker's network hook runs inside runc create",
+        narration=(
+            "While init waits before pivot_root, `runc create` runs the prestart hooks of config.json. Docker "
+            "puts one there: `libnetwork-setkey`, dockerd's own binary, which tells dockerd the container's pid "
+            "so that it can set up the network namespace runc has just made. So the networking is wired during "
+            "`runc create`, before pivot_root, not between create and start."
+        ),
+        find=claim_finder(HOOK_BEFORE_PIVOT),
+        required=False,
     )

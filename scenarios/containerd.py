@@ -15,11 +15,14 @@ from scenarios import milestones as m
 from scenarios.base import Launch, Milestone, Readiness, Scenario
 from scenarios.common import (
     ENTRYPOINT_SCRIPT,
+    cgroup_limits_milestone,
     clone_parent_milestone,
+    detach_old_root_milestone,
     entrypoint_milestone,
     everything_exited_milestone,
     first_problem,
     identity_milestone,
+    loopback_milestone,
     need_program,
     need_root,
     need_rootfs_source,
@@ -27,6 +30,7 @@ from scenarios.common import (
     run_quiet,
     runc_init_milestone,
     runc_unshare_milestone,
+    stage2_ids_milestone,
     unique_id,
 )
 from scenarios.daemons import CONTAINERD_SOCKET, DaemonError, containerd_answers, containerd_pid
@@ -71,8 +75,9 @@ RUNC_CREATE = Milestone(
     title="The shim runs `runc create`",
     narration=(
         "The shim runs `runc create --bundle ...` on the bundle containerd wrote from the image and the container's "
-        "config. runc sets everything up, leaves the init process waiting on a FIFO and exits: the waiting init "
-        "is reparented to the shim."
+        "config. Like `runc run`, it first makes itself a child subreaper and makes the exec.fifo, then starts "
+        "runc init, places it in the cgroups, writes the limits and runs the prestart hooks; it exits while "
+        "init waits on the FIFO, and the waiting init is reparented to the shim."
     ),
     find=m.runc_command("create"),
 )
@@ -82,8 +87,10 @@ RUNC_START = Milestone(
     title="`runc start`: the waiting init may exec",
     narration=(
         "`runc start` opens the container's exec.fifo for reading; the init process, blocked writing to it, "
-        "continues and execs the entrypoint. Create and start are separate so the caller can wire up I/O and "
-        "networking in between."
+        "continues and execs the entrypoint. Create and start are separate so a caller can hold a container "
+        "that exists (namespaces, mounts, cgroups) but has not run its program yet. Docker's network hook does "
+        "not wait for this: libnetwork-setkey ran earlier, inside `runc create`, as a prestart hook before "
+        "pivot_root."
     ),
     find=m.runc_command("start"),
 )
@@ -122,12 +129,19 @@ class ContainerdScenario(Scenario):
         runc_init_milestone(),
         clone_parent_milestone(),
         runc_unshare_milestone(),
+        stage2_ids_milestone(),
+        loopback_milestone(),
+        cgroup_limits_milestone(),
         pivot_root_milestone(),
+        detach_old_root_milestone(),
         identity_milestone(),
         RUNC_START,
         entrypoint_milestone("sh"),
         RUNC_DELETE,
-        everything_exited_milestone(ignore=(SHIM,)),
+        everything_exited_milestone(ignore=(SHIM,), reaper=(
+            "Here the shim, the child subreaper pid 1 was reparented to when `runc create` exited, reaps it with "
+            "wait4; then it runs `runc delete`."
+        )),
     )
 
     def __init__(self) -> None:

@@ -1,9 +1,12 @@
 """Scenario `crun`: the same bundle run by crun, a runtime written in C.
 
-Goal: compare with runc. crun is one C program with no re-exec: it passes CLONE_NEW* flags straight to clone3 (or
-clone), unshares the rest, may use the new mount API (fsopen/fsmount/move_mount), then pivot_root and exec.
+Goal: compare with runc. crun is one C program: it re-executes itself once at start from a read-only copy of its
+binary (CVE-2019-5736, src/libcrun/cloned_binary.c), then passes CLONE_NEW* flags straight to clone (clone3 when
+it also asks for CLONE_INTO_CGROUP, on cgroup v2), unshares the rest, may use the new mount API
+(fsopen/fsmount/move_mount), then pivot_root and exec.
 Prerequisites: root and crun, and a cgroup layout crun accepts. crun 1.8 refuses the hybrid layout (cgroup v1
-controllers plus an empty cgroup v2 mount at /sys/fs/cgroup/unified); check() runs crun once, untraced, to find out.
+controllers plus a cgroup v2 mount at /sys/fs/cgroup/unified) when the v2 hierarchy has controllers of its own
+(src/libcrun/cgroup.c); check() runs crun once, untraced, to find out.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ HOSTNAME = "boxtrace"
 
 HYBRID_REASON = (
     "crun 1.8 does not support this machine's hybrid cgroup layout (v1 controllers with a cgroup v2 mount "
-    "beside them) and stops before creating the container"
+    "beside them that has controllers of its own) and stops before creating the container"
 )
 HYBRID_FIX = (
     "boot with the unified cgroup v2 hierarchy (kernel command line systemd.unified_cgroup_hierarchy=1), "
@@ -76,26 +79,34 @@ class CrunScenario(Scenario):
     name = "crun"
     summary = "crun runs the same bundle: a C runtime that clones straight into new namespaces"
     teaches = (
-        "Runtimes differ: crun gives clone3 the CLONE_NEW* flags itself (no runc init, no CLONE_PARENT stages), "
+        "Runtimes differ: crun gives clone the CLONE_NEW* flags itself (no runc init, no CLONE_PARENT stages), "
         "and may mount with the new mount API; the kernel's building blocks are the same."
     )
     milestones = (
         Milestone(
             id="crun-run",
             title="crun run reads the bundle",
-            narration="crun parses config.json and sets up cgroups in the same C process, without re-executing.",
+            narration=(
+                "crun first re-executes itself from a read-only bind mount (or a sealed memfd) of its own binary, "
+                "as runc does and for the same reason (CVE-2019-5736); then it parses config.json and sets up "
+                "the cgroups in that same C process, with no separate init program."
+            ),
             find=m.exec_of("crun", argv=lambda argv: "run" in argv[1:]),
         ),
         Milestone(
             id="clone-new-namespaces",
             title="clone3 with CLONE_NEW* flags",
             narration=(
-                "crun creates the container process with clone3 (clone on older kernels) and the CLONE_NEW* "
-                "flags: the child starts life in its new namespaces, as pid 1 of the new pid namespace."
+                "crun creates the container process with clone and the CLONE_NEW* flags (clone3 when it also "
+                "places the child in its cgroup with CLONE_INTO_CGROUP, on cgroup v2): the child starts life in "
+                "its new namespaces, as pid 1 of the new pid namespace."
             ),
             find=m.namespaces_created_by_clone(),
             claim="Every runtime works like runc, unsharing from a re-executed init.",
-            reality="crun passes CLONE_NEW* to clone3 directly; here the popular 'clone creates namespaces' is right.",
+            reality=(
+                "crun passes CLONE_NEW* to clone (or clone3) directly; here the popular 'clone creates "
+                "namespaces' is right. crun re-executes itself too, but only to protect its binary."
+            ),
         ),
         Milestone(
             id="mounts",

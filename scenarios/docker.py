@@ -16,19 +16,24 @@ import shutil
 from scenarios import milestones as m
 from scenarios.base import Launch, Milestone, Readiness, Scenario
 from scenarios.common import (
+    cgroup_limits_milestone,
     clone_parent_milestone,
+    detach_old_root_milestone,
     entrypoint_milestone,
     everything_exited_milestone,
     first_problem,
     hostname_milestone,
     identity_milestone,
+    loopback_milestone,
     need_program,
     need_root,
     need_rootfs_source,
     pivot_root_milestone,
+    prestart_hook_milestone,
     run_quiet,
     runc_init_milestone,
     runc_unshare_milestone,
+    stage2_ids_milestone,
     unique_id,
 )
 from scenarios.containerd import RUNC_CREATE, RUNC_DELETE, RUNC_START, SHIM, SHIM_MILESTONE
@@ -74,7 +79,7 @@ class DockerScenario(Scenario):
     summary = "docker run through dockerd, containerd, the shim and runc"
     teaches = (
         "The docker CLI is an HTTP client; dockerd asks containerd, containerd starts a shim, the shim runs runc, "
-        "and runc makes the namespaces and execs the entrypoint as pid 1."
+        "runc create's init makes the namespaces, and after runc start that init execs the entrypoint as pid 1."
     )
     attaches = True
     milestones = (
@@ -108,13 +113,21 @@ class DockerScenario(Scenario):
         runc_init_milestone(),
         clone_parent_milestone(),
         runc_unshare_milestone(),
+        stage2_ids_milestone(),
+        loopback_milestone(),
+        cgroup_limits_milestone(),
+        prestart_hook_milestone(),
         pivot_root_milestone(),
+        detach_old_root_milestone(),
         hostname_milestone(),
         identity_milestone(),
         RUNC_START,
         entrypoint_milestone("sh"),
         RUNC_DELETE,
-        everything_exited_milestone(ignore=(SHIM,)),
+        everything_exited_milestone(ignore=(SHIM,), reaper=(
+            "Here the shim, the child subreaper pid 1 was reparented to when `runc create` exited, reaps it with "
+            "wait4; then it runs `runc delete`."
+        )),
     )
 
     def __init__(self) -> None:

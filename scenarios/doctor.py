@@ -153,7 +153,7 @@ def check_cgroups() -> Check:
     detail = {
         "unified": "cgroup v2, unified hierarchy at /sys/fs/cgroup",
         "hybrid": "hybrid: cgroup v1 controllers plus cgroup v2 at /sys/fs/cgroup/unified (runc works, crun 1.8 "
-        "refuses it)",
+        "refuses it while cgroup v2 has controllers)",
         "legacy": "cgroup v1 only",
         "none": "no cgroup filesystem mounted under /sys/fs/cgroup",
     }[layout]

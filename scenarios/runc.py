@@ -18,12 +18,16 @@ from scenarios.common import (
     BUNDLES_DIR,
     ENTRYPOINT_SCRIPT,
     STATE_DIR,
+    ambient_milestone,
+    cgroup_limits_milestone,
     clone_parent_milestone,
+    detach_old_root_milestone,
     entrypoint_milestone,
     everything_exited_milestone,
     first_problem,
     hostname_milestone,
     identity_milestone,
+    loopback_milestone,
     need_program,
     need_root,
     need_rootfs_source,
@@ -31,6 +35,7 @@ from scenarios.common import (
     run_quiet,
     runc_init_milestone,
     runc_unshare_milestone,
+    stage2_ids_milestone,
     unique_id,
 )
 from scenarios.rootfs import build_rootfs
@@ -74,7 +79,7 @@ class RuncScenario(Scenario):
     name = "runc"
     summary = "runc run of a bundle boxtrace wrote: the OCI reference runtime, step by step"
     teaches = (
-        "What runc does inside: runc init from a sealed copy, CLONE_PARENT forks, namespaces by unshare(2), "
+        "What runc does inside: runc init from a read-only copy of its binary, CLONE_PARENT forks, namespaces by unshare(2), "
         "mounts and pivot_root, hostname, cgroups and capabilities, then exec of the entrypoint as pid 1."
     )
     milestones = (
@@ -82,14 +87,17 @@ class RuncScenario(Scenario):
             id="runc-run",
             title="runc run reads the bundle",
             narration=(
-                "`runc run` = create + start: it reads config.json, makes the container's cgroups and state "
-                "directory, and prepares to start the init process."
+                "`runc run` = create + start: it reads config.json, makes its state directory and the exec.fifo "
+                "init will wait on, and makes itself a child subreaper (prctl(PR_SET_CHILD_SUBREAPER)) so that "
+                "every process it starts, however it forks, stays its to reap; then it starts runc init."
             ),
             find=m.runc_command("run"),
         ),
         runc_init_milestone(),
         clone_parent_milestone(),
         runc_unshare_milestone(),
+        stage2_ids_milestone(),
+        loopback_milestone(),
         Milestone(
             id="mounts",
             title="proc, /dev, sysfs and cgroups inside the rootfs",
@@ -99,11 +107,16 @@ class RuncScenario(Scenario):
             ),
             find=m.mount_of_type("proc"),
         ),
+        cgroup_limits_milestone(),
         pivot_root_milestone(),
+        detach_old_root_milestone(),
         hostname_milestone(),
         identity_milestone(),
+        ambient_milestone(),
         entrypoint_milestone("sh"),
-        everything_exited_milestone(),
+        everything_exited_milestone(reaper=(
+            "Here `runc run`, a child subreaper, is the one that reaps pid 1 with wait4 and reports its status."
+        )),
     )
 
     def __init__(self) -> None:

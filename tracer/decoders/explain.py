@@ -27,8 +27,9 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     ),
     "unshare": (
         "Moves the calling process into new namespaces of the kinds named by the flags, without creating a "
-        "process. New pid and time namespaces are the exceptions: they apply to the caller's next children, not "
-        "to the caller itself (its pid cannot change)."
+        "process. New pid and time namespaces are the exceptions: the caller never moves into them (its pid "
+        "cannot change); every child it creates afterwards is born in them, and the first child in a new pid "
+        "namespace is its pid 1."
     ),
     "setns": (
         "Joins an existing namespace, given as an fd open on /proc/PID/ns/KIND (or a pidfd, to join several of "
@@ -93,8 +94,9 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
         "file the fd itself refers to. runc re-executes itself this way as `runc init`, from a handle on its own "
         "binary that cannot be written (_LIBCONTAINER_CLONED_BINARY in the environment marks it), so that a "
         "container cannot overwrite the host's runc binary through /proc/PID/exe (CVE-2019-5736). runc 1.1.5 "
-        "(Debian 12) first bind-mounts its binary read-only on a temporary file, opens it and lazily unmounts it "
-        "(umount2 MNT_DETACH), and copies itself into a sealed memfd only if that fails. The path shown is the "
+        "(Debian 12) first bind-mounts its binary read-only on a temporary file, opens it O_PATH and lazily "
+        "unmounts it (umount2 MNT_DETACH), and copies itself into a sealed memfd only if that fails "
+        "(libcontainer/nsenter/cloned_binary.c, try_bindfd). crun does the same at every start. The path shown is the "
         'kernel\'s name for the fd: "/" for the detached bind mount (the file is the root of a mount that is no '
         'longer in any tree), "/memfd:runc_cloned:/proc/self/exe (deleted)" for a memfd.'
     ),
@@ -153,16 +155,22 @@ FLAG_EXPLANATIONS: dict[str, str] = {
         "into it (as `docker exec` does), the caller's next children are born in it too. A process has a "
         "different pid in each pid namespace that sees it."
     ),
-    "CLONE_NEWNET": "New network namespace: its own interfaces (only a loopback at first), routes and ports.",
+    "CLONE_NEWNET": (
+        "New network namespace: its own interfaces, routes and ports. It starts with only a loopback interface, "
+        "and that one is down: runc brings `lo` up itself with two netlink requests (the two AF_NETLINK sockets "
+        "runc init binds before its first mount), util-linux unshare and boxtrace's teach runtime leave it down."
+    ),
     "CLONE_NEWUSER": (
-        "New user namespace: its own uid and gid mappings and capabilities; an unprivileged process can create "
-        "one and is root (with full capabilities) inside it."
+        "New user namespace: its own uid and gid mappings and capabilities. An unprivileged process can create "
+        "one and holds every capability inside it, but it is not uid 0 there yet: until a uid_map and gid_map "
+        "are written, its ids inside are the overflow ids (65534, nobody)."
     ),
     "CLONE_NEWCGROUP": "New cgroup namespace: /proc/PID/cgroup and a fresh cgroupfs mount show its cgroup as the root.",
     "CLONE_NEWTIME": "New time namespace: its own offsets for the monotonic and boot-time clocks.",
     "CLONE_PARENT": (
-        "The child's parent is the caller's parent, not the caller. runc's init uses it so its stages are all "
-        "children of the runc process that waits for them."
+        "The child's parent is the caller's parent, not the caller. runc init's C part (nsexec) makes its two "
+        "stages this way: stage 0 could not reap stage 1, and stage 1 exits right after forking stage 2, so "
+        "both are children of the Go runc that started init, which reaps them and learns both pids."
     ),
     "CLONE_VFORK": "The caller is suspended until the child calls execve or exits.",
     "CLONE_VM": "The child shares the caller's memory (threads, vfork).",
@@ -206,9 +214,15 @@ FLAG_EXPLANATIONS: dict[str, str] = {
     "PR_SET_PDEATHSIG": "The signal the caller receives when its parent thread dies.",
     "PR_SET_CHILD_SUBREAPER": (
         "Orphaned descendants are reparented to the caller instead of to init, so it can wait for them "
-        "(containerd shims use this)."
+        "(containerd shims use this, and so do `runc run` and `runc create`, which reap runc init's stages)."
     ),
     "PR_CAP_AMBIENT": "Changes the ambient capability set: capabilities kept across execve of ordinary programs.",
+    "PR_CAP_AMBIENT_RAISE": (
+        "Adds a capability to the ambient set. The kernel refuses (EPERM) unless the capability is in both the "
+        "permitted and the inheritable set. runc's default config asks for ambient capabilities but no "
+        "inheritable ones, so each raise fails, and runc's capability library ignores the error."
+    ),
+    "PR_CAP_AMBIENT_LOWER": "Removes a capability from the ambient set (runc lowers every one it does not keep).",
     "SECCOMP_SET_MODE_FILTER": "Install the BPF filter program pointed to by the arguments.",
     "SECCOMP_FILTER_FLAG_TSYNC": "Install the filter on every thread of the process at once.",
     "SECCOMP_FILTER_FLAG_NEW_LISTENER": "Return an fd through which a supervisor handles SECCOMP_RET_USER_NOTIF syscalls.",

@@ -47,8 +47,8 @@ def decode_execve(ctx: SyscallContext) -> dict[str, Any]:
 
 
 def decode_execveat(ctx: SyscallContext) -> dict[str, Any]:
-    """execveat(dirfd, path, argv, envp, flags); with AT_EMPTY_PATH and "" the program is dirfd itself (runc's
-    sealed memfd copy of itself)."""
+    """execveat(dirfd, path, argv, envp, flags); with AT_EMPTY_PATH and "" the program is dirfd itself (runc 1.1's
+    O_PATH fd on a detached read-only bind mount of its own binary, or its sealed-memfd fallback)."""
     out: dict[str, Any] = {}
     add_dirfd(ctx, out, "dirfd", ctx.args[0])
     _exec(ctx, out, ctx.args[1], ctx.args[2], ctx.args[3])

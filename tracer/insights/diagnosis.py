@@ -11,8 +11,9 @@ order the kernel makes them:
   EPERM;
 - `entrypoint`: the entrypoint missing inside the new root: execve ENOENT after pivot_root/chroot, or runc's
   init stopping after pivot_root without exec (runc looks the program up itself before exec);
-- `cgroup`: a runtime refusing the host's cgroup layout (crun 1.8 on the hybrid v1+v2 layout: it clones the
-  container process, kills it and exits before making any cgroup), or a cgroup write refused.
+- `cgroup`: a runtime refusing the host's cgroup layout (crun 1.8 on the hybrid v1+v2 layout when the v2
+  hierarchy has controllers: it clones the container process, kills it and exits before making any cgroup), or a
+  cgroup write refused.
 
 `diagnose(events) -> list[Diagnosis]`, oldest first. Rules only speak when the trace shows the failure: a
 successful launch gets an empty list.
@@ -463,12 +464,13 @@ _CGROUP_ERRORS = {
 
 HYBRID_FIX = (
     "boot with the unified cgroup v2 hierarchy (systemd.unified_cgroup_hierarchy=1 on the kernel command "
-    "line), or use runc, which supports the hybrid layout"
+    "line), or use runc, which supports the hybrid layout; crun 1.8 accepts the hybrid layout only when "
+    "/sys/fs/cgroup/unified/cgroup.controllers is empty"
 )
 
 
 def _runs(proc: Process, program: str) -> bool:
-    """True when the process runs `program` (crun re-executes itself from a sealed copy: look at argv too)."""
+    """True when the process runs `program` (crun re-executes itself from a read-only copy: look at argv too)."""
     names = {
         os.path.basename(proc.executable),
         os.path.basename(proc.current_argv[0] if proc.current_argv else ""),
@@ -535,8 +537,8 @@ def _cgroup_failures(events: Sequence[Event]) -> list[Diagnosis]:
                 f"crun (pid {event.pid}) refused this machine's cgroup layout: it created the container "
                 f"process {child} with clone, killed it before it could start, made no cgroup and exited "
                 f"with status {event.code}; crun 1.8 stops like this on the hybrid layout (cgroup v1 "
-                "controllers with a cgroup2 mount at /sys/fs/cgroup/unified), which it does not "
-                f"support{seen}",
+                "controllers with a cgroup2 mount at /sys/fs/cgroup/unified) when that cgroup2 hierarchy has "
+                f"controllers of its own (its message: drop all controllers from cgroupv2){seen}",
                 HYBRID_FIX,
                 event.seq,
                 event.pid,

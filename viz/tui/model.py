@@ -161,7 +161,8 @@ def process_name(proc: Process) -> str:
         return comm
     argv = proc.current_argv
     path = proc.executable or comm
-    # runc re-executes itself from a sealed memfd: the path says nothing, argv[0] does.
+    # runc re-executes itself from an fd (a detached read-only bind mount, or a memfd as fallback): the path says
+    # little, argv[0] says which program.
     if path.startswith(("/proc/", "memfd:")) or "(deleted)" in path or path.isdigit():
         path = argv[0] if argv and argv[0] else comm
     name = _basename(path)

@@ -25,8 +25,11 @@ NAMESPACE_MEANING: dict[str, str] = {
     ),
     "uts": "its own hostname",
     "ipc": "its own System V IPC objects and POSIX message queues",
-    "net": "its own network stack: no interfaces but a loopback that is down",
-    "pid": "its own pid numbering: the first process created in it is pid 1",
+    "net": (
+        "its own network stack: no interface but a loopback, created down (runc brings it up with netlink; "
+        "unshare and the teach runtime leave it down)"
+    ),
+    "pid": "its own pid numbering: the first process born in it is pid 1",
     "user": "its own uid/gid mapping: root inside can be an ordinary user outside",
     "cgroup": "its own view of the cgroup tree, rooted at its current cgroup",
     "time": "its own boot-time and monotonic clocks",
@@ -268,13 +271,17 @@ def _namespace_chapter(index: int, event: Syscall | ProcessStarted, name: Any) -
             seqs=(event.seq,), pids=(event.pid,),
         )
     if event.name == "unshare":
+        moved = [kind for kind in kinds if kind not in ("pid", "time")]
+        stays = [kind for kind in kinds if kind in ("pid", "time")]
         extra = (
-            " Note pid: unshare(CLONE_NEWPID) leaves the caller where it was; its next child becomes pid 1."
-            if "pid" in kinds else ""
+            f" Note {' and '.join(stays)}: unshare never moves the caller into a new {' or '.join(stays)} "
+            "namespace; every child it creates afterwards is born there, and the first child in a new pid "
+            "namespace is its pid 1."
+            if stays else ""
         )
+        lives = f"from this call on it lives in new {', '.join(moved)} namespaces. " if moved else ""
         narration = (
-            f"{name(event.pid)} calls unshare({'|'.join(flags)}): from this call on it lives in new "
-            f"{', '.join(kinds)} namespaces. " + _meaning(kinds) + extra
+            f"{name(event.pid)} calls unshare({'|'.join(flags)}): {lives}" + _meaning(kinds) + extra
         )
     else:
         child = f" pid {event.ret}" if isinstance(event.ret, int) and event.ret > 0 else " a child"

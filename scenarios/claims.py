@@ -1,0 +1,629 @@
+"""Every statement about order or agency that boxtrace's lessons make, with the evidence that makes it true.
+
+Each `Claim` names the sentence a learner reads (`says`), the events that must be in a trace for it to hold (see
+`tracer/claims.py` for the matchers and relations), the scenarios whose traces must show it, the walkthrough
+chapters (milestone ids) whose text states it, and the source that explains why. Notebooks point at claims with
+a comment next to the sentence, `<!-- claims: id id -->`. `tests/test_claims.py` checks every claim against every
+shipped recording of its scenarios and against a fresh live trace of each, and checks that every chapter of every
+walkthrough and every notebook sentence about order or agency names its claims.
+"""
+
+from __future__ import annotations
+
+from tracer.claims import (
+    Absent,
+    Before,
+    Call,
+    Claim,
+    Count,
+    Exists,
+    OnlyBy,
+    Who,
+    argv0,
+    contains,
+    ends,
+    evidence_seqs,
+    has,
+    has_prefix,
+)
+
+RUNC_SCENARIOS = ("runc", "containerd", "docker")
+#: Scenarios where `runc create` and `runc start` are separate commands (the shim runs them).
+CREATE_SCENARIOS = ("containerd", "docker")
+TEACH_SCENARIOS = ("teach", "teach-rootless")
+
+# Who is who ----------------------------------------------------------------------------------------------------
+
+RUNC_PARENT = Who(program="runc", argv_any=("run", "create"), label="runc run/create")
+RUNC_RUN = Who(program="runc", argv_any=("run",), label="runc run")
+RUNC_CREATE = Who(program="runc", argv_any=("create",), label="runc create")
+RUNC_INIT = Who(program="runc", argv_any=("init",), label="runc init")
+ANY_RUNC = Who(program="runc", label="a runc process")
+STAGE0 = Who(named="runc:[0:PARENT]", label="runc init stage 0 (runc:[0:PARENT])")
+STAGE1 = Who(named="runc:[1:CHILD]", label="runc init stage 1 (runc:[1:CHILD])")
+STAGE2 = Who(named="runc:[2:INIT]", label="runc init stage 2 (runc:[2:INIT])")
+SHIM = Who(program="containerd-shim-runc-v2", label="the shim")
+CONTAINER_PID1 = Who(pid1=True, label="the container's pid 1")
+LAUNCHED = Who(via="launch", label="the launched command")
+TEACH_CHILD = Who(born_with=("CLONE_NEWPID",), label="the teach runtime's child")
+UNSHARE_CHILD = Who(program="unshare", via="clone", label="unshare's forked child")
+
+
+def _runc(subcommand: str) -> Call:
+    return Call("exec", args={"argv": argv0("runc", subcommand)}, label=f"the exec of runc {subcommand}")
+
+
+ENTRYPOINT_EXEC = Call("exec", who=STAGE2, label="the entrypoint's exec by runc init stage 2")
+PIVOT_BY_INIT = Call("syscall", "pivot_root", who=STAGE2, ok=True, label="pivot_root by runc init")
+CGROUP_PROCS_WRITE = Call("syscall", "write", args={"path": ends("/cgroup.procs")}, ok=True,
+                          label="a write to cgroup.procs")
+DEVICE_RULE_WRITE = Call("syscall", "write", args={"path": contains("/devices.")}, ok=True,
+                         label="a write of a device rule (devices.deny/devices.allow)")
+INIT_STARTED = Call("syscall", "clone", args={"flags": has("CLONE_VM", "CLONE_VFORK")}, who=RUNC_PARENT,
+                    label="runc run/create starting runc init (clone CLONE_VM|CLONE_VFORK)")
+STAGE_FORK = Call("process", args={"flags": has("CLONE_PARENT")}, label="a process made with CLONE_PARENT")
+HOOK_EXEC = Call("exec", args={"argv": argv0("libnetwork-setkey")}, who=RUNC_CREATE,
+                 label="runc create's child exec'ing the libnetwork-setkey hook")
+OLD_ROOT_RSLAVE = Call("syscall", "mount", args={"target": ".", "flags": has("MS_SLAVE", "MS_REC")}, who=STAGE2,
+                       ok=True, label='mount("", ".", MS_SLAVE|MS_REC) by runc init')
+OLD_ROOT_DETACH = Call("syscall", "umount2", args={"target": ".", "flags": has("MNT_DETACH")}, ok=True,
+                       label='umount2(".", MNT_DETACH)')
+PID_BORN = Call("namespace", args={"kind": "pid", "via": "clone"}, label="a process born in a new pid namespace")
+UNSHARE_NEWPID = Call("syscall", "unshare", args={"flags": has("CLONE_NEWPID")}, ok=True,
+                      label="unshare(CLONE_NEWPID)")
+
+
+# runc, whoever runs it --------------------------------------------------------------------------------------------
+
+RUNC_PREPARES_FIRST = Claim(
+    id="runc-state-before-init",
+    says="runc run/create makes its state directory's exec.fifo and becomes a child subreaper before it starts "
+         "runc init",
+    evidence=(
+        Before(Call("syscall", "mknodat", args={"path": ends("/exec.fifo")}, who=RUNC_PARENT), INIT_STARTED),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_CHILD_SUBREAPER"}, who=RUNC_PARENT), INIT_STARTED),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("runc-run", "runc-create"),
+    source="runc utils_linux.go (runner.run: newSignalHandler enables the subreaper), signals.go; "
+           "libcontainer/container_linux.go (exec.fifo)",
+)
+
+RUNC_INIT_REEXEC = Claim(
+    id="runc-init-reexec",
+    says="runc starts runc init with clone(CLONE_VM|CLONE_VFORK); init bind-mounts its binary read-only, detaches "
+         "the mount and re-executes from the fd it kept (execveat, path \"/\")",
+    evidence=(
+        Exists(INIT_STARTED),
+        Before(Call("syscall", "mount", args={"source": "/proc/self/exe", "flags": has("MS_BIND")}, who=RUNC_INIT),
+               Call("syscall", "umount2", args={"flags": has("MNT_DETACH")}, who=RUNC_INIT)),
+        Before(Call("syscall", "umount2", args={"flags": has("MNT_DETACH")}, who=RUNC_INIT),
+               Call("exec", args={"path": "/", "argv": argv0("runc", "init")})),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("runc-init",),
+    source="runc libcontainer/nsenter/cloned_binary.c (try_bindfd; memfd only as fallback)",
+)
+
+NO_RUNC_CLONE_MAKES_NAMESPACES = Claim(
+    id="runc-clones-carry-no-clone-new",
+    says="no clone of runc carries a CLONE_NEW* flag: the namespaces come from unshare(2) in stage 1",
+    evidence=(
+        Absent(Call("syscall", "clone", args={"flags": has_prefix("CLONE_NEW")}, who=ANY_RUNC)),
+        Absent(Call("syscall", "clone3", args={"flags": has_prefix("CLONE_NEW")}, who=ANY_RUNC)),
+        Exists(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNS", "CLONE_NEWPID")}, who=STAGE1)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("unshare",),
+    source="runc libcontainer/nsenter/nsexec.c (STAGE_CHILD: unshare(config.cloneflags))",
+)
+
+STAGE_FORKS = Claim(
+    id="stages-are-children-of-runc",
+    says="runc init forks its two stages with CLONE_PARENT, so both are children of runc run/create, which reaps "
+         "stage 0 and stage 1",
+    evidence=(
+        Count(STAGE_FORK, 2),
+        Count(Call("process", args={"flags": has("CLONE_PARENT")}, parent=RUNC_PARENT), 2),
+        Exists(Call("syscall", "wait4", who=RUNC_PARENT, ret_who=STAGE0)),
+        Exists(Call("syscall", "wait4", who=RUNC_PARENT, ret_who=Who(named="runc:[1:CHILD]",
+                                                                    label="stage 1"))),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("clone-parent",),
+    source="runc libcontainer/nsenter/nsexec.c (clone_parent; stage-0 cannot reap stage-1)",
+)
+
+UNSHARE_THEN_FORK = Claim(
+    id="stage1-unshares-then-forks",
+    says="stage 1 unshares the namespaces, then forks stage 2, which is born in the new pid namespace; stage 1 "
+         "itself never enters it",
+    evidence=(
+        Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWPID")}, who=STAGE1),
+               Call("process", args={"flags": has("CLONE_PARENT")}, who=STAGE1)),
+        Absent(Call("namespace", args={"kind": "pid", "via": "unshare"})),
+        Exists(Call("namespace", args={"kind": "pid", "via": "clone"}, who=Who(pid1=True))),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("unshare",),
+    source="unshare(2), pid_namespaces(7); runc libcontainer/nsenter/nsexec.c",
+)
+
+STAGE2_IDS = Claim(
+    id="stage2-setuid-from-nsexec",
+    says="stage 2's first calls, setuid(0) and setgid(0), come from nsexec's C code, before the Go runtime starts "
+         "its threads",
+    evidence=(
+        Before(Call("syscall", "setuid", args={"uid": 0}, who=STAGE2),
+               Call("syscall", "clone3", args={"flags": has("CLONE_THREAD")}, who=STAGE2)),
+        Before(Call("syscall", "setgid", args={"gid": 0}, who=STAGE2),
+               Call("syscall", "clone3", args={"flags": has("CLONE_THREAD")}, who=STAGE2)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("stage2-ids",),
+    source="runc libcontainer/nsenter/nsexec.c (STAGE_INIT: setsid, setuid(0), setgid(0))",
+)
+
+LOOPBACK_UP = Claim(
+    id="runc-brings-lo-up",
+    says="runc init brings the new network namespace's loopback up over netlink (two AF_NETLINK sockets) before "
+         "its first mount",
+    evidence=(
+        Count(Call("syscall", "bind", args={"family": "AF_NETLINK"}, who=STAGE2, ok=True), 2),
+        Before(Call("syscall", "bind", args={"family": "AF_NETLINK"}, who=STAGE2),
+               Call("syscall", "mount", who=STAGE2)),
+        Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNET")}, who=STAGE1),
+               Call("syscall", "bind", args={"family": "AF_NETLINK"}, who=STAGE2)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("loopback",),
+    source="runc libcontainer/network_linux.go (loopback.initialize: netlink.LinkSetUp lo), "
+           "libcontainer/specconv/spec_linux.go (a loopback network for a new netns)",
+)
+
+ROOT_RSLAVE_FIRST = Claim(
+    id="init-makes-root-rslave-first",
+    says="runc init makes / a recursive slave before it mounts anything into the rootfs",
+    evidence=(
+        Before(Call("syscall", "mount", args={"target": "/", "flags": has("MS_SLAVE", "MS_REC")}, who=STAGE2),
+               Call("syscall", "mount", args={"fstype": "proc"}, who=STAGE2)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("pivot_root", "mounts"),
+    source="runc libcontainer/rootfs_linux.go (prepareRoot: rootfsParentMountPrivate / MS_SLAVE|MS_REC)",
+)
+
+OLD_ROOT = Claim(
+    id="old-root-rslave-then-detached",
+    says="after pivot_root runc makes the old root a recursive slave, then detaches it, so the unmount cannot "
+         "propagate to the host",
+    evidence=(
+        Before(PIVOT_BY_INIT, OLD_ROOT_RSLAVE),
+        Before(OLD_ROOT_RSLAVE, Call("syscall", "umount2", args={"target": ".", "flags": has("MNT_DETACH")},
+                                    who=STAGE2)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("pivot_root", "detach-old-root"),
+    source="runc libcontainer/rootfs_linux.go (pivotRoot)",
+)
+
+CGROUP_PLACEMENT = Claim(
+    id="runc-create-places-init",
+    says="runc run/create, not runc init, writes init's first stage into every cgroup.procs, right after starting "
+         "init and before stage 0 forks",
+    evidence=(
+        OnlyBy(CGROUP_PROCS_WRITE, RUNC_PARENT),
+        Before(INIT_STARTED, CGROUP_PROCS_WRITE),
+        Before(CGROUP_PROCS_WRITE, STAGE_FORK, last=True),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("identity-and-limits",),
+    source="runc libcontainer/process_linux.go (initProcess.start: manager.Apply before the bootstrap data)",
+)
+
+CGROUP_LIMITS = Claim(
+    id="limits-at-hook-sync",
+    says="runc run/create writes the cgroup limits (the device rules) after the placement, when init has made "
+         "its mounts and device nodes, and before init's pivot_root",
+    evidence=(
+        OnlyBy(DEVICE_RULE_WRITE, RUNC_PARENT),
+        Before(CGROUP_PROCS_WRITE, DEVICE_RULE_WRITE, last=True),
+        Before(Call("syscall", "mknodat", who=STAGE2), DEVICE_RULE_WRITE, last=True),
+        Before(DEVICE_RULE_WRITE, PIVOT_BY_INIT, last=True),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("identity-and-limits", "cgroup-limits"),
+    source="runc libcontainer/process_linux.go (procHooks: manager.Set, then the prestart hooks); "
+           "libcontainer/rootfs_linux.go (prepareRootfs: syncParentHooks)",
+)
+
+CAPSET_THEN_AMBIENT = Claim(
+    id="capset-before-ambient",
+    says="runc init drops the bounding set, switches user, drops again, calls capset, and only then goes "
+         "through the ambient set",
+    evidence=(
+        Before(Call("syscall", "prctl", args={"option": "PR_CAPBSET_DROP"}, who=STAGE2),
+               Call("syscall", "prctl", args={"option": "PR_SET_KEEPCAPS", "value": 1}, who=STAGE2)),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_KEEPCAPS", "value": 0}, who=STAGE2),
+               Call("syscall", "capset", who=STAGE2)),
+        Before(Call("syscall", "capset", who=STAGE2), Call("syscall", "prctl", args={"option": "PR_CAP_AMBIENT"},
+                                                           who=STAGE2)),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("identity-and-limits",),
+    source="runc libcontainer/init_linux.go (finalizeNamespace); vendor/github.com/syndtr/gocapability "
+           "(capability_linux.go Apply: bounding, capset, ambient)",
+)
+
+AMBIENT_EPERM = Claim(
+    id="ambient-raise-eperm",
+    says="the three PR_CAP_AMBIENT_RAISE calls fail with EPERM (no inheritable set is given) and runc goes on",
+    evidence=(
+        Count(Call("syscall", "prctl", args={"operation": "PR_CAP_AMBIENT_RAISE"}, error="EPERM", who=STAGE2), 3),
+        Absent(Call("syscall", "prctl", args={"operation": "PR_CAP_AMBIENT_RAISE"}, ok=True)),
+        Before(Call("syscall", "prctl", args={"operation": "PR_CAP_AMBIENT_RAISE"}, error="EPERM"),
+               ENTRYPOINT_EXEC, last=True),
+    ),
+    scenarios=("runc",),
+    chapters=("ambient",),
+    source="capabilities(7) (ambient: must be permitted and inheritable); gocapability capability_linux.go",
+)
+
+RUNC_RUN_REAPS = Claim(
+    id="runc-run-reaps-pid1",
+    says="runc run, a child subreaper, reaps the container's pid 1",
+    evidence=(Exists(Call("syscall", "wait4", who=RUNC_RUN, ret_who=STAGE2)),),
+    scenarios=("runc",),
+    chapters=("exited",),
+    source="prctl(2) PR_SET_CHILD_SUBREAPER; runc signals.go (reaping children)",
+)
+
+NNP_WHEN_ASKED = Claim(
+    id="nnp-when-config-asks",
+    says="no_new_privs is set by runc init where the config asks for it",
+    evidence=(Exists(Call("syscall", "prctl", args={"option": "PR_SET_NO_NEW_PRIVS"}, who=STAGE2, ok=True)),),
+    scenarios=("runc", "containerd"),
+    chapters=("identity-and-limits",),
+    source="runc libcontainer/standard_init_linux.go (NoNewPrivileges)",
+)
+
+DOCKER_NO_NNP = Claim(
+    id="docker-sets-no-nnp",
+    says="Docker's defaults do not set no_new_privs",
+    evidence=(Absent(Call("syscall", "prctl", args={"option": "PR_SET_NO_NEW_PRIVS"})),),
+    scenarios=("docker",),
+    chapters=("identity-and-limits",),
+    source="moby daemon/oci_linux.go (NoNewPrivileges only with --security-opt no-new-privileges)",
+)
+
+SECCOMP_EARLY = Claim(
+    id="seccomp-before-drops",
+    says="Docker's seccomp filter goes in from runc init before the capability drops and long before runc start",
+    evidence=(
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_SECCOMP"}, who=STAGE2),
+               Call("syscall", "prctl", args={"option": "PR_CAPBSET_DROP"}, who=STAGE2)),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_SECCOMP"}, who=STAGE2), _runc("start")),
+    ),
+    scenarios=("docker",),
+    chapters=("identity-and-limits",),
+    source="runc libcontainer/standard_init_linux.go (InitSeccomp before finalizeNamespace without NoNewPrivileges)",
+)
+
+CGROUP_MOUNTS = Claim(
+    id="cgroup-mounts-only-when-asked",
+    says="runc init bind-mounts the container's cgroups only when the config has a cgroup mount: runc's and "
+         "Docker's do, ctr's default does not",
+    evidence=(Exists(Call("syscall", "mount", args={"source": contains("/sys/fs/cgroup/")}, who=STAGE2)),),
+    scenarios=("runc", "docker"),
+    chapters=("pivot_root", "mounts"),
+    source="runc libcontainer/rootfs_linux.go (mountCgroupV1)",
+)
+
+CTR_NO_CGROUP_MOUNT = Claim(
+    id="ctr-mounts-no-cgroups",
+    says="with ctr's default spec runc init mounts no cgroup filesystem",
+    evidence=(
+        Absent(Call("syscall", "mount", args={"source": contains("/sys/fs/cgroup")}, who=STAGE2)),
+        Absent(Call("syscall", "mount", args={"fstype": "cgroup"})),
+        Exists(Call("syscall", "mount", args={"fstype": "proc"}, who=STAGE2)),
+    ),
+    scenarios=("containerd",),
+    chapters=("pivot_root",),
+    source="containerd oci/spec.go (populateDefaultUnixSpec: no cgroup mount)",
+)
+
+PIVOT_THEN_HOSTNAME = Claim(
+    id="pivot-root-then-hostname-then-exec",
+    says="runc init calls pivot_root, then sethostname, and execs the entrypoint last",
+    evidence=(
+        Before(PIVOT_BY_INIT, Call("syscall", "sethostname", who=STAGE2)),
+        Before(Call("syscall", "sethostname", who=STAGE2), ENTRYPOINT_EXEC),
+    ),
+    scenarios=("runc", "docker"),
+    chapters=("hostname", "pivot_root"),
+    source="runc libcontainer/standard_init_linux.go (Init: prepareRootfs, finalizeRootfs, Sethostname)",
+)
+
+PIVOT_THEN_EXEC = Claim(
+    id="pivot-root-before-entrypoint",
+    says="runc init changes the root with pivot_root and later execs the entrypoint itself, becoming pid 1's program",
+    evidence=(
+        Before(PIVOT_BY_INIT, ENTRYPOINT_EXEC),
+        Exists(Call("exec", who=Who(named="runc:[2:INIT]", pid1=True))),
+    ),
+    scenarios=RUNC_SCENARIOS,
+    chapters=("pivot_root", "entrypoint"),
+    source="pivot_root(2); runc libcontainer/standard_init_linux.go (system.Exec at the end of Init)",
+)
+
+# containerd and docker: create, start, delete ------------------------------------------------------------------
+
+HOOK_BEFORE_PIVOT = Claim(
+    id="hook-inside-create-before-pivot-root",
+    says="the libnetwork-setkey hook runs inside runc create as a prestart hook: after the namespaces exist, "
+         "before runc init's pivot_root",
+    evidence=(
+        Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNET")}, who=STAGE1), HOOK_EXEC),
+        Before(HOOK_EXEC, PIVOT_BY_INIT),
+        Before(Call("exit", who=Who(program="libnetwork-setkey")), PIVOT_BY_INIT),
+        Before(HOOK_EXEC, Call("exit", who=RUNC_CREATE)),
+    ),
+    scenarios=("docker",),
+    chapters=("prestart-hook",),
+    source="runc libcontainer/process_linux.go (procHooks: Prestart hooks); moby daemon/oci_linux.go "
+           "(the libnetwork-setkey prestart hook)",
+)
+
+CREATE_EXITS_FIRST = Claim(
+    id="create-exits-before-start-and-exec",
+    says="runc create exits before runc start begins, and runc init execs the entrypoint only after runc start",
+    evidence=(
+        Before(Call("exit", who=RUNC_CREATE), _runc("start")),
+        Before(_runc("start"), ENTRYPOINT_EXEC),
+        Absent(Call("exec", who=Who(program="runc", argv_any=("start",)), args={"argv": argv0("sh")})),
+    ),
+    scenarios=CREATE_SCENARIOS,
+    chapters=("runc-create", "runc-start", "entrypoint"),
+    source="runc create.go, start.go; libcontainer/standard_init_linux.go (exec.fifo)",
+)
+
+SHIM_RUNS_RUNC = Claim(
+    id="shim-runs-runc",
+    says="containerd starts the shim; the shim, a child subreaper, runs runc create, start and delete and reaps "
+         "pid 1",
+    evidence=(
+        Exists(Call("exec", args={"argv": argv0("containerd-shim-runc-v2")}, who=Who(program="containerd"))),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_CHILD_SUBREAPER"}, who=SHIM), _runc("create")),
+        OnlyBy(_runc("create"), SHIM),
+        OnlyBy(_runc("start"), SHIM),
+        OnlyBy(_runc("delete"), SHIM),
+        Exists(Call("syscall", "wait4", who=SHIM, ret_who=STAGE2)),
+    ),
+    scenarios=CREATE_SCENARIOS,
+    chapters=("shim", "runc-create"),
+    source="containerd runtime/v2/shim (subreaper), cmd/containerd-shim-runc-v2",
+)
+
+DELETE_AFTER_EXIT = Claim(
+    id="delete-after-pid1-exits",
+    says="the shim runs runc delete after the container's pid 1 has exited, and containerd's "
+         "`containerd-shim-runc-v2 ... delete` runs it once more",
+    evidence=(
+        Before(Call("exit", who=STAGE2), _runc("delete")),
+        Count(_runc("delete"), 2),
+        Before(_runc("delete"), Call("exec", args={"argv": argv0("containerd-shim-runc-v2", "delete")})),
+    ),
+    scenarios=CREATE_SCENARIOS,
+    chapters=("runc-delete", "exited"),
+    source="containerd cmd/containerd-shim-runc-v2 (Delete)",
+)
+
+CLI_ONLY_TALKS = Claim(
+    id="docker-cli-only-talks",
+    says="the docker CLI only connects to dockerd's socket: it starts no process",
+    evidence=(
+        Exists(Call("syscall", "connect", args={"path": ends("docker.sock")}, who=Who(program="docker"))),
+        Absent(Call("process", who=Who(program="docker"))),
+    ),
+    scenarios=("docker",),
+    chapters=("cli-connects",),
+    source="docker CLI (an HTTP client of the Engine API)",
+)
+
+DOCKERD_CONTAINERD = Claim(
+    id="dockerd-containerd-connection-predates",
+    says="dockerd's connection to containerd was open before the trace began",
+    evidence=(Exists(Call("ipc", args={"preexisting": True, "path": contains("containerd")})),),
+    scenarios=("docker",),
+    chapters=("dockerd-to-containerd",),
+    source="moby libcontainerd (a long-lived gRPC client)",
+)
+
+CTR_ONLY_TALKS = Claim(
+    id="ctr-only-talks",
+    says="ctr only connects to containerd's socket: the shim is containerd's child, not ctr's",
+    evidence=(
+        Exists(Call("syscall", "connect", args={"path": contains("containerd.sock")}, who=Who(program="ctr"))),
+        Absent(Call("process", who=Who(program="ctr"))),
+    ),
+    scenarios=("containerd",),
+    chapters=("client-connects",),
+    source="containerd cmd/ctr (a gRPC client)",
+)
+
+PID1_EXITS_FIRST = Claim(
+    id="pid1-exits-before-the-launch",
+    says="the container's pid 1 exits before the command that launched it does",
+    evidence=(Before(Call("exit", who=CONTAINER_PID1), Call("exit", who=LAUNCHED)),),
+    scenarios=("teach", "teach-rootless", "unshare", "runc", "containerd", "docker"),
+    chapters=("exited",),
+    source="pid_namespaces(7) (when pid 1 exits, the kernel kills the rest of the namespace)",
+)
+
+# teach and teach-rootless ----------------------------------------------------------------------------------------
+
+
+def _teach_step(first: Call, then: Call) -> Before:
+    return Before(first, then)
+
+
+TEACH_CLONE = Call("syscall", "clone", args={"flags": has("CLONE_NEWPID", "CLONE_NEWNS")}, who=LAUNCHED,
+                   label="the runtime's clone(CLONE_NEWPID|CLONE_NEWNS|...)")
+TEACH_PRIVATE = Call("syscall", "mount", args={"flags": has("MS_REC", "MS_PRIVATE")}, who=TEACH_CHILD)
+TEACH_BIND = Call("syscall", "mount", args={"flags": has("MS_BIND")}, who=TEACH_CHILD)
+TEACH_PROC = Call("syscall", "mount", args={"fstype": "proc"}, who=TEACH_CHILD)
+TEACH_PIVOT = Call("syscall", "pivot_root", who=TEACH_CHILD)
+TEACH_DETACH = Call("syscall", "umount2", args={"target": ".", "flags": has("MNT_DETACH")}, who=TEACH_CHILD)
+
+TEACH_CLONE_CLAIM = Claim(
+    id="teach-clone-creates-namespaces",
+    says="the runtime's clone with CLONE_NEW* flags creates the namespaces and the child is born in them as pid 1; "
+         "the runtime itself stays where it was",
+    evidence=(
+        Exists(TEACH_CLONE),
+        Exists(Call("namespace", args={"kind": "pid", "via": "clone"}, who=Who(pid1=True))),
+        Absent(Call("namespace", who=LAUNCHED)),
+    ),
+    scenarios=TEACH_SCENARIOS,
+    chapters=("clone", "user-namespace"),
+    source="clone(2), namespaces(7)",
+)
+
+TEACH_ORDER = Claim(
+    id="teach-kernel-order",
+    says="the child names its UTS namespace, makes its mounts private, binds the rootfs, mounts proc, "
+         "pivots, detaches the old root and execs, in that order",
+    evidence=(
+        _teach_step(TEACH_CLONE, Call("syscall", "sethostname", who=TEACH_CHILD)),
+        _teach_step(Call("syscall", "sethostname", who=TEACH_CHILD), TEACH_PRIVATE),
+        _teach_step(TEACH_PRIVATE, TEACH_BIND),
+        _teach_step(TEACH_BIND, TEACH_PROC),
+        _teach_step(TEACH_PROC, TEACH_PIVOT),
+        _teach_step(TEACH_PIVOT, TEACH_DETACH),
+        _teach_step(TEACH_DETACH, Call("exec", who=TEACH_CHILD)),
+    ),
+    scenarios=TEACH_SCENARIOS,
+    chapters=("hostname", "private-mounts", "bind-rootfs", "proc", "pivot_root", "detach-old-root", "entrypoint"),
+    source="scenarios/teach_runtime.py; mount_namespaces(7), pivot_root(2)",
+)
+
+ID_MAPS_BY_PARENT = Claim(
+    id="parent-writes-id-maps",
+    says="the parent writes deny to setgroups, then uid_map and gid_map, before the child goes on",
+    evidence=(
+        OnlyBy(Call("syscall", "write", args={"path": ends("/uid_map")}), LAUNCHED),
+        Before(Call("syscall", "write", args={"path": ends("/setgroups"), "data": "deny"}),
+               Call("syscall", "write", args={"path": ends("/gid_map")})),
+        Before(Call("syscall", "write", args={"path": ends("/gid_map")}),
+               Call("syscall", "sethostname", who=TEACH_CHILD)),
+    ),
+    scenarios=("teach-rootless",),
+    chapters=("id-maps", "user-namespace"),
+    source="user_namespaces(7) (uid_map, gid_map, setgroups)",
+)
+
+# unshare ---------------------------------------------------------------------------------------------------------
+
+UNSHARE_CALLER = Claim(
+    id="unshare-moves-the-caller-not-into-pid",
+    says="unshare(2) moves the caller into new mount, UTS, IPC and network namespaces, never into the new pid "
+         "namespace; its forked child is born there as pid 1",
+    evidence=(
+        Exists(Call("namespace", args={"kind": "mnt", "via": "unshare"}, who=LAUNCHED)),
+        Absent(Call("namespace", args={"kind": "pid", "via": "unshare"})),
+        Before(UNSHARE_NEWPID, PID_BORN),
+        Exists(Call("process", who=LAUNCHED)),
+    ),
+    scenarios=("unshare",),
+    chapters=("unshare", "fork-pid1"),
+    source="unshare(2), unshare(1) --fork, pid_namespaces(7)",
+)
+
+UNSHARE_MOUNTS = Claim(
+    id="unshare-private-then-proc-then-chroot",
+    says="the forked child makes every mount private, then mounts proc on the host path /proc, then chroot "
+         "runs, then the shell",
+    evidence=(
+        Before(Call("syscall", "mount", args={"flags": has("MS_REC", "MS_PRIVATE")}, who=UNSHARE_CHILD),
+               Call("syscall", "mount", args={"fstype": "proc", "target": "/proc"}, who=UNSHARE_CHILD)),
+        Before(Call("syscall", "mount", args={"fstype": "proc"}), Call("syscall", "chroot")),
+        Before(Call("syscall", "chroot"), Call("exec", args={"argv": argv0("sh")})),
+    ),
+    scenarios=("unshare",),
+    chapters=("private-mounts", "proc", "chroot", "entrypoint"),
+    source="unshare(1) (--mount: --propagation private by default; --mount-proc), chroot(2)",
+)
+
+HOSTNAME_BY_CHILD = Claim(
+    id="hostname-set-by-shell-child",
+    says="the hostname is set by the shell's child `hostname box`, not by unshare or the shell",
+    evidence=(OnlyBy(Call("syscall", "sethostname"), Who(comm="hostname")),),
+    scenarios=("unshare",),
+    chapters=("hostname",),
+    source="uts_namespaces(7)",
+)
+
+
+TEACH_CHILD_BECOMES_SHELL = Claim(
+    id="teach-child-becomes-shell",
+    says="the runtime makes one child, which execs the shell and stays pid 1; the shell forks one child of its own",
+    evidence=(
+        Count(Call("process", who=LAUNCHED), 1),
+        Exists(Call("exec", who=TEACH_CHILD, args={"argv": argv0("sh")})),
+        Count(Call("process", who=Who(program="sh", pid1=True)), 1),
+    ),
+    scenarios=TEACH_SCENARIOS,
+    chapters=("entrypoint",),
+    source="clone(2), execve(2) (the process keeps its pid)",
+)
+
+DOCKERD_HELPER_JOINS = Claim(
+    id="dockerd-helper-joins-netns",
+    says="dockerd's helper (dockerd re-executed as set-ipv6) joins the network namespace runc made, with setns, "
+         "while runc create runs the hook",
+    evidence=(
+        Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNET")}, who=STAGE1),
+               Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")}, who=Who(program="set-ipv6"))),
+        Before(HOOK_EXEC, Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")})),
+        Before(Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")}), PIVOT_BY_INIT),
+    ),
+    scenarios=("docker",),
+    chapters=("prestart-hook",),
+    source="moby libnetwork (sandbox SetKey, the set-ipv6 re-exec); setns(2)",
+)
+
+NO_FILTER_WITHOUT_CONFIG = Claim(
+    id="no-seccomp-filter-without-config",
+    says="runc loads no seccomp filter when the config has none; its seccomp calls there are failed probes",
+    evidence=(
+        Absent(Call("syscall", "prctl", args={"option": "PR_SET_SECCOMP"})),
+        Absent(Call("syscall", "seccomp", args={"operation": "SECCOMP_SET_MODE_FILTER"}, ok=True)),
+        Exists(Call("syscall", "seccomp", args={"operation": "SECCOMP_SET_MODE_FILTER"}, error="EFAULT")),
+    ),
+    scenarios=("runc", "containerd"),
+    chapters=("identity-and-limits",),
+    source="libseccomp (api feature probes); runc libcontainer/seccomp",
+)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    TEACH_CHILD_BECOMES_SHELL, DOCKERD_HELPER_JOINS, NO_FILTER_WITHOUT_CONFIG,
+    RUNC_PREPARES_FIRST, RUNC_INIT_REEXEC, NO_RUNC_CLONE_MAKES_NAMESPACES, STAGE_FORKS, UNSHARE_THEN_FORK,
+    STAGE2_IDS, LOOPBACK_UP, ROOT_RSLAVE_FIRST, OLD_ROOT, CGROUP_PLACEMENT, CGROUP_LIMITS, CAPSET_THEN_AMBIENT,
+    AMBIENT_EPERM, RUNC_RUN_REAPS, NNP_WHEN_ASKED, DOCKER_NO_NNP, SECCOMP_EARLY, CGROUP_MOUNTS,
+    CTR_NO_CGROUP_MOUNT, PIVOT_THEN_HOSTNAME, PIVOT_THEN_EXEC, HOOK_BEFORE_PIVOT, CREATE_EXITS_FIRST,
+    SHIM_RUNS_RUNC, DELETE_AFTER_EXIT, CLI_ONLY_TALKS, DOCKERD_CONTAINERD, CTR_ONLY_TALKS, PID1_EXITS_FIRST,
+    TEACH_CLONE_CLAIM, TEACH_ORDER, ID_MAPS_BY_PARENT, UNSHARE_CALLER, UNSHARE_MOUNTS, HOSTNAME_BY_CHILD,
+)
+
+BY_ID: dict[str, Claim] = {claim.id: claim for claim in CLAIMS}
+
+
+def claims_for(scenario: str, chapter: str) -> list[Claim]:
+    """The claims a scenario's walkthrough chapter (milestone id) states."""
+    return [c for c in CLAIMS if scenario in c.scenarios and chapter in c.chapters]
+
+
+def claim_finder(claim: Claim):  # type: ignore[no-untyped-def]
+    """A milestone finder showing a claim's evidence: the chapter points at the events that prove it."""
+    return lambda view: evidence_seqs(claim, view.events)
