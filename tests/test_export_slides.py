@@ -154,3 +154,17 @@ def test_cli_slide_png(tmp_path: Path) -> None:
     assert data.startswith(b"\x89PNG")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert abs(width / height - 16 / 9) < 0.01 * 16 / 9
+
+
+def test_pdf_has_a_page_per_chapter(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    recording = _recording("runc")
+    chapters = _chapters(recording)
+    whole = export(recording, "architecture", "pdf", "light", tmp_path / "a.pdf", chapters=chapters)
+    assert len(PdfReader(whole).pages) == 1 + len(chapters)
+    phase = export(recording, "architecture", "pdf", "dark", tmp_path / "root.pdf", focus="root",
+                   chapters=chapters)
+    assert len(PdfReader(phase).pages) == 1 + len(focus_chapters(chapters, "root")) > 2
+    # Without chapters (a Python caller that has none) the PDF is the one picture.
+    assert len(PdfReader(export(recording, "architecture", "pdf", "light", tmp_path / "b.pdf")).pages) == 1

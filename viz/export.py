@@ -110,7 +110,7 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
         model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
     finally:
         gc.unfreeze()
-    from viz.slides import SlideError, fit_16_9, slide_dot, slide_title
+    from viz.slides import SlideError, fit_16_9, focus_chapters, slide_dot, slide_title
 
     title, caption = slide_title(recording, model)
     try:
@@ -122,11 +122,18 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
             graph = slide_dot(model, chosen, title=title, caption=caption, focus=focus, chapters=chapters,
                               detail=detail, show_pids=show_pids, fit=shutil.which("dot") is not None)
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+            if fmt == "pdf" and focus and len(picked := focus_chapters(chapters, focus)) > 1:
+                # A phase of several chapters: one page per chapter, after the phase's own page.
+                data = _pdf_pages([data, *_chapter_pages(model, chosen, title, caption, picked, detail, show_pids)])
         elif view == "architecture":
             graph = architecture_dot(model, chosen, title, caption, detail=detail)
             if shutil.which("dot"):
                 fit_16_9(graph)
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+            if fmt == "pdf" and chapters:
+                # The whole launch, then one page per walkthrough chapter (its components and calls).
+                data = _pdf_pages([data, *_chapter_pages(model, chosen, title, caption, chapters, detail,
+                                                          show_pids or not slide)])
         elif view == "tree":
             graph = tree_dot(model, chosen, recording_title(recording))
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
@@ -142,6 +149,34 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
     except OSError as error:
         raise ExportError(f"cannot write {output}: {error.strerror or error}") from None
     return output
+
+
+def _chapter_pages(model: TraceModel, theme: Theme, title: str, caption: str, chapters: Sequence[Any],
+                   detail: bool, show_pids: bool) -> list[bytes]:
+    """One PDF page per chapter: the slide focused on it."""
+    from viz.slides import slide_dot
+
+    pages = []
+    for chapter in chapters:
+        graph = slide_dot(model, theme, title=title, caption=caption, focus=chapter.id, chapters=[chapter],
+                          detail=detail, show_pids=show_pids)
+        pages.append(_render(graph, "pdf"))
+    return pages
+
+
+def _pdf_pages(documents: list[bytes]) -> bytes:
+    """PDF documents joined into one, page after page (Graphviz writes one page per graph)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for document in documents:
+        for page in PdfReader(io.BytesIO(document)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def resolve_format(view: str, fmt: str | None, output: Path) -> str:
