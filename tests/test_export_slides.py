@@ -168,3 +168,71 @@ def test_pdf_has_a_page_per_chapter(tmp_path: Path) -> None:
     assert len(PdfReader(phase).pages) == 1 + len(focus_chapters(chapters, "root")) > 2
     # Without chapters (a Python caller that has none) the PDF is the one picture.
     assert len(PdfReader(export(recording, "architecture", "pdf", "light", tmp_path / "b.pdf")).pages) == 1
+
+
+# Edge labels next to their edges, and the architecture view's own defects -------------------------------------
+
+
+def _bezier(d: str) -> list[tuple[float, float]]:
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    points = list(zip(numbers[0::2], numbers[1::2], strict=True))
+    out = [points[0]]
+    for i in range(1, len(points) - 2, 3):
+        p0, p1, p2, p3 = points[i - 1], points[i], points[i + 1], points[i + 2]
+        for step in range(1, 21):
+            t = step / 20
+            out.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * e
+                             for a, b, c, e in zip(p0, p1, p2, p3, strict=True)))
+    return out
+
+
+def _label_gaps(svg: str) -> list[tuple[float, float, str]]:
+    """(distance from an edge's label to its curve, the label's font size, its first line) for every edge."""
+    import math
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    out = []
+    for group in ET.fromstring(svg).iter(ns + "g"):
+        if (group.get("class") or "").split()[:1] != ["edge"]:
+            continue
+        curve = _bezier(group.find(ns + "path").get("d"))
+        texts = [t for t in group.findall(ns + "text") if (t.text or "").strip()]
+        if not texts:
+            continue
+        best = math.inf
+        for text in texts:
+            x, y, size = float(text.get("x")), float(text.get("y")), float(text.get("font-size"))
+            width = len(text.text) * size * 0.6
+            anchor = text.get("text-anchor")
+            left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+            for px, py in curve:
+                best = min(best, math.hypot(max(left - px, 0, px - left - width), max(y - size - py, 0, py - y)))
+        out.append((best, float(texts[0].get("font-size")), texts[0].text))
+    return out
+
+
+@pytest.mark.parametrize("name", ["docker", "containerd", "runc"])
+@pytest.mark.parametrize("slide", [True, False])
+def test_edge_labels_sit_next_to_their_edges(name: str, slide: bool, tmp_path: Path) -> None:
+    svg = export(_recording(name), "architecture", "svg", "light", tmp_path / "a.svg", slide=slide).read_text()
+    gaps = _label_gaps(svg)
+    assert gaps
+    for gap, size, text in gaps:
+        assert gap <= 2 * size, (text, gap)
+
+
+def test_the_docker_architecture_is_landscape_with_whole_titles_and_namespaces_by_kind(tmp_path: Path) -> None:
+    recording = _recording("docker")
+    svg = export(recording, "architecture", "svg", "light", tmp_path / "a.svg").read_text()
+    width, height = _size(svg)
+    assert abs(width / height - 16 / 9) < 0.01 * 16 / 9
+    text = "\n".join(label_lines(svg))
+    assert "…" not in text.split("\n")[0]
+    assert "boxtrace/busybox:latest" in text  # the whole command, in the caption
+    assert re.search(r"container: new pid, mnt, uts, ipc, net namespaces", text)
+    assert not re.search(r"\b4026\d{6}\b", text)
+    # The architecture view, read closer than a slide, keeps pids and the insight notes.
+    cli = next(p for p in ProcessTable.from_events([recording.header, *recording.events]).history
+               if p.executable.endswith("/docker"))
+    assert re.search(rf"pid {cli.pid}\b", text) and re.search(r"caps: \d+ kept, \d+ dropped", text)

@@ -168,7 +168,10 @@ def _pdf_pages(documents: list[bytes]) -> bytes:
     """PDF documents joined into one, page after page (Graphviz writes one page per graph)."""
     import io
 
-    from pypdf import PdfReader, PdfWriter
+    try:
+        from pypdf import PdfReader, PdfWriter
+    except ImportError:
+        raise ExportError("a PDF of several pages needs pypdf: run `make setup` (or pip install pypdf)") from None
 
     writer = PdfWriter()
     for document in documents:
