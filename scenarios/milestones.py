@@ -13,15 +13,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from scenarios.base import TraceView
+from tracer.decoders import Trait, syscalls_with
 from tracer.events import Exec, Exit, Ipc, NamespaceChange, ProcessStarted, Syscall
 
 Finder = Callable[[TraceView], list[int]]
 ArgsPredicate = Callable[[dict[str, Any]], bool]
 
-#: Syscalls that create processes; their `flags` may carry CLONE_NEW* bits.
-CLONE_SYSCALLS = ("clone", "clone3")
-#: Every way to change the mount table, old API and new.
-MOUNT_SYSCALLS = ("mount", "fsopen", "fsconfig", "fsmount", "open_tree", "move_mount", "mount_setattr")
+#: Syscalls that create processes; the `flags` of clone and clone3 may carry CLONE_NEW* bits (fork and vfork have
+#: none, so they never match a flag predicate).
+CLONE_SYSCALLS = tuple(sorted(syscalls_with(Trait.PROCESS)))
+#: Every way to make a mount, old API and new.
+MOUNT_SYSCALLS = tuple(sorted(syscalls_with(Trait.MOUNT)))
 
 
 # Small helpers ---------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from tracer.xlat import seccomp as _seccomp
+
 # Instruction classes (linux/bpf_common.h).
 BPF_LD = 0x00
 BPF_LDX = 0x01
@@ -85,8 +87,8 @@ OFFSET_ARCH = 4
 OFFSET_IP = 8
 OFFSET_ARGS = 16
 
-AUDIT_ARCH_X86_64 = 0xC000003E
-AUDIT_ARCH_I386 = 0x40000003
+AUDIT_ARCH_X86_64 = _seccomp.AUDIT_ARCH_X86_64
+AUDIT_ARCH_I386 = _seccomp.AUDIT_ARCH_I386
 
 _U32 = 0xFFFFFFFF
 _INSN = struct.Struct("<HBBI")

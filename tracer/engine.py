@@ -35,25 +35,34 @@ from tracer.decoders import (
     CONTAINER_SYSCALL_NRS,
     SYSCALL_NRS_BY_NAME,
     SYSCALLS,
+    Trait,
     decode_syscall,
     decode_syscall_exit,
+    syscalls_with,
 )
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import control_file_category
 from tracer.events import (
     REDACTED,
     BundleConfig,
+    Category,
     End,
     Event,
     Exec,
     Exit,
     Header,
     Ipc,
+    IpcVia,
+    Level,
+    Mode,
     MountSnapshot,
     NamespaceChange,
+    NamespaceVia,
     Notice,
     ProcessStarted,
+    ProcessVia,
     Signal,
+    Status,
     Syscall,
     ThreadStarted,
 )
@@ -78,17 +87,18 @@ _libc = ctypes.CDLL(None, use_errno=True)
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: Signals too frequent to record: Go runtimes preempt goroutines with SIGURG many times a second.
 UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
-NAMESPACE_SYSCALLS = frozenset({"unshare", "setns"})
+NAMESPACE_SYSCALLS = syscalls_with(Trait.OWN_NAMESPACES)
 _RESETTABLE_SIGNALS = tuple(
     s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP) and s < signal.SIGRTMIN
 )
-EXEC_SYSCALLS = frozenset({"execve", "execveat"})
-NO_RETURN_SYSCALLS = frozenset({"exit", "exit_group"})
-#: Syscalls that change a mount table: the first one in a new mount namespace triggers a "before" snapshot.
-MOUNT_SYSCALLS = frozenset(
-    {"mount", "umount2", "pivot_root", "move_mount", "mount_setattr", "open_tree", "fsmount", "chroot"}
-)
-MOUNT_MOMENTS = frozenset({"pivot_root", "umount2", "chroot"})
+PROCESS_SYSCALLS = syscalls_with(Trait.PROCESS)
+EXEC_SYSCALLS = syscalls_with(Trait.EXEC)
+NO_RETURN_SYSCALLS = syscalls_with(Trait.NEVER_RETURNS)
+#: Syscalls that change a mount table or the root: the first one in a new mount namespace triggers a "before"
+#: snapshot.
+MOUNT_SYSCALLS = syscalls_with(Trait.MOUNT_TABLE, Trait.ROOT)
+#: Calls after which the mount table is snapshotted: the root changes, and umount2 (runc detaching the old root).
+MOUNT_MOMENTS = syscalls_with(Trait.ROOT) | {"umount2"}
 MAX_MOUNTINFO_LINES = 2000
 
 
@@ -115,7 +125,7 @@ class TraceOptions:
     #: After the launched command exits, keep following the other new processes this long (seconds).
     grace: float | None = None
     scenario: str | None = None
-    mode: str | None = None
+    mode: Mode | None = None
 
 
 @dataclass
@@ -255,9 +265,9 @@ class Tracer:
         if use_seccomp is None:
             use_seccomp = bool(command) and not self._record_all
         self._seccomp = bool(use_seccomp and command)
-        mode = self.options.mode or ("docker" if attach and command else "attach" if attach else "launch")
+        mode = self.options.mode or (Mode.DOCKER if attach and command else Mode.ATTACH if attach else Mode.LAUNCH)
         self._emit_header(command or [], attach, mode)
-        status = "completed"
+        status = Status.COMPLETED
         # Events are plain acyclic objects: the cyclic collector's passes over a growing heap only cost time. Only
         # when the trace owns the process (the CLI's main thread); a TUI around it keeps its collector.
         pause_gc = threading.current_thread() is threading.main_thread() and gc.isenabled()
@@ -272,13 +282,13 @@ class Tracer:
                 self._launch(executable, command)
             self._loop()
             if self._stop_requested.is_set() or self._grace_timer is not None:
-                status = "interrupted"
+                status = Status.INTERRUPTED
         except TraceError:
-            status = "failed"
+            status = Status.FAILED
             raise
         except BaseException as error:
-            status = "failed"
-            self._notice("error", f"the tracer failed: {error!r}; letting go of every tracee")
+            status = Status.FAILED
+            self._notice(Level.ERROR, f"the tracer failed: {error!r}; letting go of every tracee")
             raise
         finally:
             if pause_gc:
@@ -303,7 +313,7 @@ class Tracer:
             raise CommandNotFound(f"{name}: not an executable file")
         return path
 
-    def _emit_header(self, command: list[str], attach: list[int], mode: str) -> None:
+    def _emit_header(self, command: list[str], attach: list[int], mode: Mode) -> None:
         release = platform.release()
         self._emit(
             Header(
@@ -415,7 +425,7 @@ class Tracer:
                 pid=pid,
                 ppid=os.getpid(),
                 creator=os.getpid(),
-                via="launch",
+                via=ProcessVia.LAUNCH,
                 comm=os.path.basename(executable)[:15],
                 argv=self._argv(command),
                 exe=executable,
@@ -458,7 +468,7 @@ class Tracer:
                     pid=pid,
                     ppid=_ppid(status),
                     creator=None,
-                    via="attach",
+                    via=ProcessVia.ATTACH,
                     comm=read_comm(pid),
                     argv=argv,
                     exe=read_exe(pid),
@@ -468,11 +478,11 @@ class Tracer:
                     caps=state.caps,
                 )
             )
-        self._notice("info", f"attached to {len(self._attached_pids)} processes without stopping them")
+        self._notice(Level.INFO, f"attached to {len(self._attached_pids)} processes without stopping them")
         # Connections opened before tracing (dockerd -> containerd) show in the kernel's socket table only.
         for link in connections_between(sorted(self._attached_pids)):
             self._emit(Ipc(self._next_seq(), self._now(), pid=link.client, peer_pid=link.server, path=link.path,
-                           via="socket-table", preexisting=True))
+                           via=IpcVia.SOCKET_TABLE, preexisting=True))
 
     def _seize_threads(self, pid: int, options: int, *, required: bool) -> list[int]:
         """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
@@ -710,7 +720,7 @@ class Tracer:
         if spec is None or (spec.decode is None and self._record_all):
             # Nothing to decode (the bulk of a --filter all trace): keep the raw registers, skip the context.
             name = spec.name if spec else f"syscall_{nr}"
-            category = spec.category if spec else "other"
+            category = spec.category if spec else Category.OTHER
             tracee.pending = _Pending(nr, name, {"args": [hex(a) for a in args]}, category, time.monotonic(), None)
             return
         name = spec.name
@@ -776,7 +786,7 @@ class Tracer:
             )
         )
         if error is None and pending.name in NAMESPACE_SYSCALLS:
-            self._refresh_namespaces(tracee.tgid, tracee.tid, pending.name)
+            self._refresh_namespaces(tracee.tgid, tracee.tid, NamespaceVia(pending.name))
         if error is None and pending.name == "connect" and pending.args.get("path"):
             path = str(pending.args["path"])
             peer = listener_of(path, [p for p in self.procs if p != tracee.tgid])
@@ -799,11 +809,11 @@ class Tracer:
         is_thread = tgid != child_tid
         pending = parent.pending
         flags: list[str] = []
-        if pending is not None and pending.name in ("clone", "clone3", "fork", "vfork"):
+        if pending is not None and pending.name in PROCESS_SYSCALLS:
             flags = list(pending.args.get("flags") or [])
-            via = pending.name
+            via = ProcessVia(pending.name)
         else:
-            via = {pt.PTRACE_EVENT_FORK: "fork", pt.PTRACE_EVENT_VFORK: "vfork"}.get(event, "clone")
+            via = {pt.PTRACE_EVENT_FORK: ProcessVia.FORK, pt.PTRACE_EVENT_VFORK: ProcessVia.VFORK}.get(event, ProcessVia.CLONE)
         early_status = self._gone_early.pop(child_tid, None)
         child = self.tracees.get(child_tid)
         if child is None:
@@ -842,7 +852,7 @@ class Tracer:
                 )
                 creator_state = self.procs.get(parent.tgid)
                 if creator_state is not None:
-                    self._emit_namespace_diff(child_tid, creator_state.ns, state.ns, via)
+                    self._emit_namespace_diff(child_tid, creator_state.ns, state.ns, NamespaceVia(via))
         if early_status is not None:
             self.tracees.pop(child_tid, None)
             if not is_thread and not parent.before_exec:
@@ -914,7 +924,7 @@ class Tracer:
             )
         )
         if not was_setup:
-            self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, syscall)
+            self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, NamespaceVia(syscall))
         elif tracee.tgid == self._launch_pid and self._seccomp:
             self._check_filter_installed(tracee)
         self._capture_bundle(tracee.tgid, list(argv or []))
@@ -976,8 +986,7 @@ class Tracer:
             code = int(message[10:].strip() or 0)
             self._seccomp = False
             tracee.full_stops = True
-            self._notice(
-                "warning",
+            self._notice(Level.WARNING,
                 f"the seccomp filter could not be installed ({os.strerror(code)}): tracing with a stop at "
                 "every syscall instead, which is slower but records the same events",
             )
@@ -994,7 +1003,7 @@ class Tracer:
         message = message.split("\n", 1)[1] if message.startswith("noseccomp:") else message
         if message.startswith("exec:"):
             code = int(message[5:] or 0)
-            self._notice("error", f"could not execute the command: {os.strerror(code)}")
+            self._notice(Level.ERROR, f"could not execute the command: {os.strerror(code)}")
 
     # Namespaces --------------------------------------------------------------------------------------------
 
@@ -1004,7 +1013,7 @@ class Tracer:
         self.procs[pid] = state
         return state
 
-    def _refresh_namespaces(self, pid: int, tid: int, via: str) -> None:
+    def _refresh_namespaces(self, pid: int, tid: int, via: NamespaceVia) -> None:
         state = self.procs.get(pid)
         if state is None:
             return
@@ -1012,7 +1021,7 @@ class Tracer:
         self._emit_namespace_diff(pid, state.ns, fresh, via)
         state.ns = fresh
 
-    def _emit_namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: str) -> None:
+    def _emit_namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia) -> None:
         for kind, inode in new.items():
             before = old.get(kind)
             if before is not None and before != inode:
@@ -1083,10 +1092,9 @@ class Tracer:
         kill_launched = self._seccomp or (self._stop_requested.is_set() and not self._attached_pids)
         if launched and kill_launched:
             if self._stop_requested.is_set():
-                self._notice("info", f"stopped: killed the {len(launched)} traced processes still running")
+                self._notice(Level.INFO, f"stopped: killed the {len(launched)} traced processes still running")
             else:
-                self._notice(
-                    "warning",
+                self._notice(Level.WARNING,
                     f"{len(launched)} traced processes outlived the command and were killed: they carry the "
                     "seccomp filter of the default mode, which would make their syscalls fail untraced "
                     "(use --filter all to let them run on)",
@@ -1136,7 +1144,7 @@ class Tracer:
             deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
             self._detach_one(tracee, deliver)
         for tracee in list(self.tracees.values()):
-            self._notice("warning", f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
+            self._notice(Level.WARNING, f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
         self.tracees.clear()
 
     def _detach_one(self, tracee: _Tracee, sig: int) -> None:
@@ -1188,7 +1196,7 @@ class Tracer:
             if self._sink_error is None:
                 self._sink_error = error
 
-    def _notice(self, level: str, message: str, pid: int | None = None) -> None:
+    def _notice(self, level: Level, message: str, pid: int | None = None) -> None:
         self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from functools import cache
 from types import UnionType
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
@@ -34,8 +35,87 @@ NAMESPACE_KINDS: tuple[str, ...] = (
     "uts",
 )
 
-#: Categories a decoded syscall falls into. `other` is only recorded with --filter all.
-CATEGORIES: tuple[str, ...] = ("namespaces", "filesystem-view", "process", "privileges", "cgroups", "ipc", "other")
+#: The namespace kinds a learner compares, in the order they are named everywhere (labels, tables, diagrams):
+#: user first, because the kernel creates the user namespace of a clone before the others, which it owns
+#: (kernel/fork.c: copy_creds runs before copy_namespaces).
+NAMESPACE_ORDER: tuple[str, ...] = ("user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
+
+
+# The fixed vocabularies of the format. Each is a StrEnum: a member is its JSON string (it compares, hashes, formats
+# and serializes as that string), and loading turns the string back into the member, refusing any other value.
+
+
+class Category(StrEnum):
+    """What a decoded syscall is about. `other` is only recorded with --filter all."""
+
+    NAMESPACES = "namespaces"
+    FILESYSTEM_VIEW = "filesystem-view"
+    PROCESS = "process"
+    PRIVILEGES = "privileges"
+    CGROUPS = "cgroups"
+    IPC = "ipc"
+    OTHER = "other"
+
+
+#: Categories a decoded syscall falls into, in the order they are shown.
+CATEGORIES: tuple[Category, ...] = tuple(Category)
+
+
+class Mode(StrEnum):
+    """How the traced processes came under the tracer (Header.mode)."""
+
+    LAUNCH = "launch"
+    ATTACH = "attach"
+    DOCKER = "docker"
+    IMPORT = "import"
+
+
+class ProcessVia(StrEnum):
+    """How a process came to be traced (ProcessStarted.via): the call that created it, or launch/attach."""
+
+    FORK = "fork"
+    VFORK = "vfork"
+    CLONE = "clone"
+    CLONE3 = "clone3"
+    LAUNCH = "launch"
+    ATTACH = "attach"
+
+
+class NamespaceVia(StrEnum):
+    """The call after which a process's namespace changed (NamespaceChange.via)."""
+
+    FORK = "fork"
+    VFORK = "vfork"
+    CLONE = "clone"
+    CLONE3 = "clone3"
+    UNSHARE = "unshare"
+    SETNS = "setns"
+    EXECVE = "execve"
+    EXECVEAT = "execveat"
+
+
+class IpcVia(StrEnum):
+    """How a connection was found (Ipc.via): a traced connect, or the socket table at attach time."""
+
+    CONNECT = "connect"
+    SOCKET_TABLE = "socket-table"
+
+
+class Level(StrEnum):
+    """How much a Notice matters."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Status(StrEnum):
+    """How a trace ended (End.status)."""
+
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
 
 REDACTED = "<redacted>"
 
@@ -74,7 +154,7 @@ class Header(Event):
     wsl: bool = False
     command: list[str] = field(default_factory=list)
     started: str = ""
-    mode: str = "launch"  # launch | attach | docker | import
+    mode: Mode = Mode.LAUNCH
     filter: str = "container"
     scenario: str | None = None
     attached: list[int] = field(default_factory=list)
@@ -92,7 +172,7 @@ class ProcessStarted(Event):
     ppid: int = 0
     #: The process that called fork/clone; differs from ppid under CLONE_PARENT (runc's init stages).
     creator: int | None = None
-    via: str = "clone"  # fork | vfork | clone | clone3 | launch | attach
+    via: ProcessVia = ProcessVia.CLONE
     flags: list[str] = field(default_factory=list)
     comm: str = ""
     exe: str | None = None
@@ -149,7 +229,7 @@ class Syscall(Event):
     args: dict[str, Any] = field(default_factory=dict)
     ret: int | None = None
     error: str | None = None  # errno name, e.g. "EPERM"
-    category: str = "other"
+    category: Category = Category.OTHER
     dur: float | None = None
     #: Facts derived from the call at the stop (e.g. /proc/self/fd/7 resolved to a real path).
     notes: dict[str, Any] | None = None
@@ -167,7 +247,7 @@ class NamespaceChange(Event):
     kind: str = ""
     old: int | None = None
     new: int | None = None
-    via: str = ""  # clone | clone3 | unshare | setns | execve
+    via: NamespaceVia = NamespaceVia.CLONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +268,7 @@ class Ipc(Event):
     pid: int = 0
     peer_pid: int | None = None
     path: str = ""
-    via: str = "connect"  # connect | socket-table
+    via: IpcVia = IpcVia.CONNECT
     #: True when the connection existed before tracing started (found in the socket table).
     preexisting: bool = False
 
@@ -208,7 +288,7 @@ class Notice(Event):
     """Something the tracer wants a reader to know: a vanished tracee, a fallback, a refusal."""
 
     type: ClassVar[str] = "notice"
-    level: str = "info"  # info | warning | error
+    level: Level = Level.INFO
     message: str = ""
     pid: int | None = None
 
@@ -268,7 +348,7 @@ class End(Event):
     events: int = 0
     processes: int = 0
     exit_code: int | None = None
-    status: str = "completed"  # completed | interrupted | failed
+    status: Status = Status.COMPLETED
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -320,6 +400,14 @@ def event_from_json(data: Any) -> Event:
     kwargs.setdefault("seq", 0)
     kwargs.setdefault("t", 0.0)
     _check_types(cls, kwargs)
+    for name, (vocabulary, members) in _VOCABULARY_FIELDS[cls].items():
+        if name in kwargs:
+            value = kwargs[name]
+            member = members.get(value) if type(value) is str else None
+            if member is None:
+                allowed = ", ".join(vocabulary)
+                raise EventFormatError(f"{cls.type} field {name!r} is {value!r}, not one of {allowed}")
+            kwargs[name] = member
     return cls(**kwargs)
 
 
@@ -361,6 +449,10 @@ def _validator(hint: Any) -> Validator:
     return lambda value: isinstance(value, hint)
 
 
+def _is_vocabulary(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, StrEnum)
+
+
 def _exact_types(hint: Any) -> frozenset[type] | None:
     """The exact types a value of `hint` may have, when that alone decides (int, str | None, dict[str, Any]...);
     None when items must be looked at too. JSON object keys are always strings, so dict[str, X] needs no key test."""
@@ -388,7 +480,17 @@ _FIELD_CHECKS: dict[type[Event], dict[str, frozenset[type] | Validator]] = {
     cls: {
         name: _exact_types(hint) or _validator(hint)
         for name, hint in get_type_hints(cls).items()
-        if name != "type" and hint is not Any
+        if name != "type" and hint is not Any and not _is_vocabulary(hint)
+    }
+    for cls in EVENT_TYPES.values()
+}
+
+#: Per event class: its vocabulary fields -> (the StrEnum, its value -> member map), converted on load.
+_VOCABULARY_FIELDS: dict[type[Event], dict[str, tuple[type[StrEnum], dict[str, StrEnum]]]] = {
+    cls: {
+        name: (hint, {member.value: member for member in hint})
+        for name, hint in get_type_hints(cls).items()
+        if _is_vocabulary(hint)
     }
     for cls in EVENT_TYPES.values()
 }

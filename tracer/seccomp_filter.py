@@ -15,7 +15,8 @@ import ctypes
 import struct
 from collections.abc import Iterable
 
-AUDIT_ARCH_X86_64 = 0xC000003E
+from tracer.xlat.seccomp import AUDIT_ARCH_X86_64
+
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_TRACE = 0x7FF00000
 PR_SET_SECCOMP = 22

@@ -44,8 +44,10 @@ from tracer.decoders import (
     CONTAINER_SYSCALL_NRS,
     SYSCALL_NRS_BY_NAME,
     SYSCALLS,
+    Trait,
     decode_syscall,
     decode_syscall_exit,
+    syscalls_with,
 )
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import text_of
@@ -58,10 +60,15 @@ from tracer.events import (
     Exit,
     Header,
     Ipc,
+    Level,
+    Mode,
     NamespaceChange,
+    NamespaceVia,
     Notice,
     ProcessStarted,
+    ProcessVia,
     Signal,
+    Status,
     Syscall,
     ThreadStarted,
 )
@@ -97,9 +104,11 @@ _ALIASES: Table = (("WSTOPPED", 0x00000002),)
 _EXTRA_SIGNALS: Table = (("SIGIOT", 6), ("SIGPOLL", 29), ("SIGRTMIN", 32), *((f"SIGRT_{n}", 32 + n) for n in range(1, 33)))
 SIGNAL_TABLE: Table = SIGNALS + _EXTRA_SIGNALS
 UNRECORDED_SIGNALS = frozenset({"SIGURG", "SIGCHLD"})
-NO_RETURN_SYSCALLS = frozenset({"exit", "exit_group"})
-EXEC_SYSCALLS = frozenset({"execve", "execveat"})
-CLONE_SYSCALLS = frozenset({"clone", "clone3", "fork", "vfork"})
+NO_RETURN_SYSCALLS = syscalls_with(Trait.NEVER_RETURNS)
+EXEC_SYSCALLS = syscalls_with(Trait.EXEC)
+CLONE_SYSCALLS = syscalls_with(Trait.PROCESS)
+#: The process-creating calls whose arguments carry CLONE_* flags (clone, clone3; fork and vfork take none).
+CLONE_FLAG_SYSCALLS = CLONE_SYSCALLS & syscalls_with(Trait.NEW_NAMESPACE)
 #: The pid given to the first process when the log never shows it (strace -f writing to stderr, or no -f).
 UNKNOWN_PID = 0
 #: How many malformed lines the report quotes.
@@ -1136,16 +1145,16 @@ class _Importer:
         t = self.last_t
         unfinished = [p for p in self.procs.values() if not p.exited]
         if unfinished:
-            self._emit(Notice, t, level="warning",
+            self._emit(Notice, t, level=Level.WARNING,
                        message=f"{len(unfinished)} processes have no exit in the log (it ends before they did)")
         root = self.procs.get(self.root) if self.root is not None else None
         # Lines in the file: the header, the import notice, these events and the end line.
         self._emit(End, t, events=len(self.events) + 3, processes=len(self.procs),
                    exit_code=root.exit_code if root is not None else None,
-                   status="completed" if root is not None and root.exited else "interrupted")
+                   status=Status.COMPLETED if root is not None and root.exited else Status.INTERRUPTED)
         header = Header(seq=0, t=0.0, kernel="", arch="x86_64", command=self.command, started=self.started,
-                        mode="import", filter="container", host_ns=dict(self.host_ns), seccomp=False)
-        notice = Notice(seq=0, t=0.0, level="info", message=(
+                        mode=Mode.IMPORT, filter="container", host_ns=dict(self.host_ns), seccomp=False)
+        notice = Notice(seq=0, t=0.0, level=Level.INFO, message=(
             f"imported from the strace log {os.path.basename(self.log)}: namespace ids are synthetic (strace shows "
             "no inodes) and pids inside pid namespaces come from clone's return values"))
         events: list[Event] = [header, notice, *self.events]
@@ -1225,10 +1234,10 @@ class _Importer:
         self.procs[tid] = proc
         self.fd_tables[tid] = self.fd_tables.get(parent_pid, FdTable()).copy()
         via = clone.name
-        self._emit(ProcessStarted, t, pid=tid, ppid=ppid, creator=parent_pid, via=via, flags=list(clone.flags),
+        self._emit(ProcessStarted, t, pid=tid, ppid=ppid, creator=parent_pid, via=ProcessVia(via), flags=list(clone.flags),
                    comm=proc.comm, ns=dict(ns), nspid=list(nspid))
         if parent is not None:
-            self._namespace_diff(tid, parent.ns, ns, via, t)
+            self._namespace_diff(tid, parent.ns, ns, NamespaceVia(via), t)
         return True
 
     def _link_children(self, lines: list[Line]) -> None:
@@ -1291,12 +1300,12 @@ class _Importer:
         self.tgid[tid] = tid
         proc = _Proc(tid, 0, dict(self.host_ns), [tid], comm=os.path.basename(argv[0])[:15] if argv else "")
         self.procs[tid] = proc
-        self._emit(ProcessStarted, t, pid=tid, ppid=0, creator=None, via="launch" if first else "attach",
+        self._emit(ProcessStarted, t, pid=tid, ppid=0, creator=None, via=ProcessVia.LAUNCH if first else ProcessVia.ATTACH,
                    comm=proc.comm, argv=argv, ns=dict(proc.ns), nspid=[tid])
 
     def _clone_started(self, tid: int, name: str, text: str) -> None:
         flags: list[str] = []
-        if name in ("clone", "clone3"):
+        if name in CLONE_FLAG_SYSCALLS:
             try:
                 args, _, _ = decode_line(name, text, tid, tid, None)
                 flags = list(args.get("flags") or [])
@@ -1385,21 +1394,21 @@ class _Importer:
                     new["pid_for_children"] = self._new_ns()
                 elif kind is not None:
                     new[kind] = self._new_ns()
-            self._namespace_diff(pid, proc.ns, new, "unshare", t)
+            self._namespace_diff(pid, proc.ns, new, NamespaceVia.UNSHARE, t)
             proc.ns = new
         elif name == "setns":
             kind, inode = args.get("namespace"), args.get("inode")
             if isinstance(kind, str) and isinstance(inode, int):
                 new = dict(proc.ns)
                 new["pid_for_children" if kind == "pid" else kind] = inode
-                self._namespace_diff(pid, proc.ns, new, "setns", t)
+                self._namespace_diff(pid, proc.ns, new, NamespaceVia.SETNS, t)
                 proc.ns = new
         elif name == "bind" and isinstance(args.get("path"), str):
             self.bound[args["path"]] = pid
         elif name == "connect" and isinstance(args.get("path"), str):
             self._emit(Ipc, t, pid=pid, peer_pid=self.bound.get(args["path"]), path=args["path"])
 
-    def _namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: str, t: float) -> None:
+    def _namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia, t: float) -> None:
         for kind, inode in new.items():
             before = old.get(kind)
             if before is not None and before != inode:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 
-from tracer.events import CATEGORIES, Event, Header, Syscall
+from tracer.decoders import Trait, syscalls_with
+from tracer.events import CATEGORIES, NAMESPACE_ORDER, Event, Header, Syscall
 from tracer.insights import Insights
-from tracer.insights.common import NAMESPACE_ORDER, replay
+from tracer.insights.common import replay
 from tracer.insights.namespaces import NamespaceOrigin, first_by_kind
 
 NONE = "-"
@@ -54,7 +55,7 @@ def _column(recording: object, index: int) -> Column:
 def _origin_text(origin: NamespaceOrigin | None) -> str:
     if origin is None:
         return NONE
-    if origin.syscall in ("clone", "clone3", "fork", "vfork"):
+    if origin.syscall in syscalls_with(Trait.PROCESS):
         return f"{origin.syscall}({origin.flag}) in {origin.process}"
     if origin.syscall == "unshare":
         text = f"unshare({origin.flag}) in {origin.process}"
@@ -71,7 +72,7 @@ def _root_switch(insights: Insights) -> str:
     for event, state in replay(insights.events):
         if not isinstance(event, Syscall) or event.error is not None:
             continue
-        if event.name in ("pivot_root", "chroot") and not parts:
+        if event.name in syscalls_with(Trait.ROOT) and not parts:
             key = "new_root" if event.name == "pivot_root" else "path"
             readable = next((p.readable for p in insights.paths.get(event.seq, []) if p.key == key), None)
             where = readable or event.args.get(key)

@@ -30,7 +30,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from tracer.events import Event, Exec, MountSnapshot, ProcessStarted, Syscall
+from tracer.decoders import Trait, syscalls_with
+from tracer.events import NAMESPACE_ORDER, Event, Exec, MountSnapshot, ProcessStarted, Syscall
 from tracer.insights import Insights, SeccompFilter
 from tracer.insights.capabilities import (
     ALL_CAPABILITIES,
@@ -40,7 +41,7 @@ from tracer.insights.capabilities import (
 )
 from tracer.insights.cgroups import DEVICE_FILES, CgroupMove
 from tracer.insights.cgroups import _where as hierarchies
-from tracer.insights.common import NAMESPACE_ORDER, human_bytes
+from tracer.insights.common import human_bytes
 from tracer.insights.mounts import Mount, MountDiff, MountTree
 
 SECTION_STYLE = "bold"
@@ -659,6 +660,10 @@ def _cap_order(name: str) -> tuple[int, str]:
         return len(ALL_CAPABILITIES), name
 
 
+#: Calls after which the engine snapshots the mount table (x86_64 has only umount2, no umount).
+_SNAPSHOT_CAUSES = syscalls_with(Trait.ROOT) | {"umount2"}
+
+
 def _mount_sentences(insights: Insights, say: _Say) -> None:
     """A diff's sentences on its "after" snapshot and on the call that caused it (pivot_root, chroot, umount2)."""
     if not insights.mounts.diffs:
@@ -666,7 +671,7 @@ def _mount_sentences(insights: Insights, say: _Say) -> None:
     last_call: dict[tuple[int, str], int] = {}
     caused_by: dict[int, int] = {}
     for event in insights.events:
-        if isinstance(event, Syscall) and event.error is None and event.name in ("pivot_root", "chroot", "umount2", "umount"):
+        if isinstance(event, Syscall) and event.error is None and event.name in _SNAPSHOT_CAUSES:
             last_call[(event.pid, event.name)] = event.seq
         elif isinstance(event, MountSnapshot):
             calls = [last_call[(event.pid, n)] for n in _SNAPSHOT_CALLS.get(event.moment, ()) if (event.pid, n) in last_call]

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from tracer.decoders import format_call
-from tracer.events import Event, Exec, Syscall
+from tracer.decoders import Trait, format_call, syscalls_with
+from tracer.events import NAMESPACE_ORDER, Event, Exec, ProcessVia, Syscall
 from tracer.processes import Process, ProcessTable
 from viz.roles import (
     DOCKER_MANAGED_CONTAINERD_SOCKET,
@@ -58,11 +58,8 @@ FOLD_MIN = 2
 #: Longest syscall line kept inside a node.
 MAX_CALL_CHARS = 72
 
-#: Namespace kinds in the order they are named in labels.
-NAMESPACE_ORDER: tuple[str, ...] = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "user", "time")
-
 #: Calls that change what a process sees: shown on the edge of the transition that follows them.
-DECISIVE_SYSCALLS = frozenset({"unshare", "setns", "pivot_root", "chroot"})
+DECISIVE_SYSCALLS = syscalls_with(Trait.OWN_NAMESPACES, Trait.ROOT)
 
 #: clone flags worth naming on an edge; the rest (CLONE_SETTLS, CLONE_CHILD_SETTID...) are plumbing.
 SHOWN_CLONE_FLAGS = frozenset({"CLONE_PARENT", "CLONE_VFORK", "CLONE_VM", "CLONE_INTO_CGROUP", "CLONE_NEWTIME",
@@ -71,7 +68,7 @@ SHOWN_CLONE_FLAGS = frozenset({"CLONE_PARENT", "CLONE_VFORK", "CLONE_VM", "CLONE
 
 HOST_GROUP = "host"
 
-CLONE_SYSCALLS = frozenset({"clone", "clone3", "fork", "vfork"})
+CLONE_SYSCALLS = syscalls_with(Trait.PROCESS)
 
 
 @dataclass
@@ -172,7 +169,7 @@ def clone_label(via: str, flags: list[str], exit_signal: str | None = None) -> s
     """`clone(CLONE_PARENT)`, `clone3(CLONE_NEWPID|...)`, `vfork()`: how a child came to be. A clone with no
     flag worth showing shows its exit signal (`clone(SIGCHLD)`, a fork in all but name)."""
     shown = [f for f in flags if f in SHOWN_CLONE_FLAGS or f.startswith("0x")]
-    if not shown and exit_signal and via in ("clone", "clone3"):
+    if not shown and exit_signal and via in (ProcessVia.CLONE, ProcessVia.CLONE3):
         shown = [exit_signal]
     return f"{via}({'|'.join(shown)})"
 
@@ -347,7 +344,7 @@ class _Builder:
         """How `child` was made, from its start event and, when found, the creator's clone call."""
         signal = None
         creator = self.book.creator_of(child)
-        if creator is not None and child.via in ("clone", "clone3"):
+        if creator is not None and child.via in (ProcessVia.CLONE, ProcessVia.CLONE3):
             clones = self.facts[id(creator)].clones
             i = bisect_right([c.seq for c in clones], child.start_seq)
             if i < len(clones):

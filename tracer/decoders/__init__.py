@@ -25,7 +25,8 @@ from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
 from tracer.decoders import files, mount_api, mounts, namespaces, privileges, process, sockets
 from tracer.decoders import render as _render
-from tracer.decoders.base import Decoder, ExitDecoder, SyscallContext, SyscallSpec
+from tracer.decoders.base import Decoder, ExitDecoder, SyscallContext, SyscallSpec, Trait
+from tracer.events import Category
 
 __all__ = [
     "CONTAINER_SYSCALL_NRS",
@@ -34,11 +35,13 @@ __all__ = [
     "SYSCALL_NRS_BY_NAME",
     "SyscallContext",
     "SyscallSpec",
+    "Trait",
     "decode_syscall",
     "decode_syscall_exit",
     "format_call",
     "raw_args",
     "syscall_name",
+    "syscalls_with",
 ]
 
 #: x86_64 syscalls newer than python-ptrace's table (arch/x86/entry/syscalls/syscall_64.tbl).
@@ -142,6 +145,42 @@ _DECODED: dict[str, _D] = {
     "pipe2": ("other", files.decode_pipe2, files.decode_pipe2_exit),
 }
 
+_T = Trait
+
+#: The traits of each syscall that has any (the one place these memberships are written down).
+_TRAITS: dict[str, frozenset[Trait]] = {
+    "clone": frozenset({_T.PROCESS, _T.NAMESPACE, _T.NEW_NAMESPACE}),
+    "clone3": frozenset({_T.PROCESS, _T.NAMESPACE, _T.NEW_NAMESPACE}),
+    "fork": frozenset({_T.PROCESS}),
+    "vfork": frozenset({_T.PROCESS}),
+    "unshare": frozenset({_T.NAMESPACE, _T.NEW_NAMESPACE, _T.OWN_NAMESPACES}),
+    "setns": frozenset({_T.NAMESPACE, _T.OWN_NAMESPACES}),
+    "execve": frozenset({_T.EXEC}),
+    "execveat": frozenset({_T.EXEC}),
+    "exit": frozenset({_T.NEVER_RETURNS}),
+    "exit_group": frozenset({_T.NEVER_RETURNS}),
+    "mount": frozenset({_T.MOUNT_TABLE, _T.MOUNT}),
+    "umount2": frozenset({_T.MOUNT_TABLE}),
+    "pivot_root": frozenset({_T.MOUNT_TABLE, _T.ROOT}),
+    "chroot": frozenset({_T.ROOT}),
+    # The new mount API (mount_api.py): fsopen/fsconfig prepare a superblock, fsmount and open_tree make a
+    # detached mount, move_mount attaches it, mount_setattr changes mount attributes.
+    "fsopen": frozenset({_T.MOUNT}),
+    "fsconfig": frozenset({_T.MOUNT}),
+    "fsmount": frozenset({_T.MOUNT_TABLE, _T.MOUNT}),
+    "open_tree": frozenset({_T.MOUNT_TABLE, _T.MOUNT}),
+    "move_mount": frozenset({_T.MOUNT_TABLE, _T.MOUNT}),
+    "mount_setattr": frozenset({_T.MOUNT_TABLE, _T.MOUNT}),
+    "setuid": frozenset({_T.IDENTITY}),
+    "setgid": frozenset({_T.IDENTITY}),
+    "setreuid": frozenset({_T.IDENTITY}),
+    "setregid": frozenset({_T.IDENTITY}),
+    "setresuid": frozenset({_T.IDENTITY}),
+    "setresgid": frozenset({_T.IDENTITY}),
+    "setgroups": frozenset({_T.IDENTITY}),
+    "capset": frozenset({_T.IDENTITY}),
+}
+
 #: Decoded but outside the category rule for `container` (see the module docstring).
 _CONTAINER_EXCEPTIONS: dict[str, bool] = {"write": True}
 
@@ -161,11 +200,14 @@ def _nargs(name: str) -> int:
 
 
 def _spec(nr: int, name: str) -> SyscallSpec:
-    if nr >= X32_FIRST_NR or name not in _DECODED:
-        return SyscallSpec(name, "other", None, container=False)
+    if nr >= X32_FIRST_NR:
+        return SyscallSpec(name, Category.OTHER, None, container=False)
+    traits = _TRAITS.get(name, frozenset())
+    if name not in _DECODED:
+        return SyscallSpec(name, Category.OTHER, None, container=False, traits=traits)
     category, decode, decode_exit = _DECODED[name]
     container = _CONTAINER_EXCEPTIONS.get(name, category != "other")
-    return SyscallSpec(name, category, decode, decode_exit, container=container, nargs=_nargs(name))
+    return SyscallSpec(name, Category(category), decode, decode_exit, container=container, nargs=_nargs(name), traits=traits)
 
 
 _ALL_NAMES: dict[int, str] = {**_NEWER_SYSCALL_NAMES, **_PTRACE_SYSCALL_NAMES}
@@ -191,6 +233,12 @@ LAYOUTS: dict[str, _render.Layout] = {
 }
 
 
+def syscalls_with(*traits: Trait) -> frozenset[str]:
+    """The names of the (native) syscalls that have any of `traits`, e.g. syscalls_with(Trait.EXEC)."""
+    wanted = frozenset(traits)
+    return frozenset(spec.name for nr, spec in SYSCALLS.items() if nr < X32_FIRST_NR and spec.traits & wanted)
+
+
 def syscall_name(nr: int) -> str:
     """The syscall's name, or syscall_<nr> for a number no table knows."""
     spec = SYSCALLS.get(nr)
@@ -202,12 +250,12 @@ def raw_args(ctx: SyscallContext) -> dict[str, Any]:
     return {"args": [hex(value) for value in ctx.args[:6]]}
 
 
-def decode_syscall(ctx: SyscallContext) -> tuple[dict[str, Any], str]:
+def decode_syscall(ctx: SyscallContext) -> tuple[dict[str, Any], Category]:
     """(args, category) for a syscall at its entry stop. Never raises: a failing decoder yields
     {"decode_error": ..., "args": [raw registers]}. A category the decoder set on ctx wins over the spec's."""
     spec = SYSCALLS.get(ctx.nr)
     if spec is None or spec.decode is None:
-        return raw_args(ctx), ctx.category or (spec.category if spec else "other")
+        return raw_args(ctx), ctx.category or (spec.category if spec else Category.OTHER)
     try:
         args = spec.decode(ctx)
     except Exception as exc:  # a decoder bug or a tracee that vanished must not end the trace

@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 from tracer.decoders.base import SyscallContext
+from tracer.events import Category
 from tracer.xlat.at import AT_FDCWD
 
 U32 = 0xFFFFFFFF
@@ -150,7 +151,7 @@ def absolute_path(ctx: SyscallContext, base: int | str, path: str | None) -> str
     return posixpath.normpath(posixpath.join(directory, path))
 
 
-def control_file_category(path: str | None) -> str | None:
+def control_file_category(path: str | None) -> Category | None:
     """The category of a namespace or cgroup control file, None for any other path.
 
     Writing /proc/PID/uid_map, gid_map or setgroups sets up a user namespace's ids (privileges); anything under
@@ -159,7 +160,7 @@ def control_file_category(path: str | None) -> str | None:
     if path is None:
         return None
     if path == CGROUP_ROOT or path.startswith(CGROUP_ROOT + "/"):
-        return "cgroups"
+        return Category.CGROUPS
     if _ID_MAP_FILE.match(path):
-        return "privileges"
+        return Category.PRIVILEGES
     return None

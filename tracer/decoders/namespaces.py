@@ -20,6 +20,7 @@ from tracer.decoders.common import (
     s32,
     unreadable,
 )
+from tracer.events import Category
 from tracer.xlat.clone import (
     CLONE3_FLAGS,
     CLONE_FLAGS,
@@ -71,7 +72,7 @@ CLONE_NEW_ANY = (
 def _categorize_clone(ctx: SyscallContext, flags: int) -> None:
     """A clone that only starts a thread builds no container: count it under process, not namespaces."""
     if flags & CLONE_THREAD and not flags & CLONE_NEW_ANY:
-        ctx.category = "process"
+        ctx.category = Category.PROCESS
 
 
 def decode_clone3(ctx: SyscallContext) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from tracer.decoders import render as r
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import U32, read_int_array, read_string, read_struct, s32, unreadable
+from tracer.events import Category
 from tracer.xlat import prctl as pr
 from tracer.xlat.capability import CAP_DATA_COUNT, CAP_VERSIONS, capability_name, capability_set
 from tracer.xlat.flags import decode_flags, decode_value, value_of
@@ -170,7 +171,7 @@ def decode_prctl(ctx: SyscallContext) -> dict[str, Any]:
     elif option not in _ANSWER_ONLY_OPTIONS:
         out["args"] = [hex(raw) for raw in ctx.args[1:5]]
     if option in _PROCESS_OPTIONS:
-        ctx.category = "process"
+        ctx.category = Category.PROCESS
     elif option not in _PRIVILEGE_OPTIONS:
         ctx.category = "other"
     return out

@@ -15,20 +15,6 @@ from dataclasses import dataclass, field
 from tracer.events import Event, Exec, Header, ProcessStarted, Syscall
 from tracer.processes import Process, ProcessTable
 
-#: CLONE_NEW* flag -> the namespace kind it creates (the names of /proc/PID/ns/*).
-NAMESPACE_FLAGS: dict[str, str] = {
-    "CLONE_NEWNS": "mnt",
-    "CLONE_NEWUTS": "uts",
-    "CLONE_NEWIPC": "ipc",
-    "CLONE_NEWNET": "net",
-    "CLONE_NEWPID": "pid",
-    "CLONE_NEWUSER": "user",
-    "CLONE_NEWCGROUP": "cgroup",
-    "CLONE_NEWTIME": "time",
-}
-#: The kinds a learner compares, in teaching order.
-NAMESPACE_ORDER: tuple[str, ...] = ("user", "pid", "mnt", "uts", "ipc", "net", "cgroup", "time")
-
 #: Programs that set a container up rather than being the container's own program (basename of path or
 #: argv[0]).
 RUNTIME_PROGRAMS = frozenset(
@@ -50,11 +36,6 @@ RUNTIME_PROGRAMS = frozenset(
         "newgidmap",
     }
 )
-
-
-def flag_kinds(flags: Iterable[str]) -> list[str]:
-    """["pid", "mnt"] for ["CLONE_NEWPID", "CLONE_NEWNS", "SIGCHLD"]."""
-    return [NAMESPACE_FLAGS[f] for f in flags if f in NAMESPACE_FLAGS]
 
 
 def base_kind(kind: str) -> str:

@@ -25,15 +25,20 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tracer.decoders import Trait, syscalls_with
 from tracer.events import Event, Exec, Exit, MountSnapshot, ProcessStarted, Syscall
 from tracer.insights.cgroups import parse_cgroup_path
-from tracer.insights.common import NAMESPACE_FLAGS, Replay, flag_kinds, replay
+from tracer.insights.common import Replay, replay
 from tracer.insights.idmaps import map_file
 from tracer.insights.mounts import MountTree
 from tracer.insights.paths import PathResolver
 from tracer.processes import Process
+from tracer.xlat.clone import NAMESPACE_OF_FLAG, namespaces_of
 
-CLONE_SYSCALLS = ("clone", "clone3", "unshare")
+#: The calls whose CLONE_NEW* flags can fail for lack of privilege (setns is handled on its own).
+NEW_NAMESPACE_SYSCALLS = syscalls_with(Trait.NEW_NAMESPACE)
+ROOT_SYSCALLS = syscalls_with(Trait.ROOT)
+EXEC_SYSCALLS = syscalls_with(Trait.EXEC)
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def diagnose(events: Iterable[Event]) -> list[Diagnosis]:
 
 
 def _call_text(event: Syscall) -> str:
-    flags = [f for f in event.args.get("flags") or [] if f in NAMESPACE_FLAGS]
+    flags = [f for f in event.args.get("flags") or [] if f in NAMESPACE_OF_FLAG]
     return f"{event.name}({'|'.join(flags)})"
 
 
@@ -85,9 +90,9 @@ def _namespace_failures(events: Sequence[Event]) -> list[Diagnosis]:
                 )
             )
             continue
-        if event.name not in CLONE_SYSCALLS:
+        if event.name not in NEW_NAMESPACE_SYSCALLS:
             continue
-        kinds = flag_kinds(event.args.get("flags") or [])
+        kinds = namespaces_of(event.args.get("flags") or [])
         if not kinds:
             continue
         who = state.label(event.pid)
@@ -382,9 +387,9 @@ def _entrypoint_failures(events: Sequence[Event]) -> list[Diagnosis]:
         last_state = state
         if isinstance(event, ProcessStarted) and event.creator in entered:
             entered[event.pid] = entered[event.creator]
-        elif isinstance(event, Syscall) and event.name in ("pivot_root", "chroot") and event.error is None:
+        elif isinstance(event, Syscall) and event.name in ROOT_SYSCALLS and event.error is None:
             entered[event.pid] = (event.name, event.seq)
-        elif isinstance(event, Syscall) and event.name in ("execve", "execveat") and event.error == "ENOENT":
+        elif isinstance(event, Syscall) and event.name in EXEC_SYSCALLS and event.error == "ENOENT":
             if event.pid in entered:
                 paths = {p.key: p for p in resolver.paths(event)}
                 found = paths.get("path")
@@ -521,7 +526,7 @@ def _cgroup_failures(events: Sequence[Event]) -> list[Diagnosis]:
             if event.args.get("signal") == "SIGKILL" and isinstance(event.args.get("pid"), int):
                 victim = state.pid_seen_by(event.pid, event.args["pid"])
                 proc = state.table.processes.get(victim) if victim is not None else None
-                if proc is not None and flag_kinds(proc.flags) and not proc.execs:
+                if proc is not None and namespaces_of(proc.flags) and not proc.execs:
                     killed[event.pid] = (victim, event.seq)
         if isinstance(event, Exit) and event.code not in (0, None) and event.pid in killed:
             runtime_exits.append((event, state))

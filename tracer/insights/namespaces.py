@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tracer.events import Event, NamespaceChange, Syscall
-from tracer.insights.common import NAMESPACE_FLAGS, NAMESPACE_ORDER, Replay, base_kind, flag_kinds, replay
+from tracer.decoders import Trait, syscalls_with
+from tracer.events import NAMESPACE_ORDER, Event, NamespaceChange, ProcessVia, Syscall
+from tracer.insights.common import Replay, base_kind, replay
+from tracer.xlat.clone import FLAG_OF_NAMESPACE, namespaces_of
 
-_FLAG_OF_KIND = {kind: flag for flag, kind in NAMESPACE_FLAGS.items()}
+PROCESS_SYSCALLS = syscalls_with(Trait.PROCESS)
+OWN_NAMESPACE_SYSCALLS = syscalls_with(Trait.OWN_NAMESPACES)
 
 
 @dataclass
@@ -39,11 +42,11 @@ class NamespaceOrigin:
     @property
     def flag(self) -> str:
         """The CLONE_NEW* flag of this kind of namespace."""
-        return _FLAG_OF_KIND.get(self.kind, "")
+        return FLAG_OF_NAMESPACE.get(self.kind, "")
 
     def describe(self) -> str:
         flag = self.flag
-        if self.syscall in ("clone", "clone3", "fork", "vfork"):
+        if self.syscall in PROCESS_SYSCALLS:
             text = f"{self.syscall}({flag}) in {self.process}, the child is born in it"
         elif self.syscall == "unshare":
             text = f"unshare({flag}) in {self.process}"
@@ -65,10 +68,10 @@ def namespace_origins(events: Iterable[Event]) -> list[NamespaceOrigin]:
     for event, state in replay(events):
         if not host:
             host = state.table.host_namespaces()
-        if isinstance(event, Syscall) and event.error is None and event.name in ("unshare", "setns"):
+        if isinstance(event, Syscall) and event.error is None and event.name in OWN_NAMESPACE_SYSCALLS:
             last_call[event.pid] = event
             if event.name == "unshare":
-                for kind in flag_kinds(event.args.get("flags") or []):
+                for kind in namespaces_of(event.args.get("flags") or []):
                     if kind in ("pid", "time"):
                         unshared[(event.pid, kind)] = event
             continue
@@ -89,8 +92,8 @@ def _origin(
     last_call: dict[int, Syscall],
     unshared: dict[tuple[int, str], Syscall],
 ) -> NamespaceOrigin:
-    flag = _FLAG_OF_KIND.get(kind)
-    if event.via in ("unshare", "setns"):
+    flag = FLAG_OF_NAMESPACE.get(kind)
+    if event.via in OWN_NAMESPACE_SYSCALLS:
         call = last_call.get(event.pid)
         flags = list(call.args.get("flags") or call.args.get("nstype") or []) if call is not None else []
         return NamespaceOrigin(
@@ -104,14 +107,14 @@ def _origin(
             flags,
             first_member=event.pid if event.via == "unshare" else None,
         )
-    if event.via in ("clone", "clone3", "fork", "vfork"):
+    if event.via in PROCESS_SYSCALLS:
         proc = state.table.processes.get(event.pid)
         flags = list(proc.flags) if proc is not None else []
         creator = (
             proc.creator if proc is not None and proc.creator is not None else (proc.ppid if proc else None)
         )
         if flag in flags:
-            via = proc.via if proc is not None and proc.via in ("clone", "clone3") else event.via
+            via = proc.via if proc is not None and proc.via in (ProcessVia.CLONE, ProcessVia.CLONE3) else event.via
             return NamespaceOrigin(
                 kind,
                 event.new or 0,

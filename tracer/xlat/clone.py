@@ -6,6 +6,8 @@ receives when the child exits, which is why CLONE_NEWTIME (0x80) can only be ask
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tracer.xlat.flags import Table
 
 #: The exit-signal byte of clone(2)'s flags argument.
@@ -108,19 +110,24 @@ SETNS_TYPES: Table = (
     ("CLONE_NEWNET", CLONE_NEWNET),
 )
 
-#: The /proc/PID/ns entry each CLONE_NEW* flag creates (the kind names of tracer.events.NAMESPACE_KINDS).
+#: The /proc/PID/ns entry each CLONE_NEW* flag creates (the kind names of tracer.events.NAMESPACE_KINDS). The one
+#: CLONE_NEW* -> kind table of boxtrace; its order (the order the flags were added to the kernel, user namespaces
+#: aside) is the order in which flag lists are shown.
 NAMESPACE_OF_FLAG: dict[str, str] = {
     "CLONE_NEWNS": "mnt",
     "CLONE_NEWUTS": "uts",
     "CLONE_NEWIPC": "ipc",
-    "CLONE_NEWUSER": "user",
-    "CLONE_NEWPID": "pid",
     "CLONE_NEWNET": "net",
+    "CLONE_NEWPID": "pid",
+    "CLONE_NEWUSER": "user",
     "CLONE_NEWCGROUP": "cgroup",
     "CLONE_NEWTIME": "time",
 }
 
+#: Namespace kind -> the CLONE_NEW* flag that creates it.
+FLAG_OF_NAMESPACE: dict[str, str] = {kind: flag for flag, kind in NAMESPACE_OF_FLAG.items()}
 
-def namespaces_of(flags: list[str]) -> list[str]:
+
+def namespaces_of(flags: Iterable[str]) -> list[str]:
     """The namespace kinds a decoded flag list asks for, e.g. ["mnt", "pid"]."""
     return [NAMESPACE_OF_FLAG[name] for name in flags if name in NAMESPACE_OF_FLAG]

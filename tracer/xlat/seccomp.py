@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from tracer.xlat.flags import Table
 
+#: The audit architecture numbers a filter compares seccomp_data.arch with (include/uapi/linux/audit.h:
+#: EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE, and EM_386 | __AUDIT_ARCH_LE).
+AUDIT_ARCH_X86_64 = 0xC000003E
+AUDIT_ARCH_I386 = 0x40000003
+
 SECCOMP_SET_MODE_STRICT = 0
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_GET_ACTION_AVAIL = 2

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.decoders import Trait, syscalls_with
 from tracer.events import Event, Exec, Exit, ProcessStarted, Syscall
 from tracer.processes import ProcessTable
+from tracer.xlat.clone import NAMESPACE_OF_FLAG
 from viz.console import short_argv
 
 #: What a new namespace of each kind gives the process, in one clause.
@@ -35,20 +37,11 @@ NAMESPACE_MEANING: dict[str, str] = {
     "time": "its own boot-time and monotonic clocks",
 }
 
-#: CLONE_NEW* flag -> namespace kind.
-CLONE_FLAG_KINDS: dict[str, str] = {
-    "CLONE_NEWNS": "mnt",
-    "CLONE_NEWUTS": "uts",
-    "CLONE_NEWIPC": "ipc",
-    "CLONE_NEWNET": "net",
-    "CLONE_NEWPID": "pid",
-    "CLONE_NEWUSER": "user",
-    "CLONE_NEWCGROUP": "cgroup",
-    "CLONE_NEWTIME": "time",
-}
+#: CLONE_NEW* flag -> namespace kind (the one table, in tracer.xlat.clone).
+CLONE_FLAG_KINDS = NAMESPACE_OF_FLAG
 
-NAMESPACE_SYSCALLS = frozenset({"unshare", "clone", "clone3", "setns"})
-ROOT_SYSCALLS = frozenset({"pivot_root", "chroot"})
+NAMESPACE_SYSCALLS = syscalls_with(Trait.NAMESPACE)
+ROOT_SYSCALLS = syscalls_with(Trait.ROOT)
 MAX_NAMESPACE_CHAPTERS = 8
 
 
