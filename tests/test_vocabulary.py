@@ -33,7 +33,8 @@ PROJECT_DIRS = ("tracer", "viz", "scenarios", "boxtrace", "bench", "scripts")
         (Trait.ROOT, {"pivot_root", "chroot"}),
         (
             Trait.IDENTITY,
-            {"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "capset"},
+            {"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid",
+             "capset"},
         ),
     ],
 )

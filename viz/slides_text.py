@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 
-from tracer.decoders import format_call
+from tracer.decoders import Trait, format_call, syscalls_with
 from tracer.events import CATEGORIES, Event, Exec, Exit, Syscall
 
 #: The steps a container-building call belongs to, in the order a legend lists them, with what each means.
@@ -47,11 +47,10 @@ LESSON_CATEGORY: dict[str, str] = {
 
 _ROOT_CALLS = frozenset({"mount", "umount2", "umount", "pivot_root", "chroot", "move_mount", "fsmount", "open_tree",
                          "mount_setattr"})
-_IDENTITY_CALLS = frozenset({"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-                             "setfsuid", "setfsgid", "capset"})
+_IDENTITY_CALLS = syscalls_with(Trait.IDENTITY)
 _IDENTITY_PRCTL = frozenset({"PR_SET_NO_NEW_PRIVS", "PR_SET_SECCOMP", "PR_SET_KEEPCAPS", "PR_SET_SECUREBITS"})
-_NAMESPACE_CALLS = frozenset({"unshare", "setns"})
-_CLONES = frozenset({"clone", "clone3", "fork", "vfork"})
+_NAMESPACE_CALLS = syscalls_with(Trait.OWN_NAMESPACES)
+_CLONES = syscalls_with(Trait.PROCESS)
 
 #: A run of the same call longer than this shows its first and last lines and how many are between.
 RUN_KEEP = 4

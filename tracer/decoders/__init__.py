@@ -178,6 +178,8 @@ _TRAITS: dict[str, frozenset[Trait]] = {
     "setresuid": frozenset({_T.IDENTITY}),
     "setresgid": frozenset({_T.IDENTITY}),
     "setgroups": frozenset({_T.IDENTITY}),
+    "setfsuid": frozenset({_T.IDENTITY}),
+    "setfsgid": frozenset({_T.IDENTITY}),
     "capset": frozenset({_T.IDENTITY}),
 }
 

@@ -86,7 +86,7 @@ class Trait(StrEnum):
     MOUNT = "mount"
     #: Changes the process's root directory: pivot_root, chroot.
     ROOT = "root"
-    #: Changes the process's credentials: set*id, setgroups, capset.
+    #: Changes the process's credentials: set*id, setfs*id, setgroups, capset.
     IDENTITY = "identity"
 
 
