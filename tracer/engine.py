@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 
 from tracer import ptrace_api as pt
 from tracer.capabilities import capability_masks
@@ -141,7 +142,7 @@ class _Pending:
     nr: int
     name: str
     args: dict
-    category: str
+    category: Category
     started: float
     notes: dict | None
     argv: list[str] | None = None
@@ -151,28 +152,70 @@ class _Pending:
     raw: list[str] | None = None
 
 
+class TraceeState(Enum):
+    """Where a tracee is in the stop state machine (one value where there were five booleans)."""
+
+    #: Named by its parent's fork event or seized at attach; its first stop has not been seen yet.
+    EXPECTED = "expected"
+    #: Stopped before any parent's event named it (a new child's first stop can come first); that stop is
+    #: being handled now.
+    ADOPTED = "adopted"
+    #: Its first stop came before its parent's fork event: kept stopped until that event names it.
+    HELD = "held"
+    #: Running between syscalls.
+    RUNNING = "running"
+    #: At or after a syscall-entry stop (full stops): the exit stop comes next.
+    IN_SYSCALL = "in-syscall"
+    #: After a seccomp stop: stepping once with PTRACE_SYSCALL to the syscall-exit stop to read the return value.
+    TO_EXIT_STOP = "to-exit-stop"
+
+
+#: The states in which a tracee has not yet been let go after its first stop.
+_AWAITING_FIRST_STOP = frozenset({TraceeState.EXPECTED, TraceeState.ADOPTED})
+#: The states in which a tracee stays stopped until its parent's fork event arrives.
+_HELD = frozenset({TraceeState.ADOPTED, TraceeState.HELD})
+
+
+class Origin(Enum):
+    """How a tracee came under the tracer; decides what is recorded, how it stops and what happens at the end."""
+
+    #: Launched by boxtrace, before its exec: its syscalls are boxtrace's own set-up, not the traced program's.
+    SETUP = "setup"
+    #: Part of the tree boxtrace launched (it may carry the seccomp filter and is killed if it outlives the trace).
+    LAUNCHED = "launched"
+    #: A thread of a process that was running before the trace (a daemon): followed quietly, detached at the end.
+    ATTACHED = "attached"
+    #: Born during the trace from an attached process (a shim, runc): followed, detached at the end.
+    DESCENDANT = "descendant"
+
+
 @dataclass(slots=True)
 class _Tracee:
     tid: int
     tgid: int
     #: Stop at every syscall (PTRACE_SYSCALL) rather than only at seccomp/ptrace events (PTRACE_CONT).
     full_stops: bool
-    #: Known from a parent's event or attach, but its first stop has not been seen yet.
-    awaiting_first_stop: bool = True
-    #: Its first stop came before its parent's fork event: hold it stopped until that event names it.
-    held: bool = False
-    in_syscall: bool = False
+    state: TraceeState = TraceeState.EXPECTED
+    origin: Origin = Origin.DESCENDANT
     pending: _Pending | None = None
-    #: After a seccomp stop, step to the syscall-exit stop once to read the return value.
-    exit_stop_wanted: bool = False
-    #: Launched before exec: its syscalls are boxtrace's own set-up, not the traced program's.
-    before_exec: bool = False
     #: Syscalls left to follow at every stop after it moved a control file onto fd 0-2 (see _watch_low_fd).
     watch: int = 0
-    #: A thread of a process that was running before the trace (a daemon): followed quietly, detached at the end.
-    attached: bool = False
-    #: Part of the tree boxtrace launched (it may carry the seccomp filter and is killed if it outlives the trace).
-    launched: bool = False
+
+    @property
+    def held(self) -> bool:
+        return self.state in _HELD
+
+    @property
+    def before_exec(self) -> bool:
+        return self.origin is Origin.SETUP
+
+    @property
+    def launched(self) -> bool:
+        return self.origin is Origin.SETUP or self.origin is Origin.LAUNCHED
+
+    @property
+    def attached(self) -> bool:
+        return self.origin is Origin.ATTACHED
 
 
 @dataclass
@@ -413,8 +456,7 @@ class Tracer:
             os.waitpid(pid, 0)
             raise ptrace_refused(error) from None
         self._launch_pid = pid
-        tracee = _Tracee(pid, pid, full_stops=not self._seccomp, awaiting_first_stop=False, before_exec=True,
-                         launched=True)
+        tracee = _Tracee(pid, pid, full_stops=not self._seccomp, state=TraceeState.RUNNING, origin=Origin.SETUP)
         self.tracees[pid] = tracee
         state = self._new_process_state(pid)
         self._process_count += 1
@@ -513,7 +555,7 @@ class Tracer:
                     if error.errno == errno.EPERM and not seized and required and _alive(pid):
                         raise ptrace_refused(error, pid) from None
                     continue
-                self.tracees[tid] = _Tracee(tid, pid, full_stops=False, attached=True)
+                self.tracees[tid] = _Tracee(tid, pid, full_stops=False, origin=Origin.ATTACHED)
                 seized.append(tid)
                 try:
                     pt.interrupt(tid)  # a first stop, so the options take hold and state is known
@@ -595,7 +637,7 @@ class Tracer:
             tgid = tid
         parent = self.tracees.get(tgid) if tgid != tid else None
         full = parent.full_stops if parent else self._default_full_stops(_ppid(status))
-        tracee = _Tracee(tid, tgid, full_stops=full, awaiting_first_stop=True, held=True)
+        tracee = _Tracee(tid, tgid, full_stops=full, state=TraceeState.ADOPTED)
         self.tracees[tid] = tracee
         return tracee
 
@@ -616,7 +658,11 @@ class Tracer:
     def _resume(self, tracee: _Tracee, sig: int = 0) -> None:
         if tracee.held:
             return
-        request = pt.PTRACE_SYSCALL if (tracee.full_stops or tracee.exit_stop_wanted or tracee.watch) else pt.PTRACE_CONT
+        request = (
+            pt.PTRACE_SYSCALL
+            if (tracee.full_stops or tracee.state is TraceeState.TO_EXIT_STOP or tracee.watch)
+            else pt.PTRACE_CONT
+        )
         try:
             pt.resume(request, tracee.tid, sig)
         except pt.PtraceError as error:
@@ -628,11 +674,11 @@ class Tracer:
 
     def _on_ptrace_event(self, tracee: _Tracee, event: int, sig: int) -> None:
         if event == pt.PTRACE_EVENT_STOP:
-            if tracee.awaiting_first_stop:
-                tracee.awaiting_first_stop = False
-                if tracee.held and not self._parent_event_seen(tracee):
+            if tracee.state in _AWAITING_FIRST_STOP:
+                if tracee.state is TraceeState.ADOPTED and not self._parent_event_seen(tracee):
+                    tracee.state = TraceeState.HELD
                     return  # stays stopped until the parent's event arrives
-                tracee.held = False
+                tracee.state = TraceeState.RUNNING
                 self._resume(tracee)
             elif sig in STOP_SIGNALS:
                 # A group-stop (SIGSTOP, ^Z): stay stopped as the sender wanted, without a ptrace-stop. Under
@@ -669,11 +715,10 @@ class Tracer:
                 return
             raise
         if info.op == pt.SYSCALL_INFO_ENTRY:
-            tracee.in_syscall = True
+            tracee.state = TraceeState.IN_SYSCALL
             self._on_entry(tracee, info.nr, info.args)
         elif info.op == pt.SYSCALL_INFO_EXIT:
-            tracee.in_syscall = False
-            tracee.exit_stop_wanted = False
+            tracee.state = TraceeState.RUNNING
             name = tracee.pending.name if tracee.pending is not None else None
             self._on_exit(tracee, info.rval, info.is_error)
             if tracee.watch:
@@ -688,11 +733,12 @@ class Tracer:
                 return
             raise
         if info.op == pt.SYSCALL_INFO_SECCOMP:
-            if not tracee.in_syscall:  # a watched thread had its syscall-entry stop first: already seen there
+            if tracee.state is not TraceeState.IN_SYSCALL:  # a watched thread: already seen at its entry stop
                 if info.nr in self._dup_nrs:
                     self._watch_low_fd(tracee, info.args)
                 self._on_entry(tracee, info.nr, info.args)
-            tracee.exit_stop_wanted = tracee.pending is not None
+            if tracee.pending is not None:
+                tracee.state = TraceeState.TO_EXIT_STOP
         self._resume(tracee)
 
     #: How many syscalls a thread is followed at every stop after moving a control file onto fd 0-2: a shell
@@ -750,9 +796,9 @@ class Tracer:
             pending.context = context
         tracee.pending = pending
         if name in NO_RETURN_SYSCALLS:
-            # exit and exit_group never reach a syscall-exit stop: record them now.
+            # exit and exit_group never reach a syscall-exit stop: record them now (pending is cleared, so a
+            # seccomp stop does not step to an exit stop that never comes).
             self._on_exit(tracee, 0, False)
-            tracee.exit_stop_wanted = False
 
     def _on_exit(self, tracee: _Tracee, rval: int, is_error: bool) -> None:
         pending = tracee.pending
@@ -823,15 +869,13 @@ class Tracer:
         else:
             child.tgid = tgid
             child.full_stops = parent.full_stops if is_thread else self._child_full_stops(parent)
-        child.attached = parent.attached and is_thread
-        child.launched = parent.launched
+        child.origin = _child_origin(parent.origin, is_thread)
         self._held_parents[child_tid] = parent.tid
         if is_thread:
             if not parent.before_exec:
                 self._emit(ThreadStarted(self._next_seq(), self._now(), pid=tgid, tid=child_tid,
                                          creator=parent.tid, flags=flags))
         else:
-            child.before_exec = parent.before_exec
             state = self._new_process_state(child_tid)
             self._process_count += 1
             if not parent.before_exec:
@@ -862,11 +906,11 @@ class Tracer:
                                 code=(early_status >> 8) & 0xFF if low == 0 else None,
                                 signal=_signame(low) if low else None))
             return
-        if child.held and not child.awaiting_first_stop:
-            child.held = False
+        if child.state is TraceeState.HELD:
+            child.state = TraceeState.RUNNING
             self._resume(child)
-        else:
-            child.held = False
+        elif child.state is TraceeState.ADOPTED:
+            child.state = TraceeState.EXPECTED
 
     def _on_exec(self, tracee: _Tracee) -> _Tracee:
         try:
@@ -877,14 +921,15 @@ class Tracer:
         if old_tid != tracee.tid:
             # A non-leader thread exec'd: it now has the leader's pid and the other threads are gone.
             old = self.tracees.pop(old_tid, None)
+            in_exit = (old if old is not None else tracee).state is TraceeState.TO_EXIT_STOP
             if old is not None:
                 pending = old.pending
-                tracee.exit_stop_wanted = old.exit_stop_wanted
-            tracee.in_syscall = True
+            tracee.state = TraceeState.TO_EXIT_STOP if in_exit else TraceeState.IN_SYSCALL
         for tid in [t for t, tr in self.tracees.items() if tr.tgid == tracee.tgid and t != tracee.tid]:
             self.tracees.pop(tid, None)
         was_setup = tracee.before_exec
-        tracee.before_exec = False
+        if was_setup:
+            tracee.origin = Origin.LAUNCHED
         tracee.pending = pending
         state = self.procs.get(tracee.tgid) or self._new_process_state(tracee.tgid)
         old_ns = dict(state.ns)
@@ -929,7 +974,7 @@ class Tracer:
             self._check_filter_installed(tracee)
         self._capture_bundle(tracee.tgid, list(argv or []))
         if self._seccomp and tracee.pending is not None:
-            tracee.exit_stop_wanted = True
+            tracee.state = TraceeState.TO_EXIT_STOP
         return tracee
 
     def _capture_bundle(self, pid: int, argv: list[str]) -> None:
@@ -1138,7 +1183,7 @@ class Tracer:
             if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
                 try:  # a child born at the last moment is traced too: let go of it at its first stop
                     child = pt.get_event_msg(tid)
-                    self.tracees.setdefault(child, _Tracee(child, child, full_stops=False, attached=True))
+                    self.tracees.setdefault(child, _Tracee(child, child, full_stops=False, origin=Origin.ATTACHED))
                 except pt.PtraceError:
                     pass
             deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
@@ -1198,6 +1243,16 @@ class Tracer:
 
     def _notice(self, level: Level, message: str, pid: int | None = None) -> None:
         self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))
+
+
+def _child_origin(parent: Origin, is_thread: bool) -> Origin:
+    """A new thread shares its process's origin, except that set-up ends at the launched process's exec (its
+    threads count as launched); a new process of an attached daemon is a descendant."""
+    if parent is Origin.SETUP:
+        return Origin.SETUP if not is_thread else Origin.LAUNCHED
+    if parent is Origin.ATTACHED:
+        return Origin.ATTACHED if is_thread else Origin.DESCENDANT
+    return parent
 
 
 def _require_syscall_info(release: str | None = None) -> None:
