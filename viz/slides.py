@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracer.decoders import Trait, syscalls_with
 from tracer.events import Event, Exec, Exit, Syscall
 from tracer.recording import Recording
 from viz.model import (
@@ -44,6 +45,9 @@ from viz.model import (
 )
 from viz.slides_text import call_text, hide_pids, lesson_kind, shorten_ids
 from viz.themes import EDGE_DESCRIPTIONS, Theme
+
+#: Calls that create a process (the syscall table's traits).
+_PROCESS_SYSCALLS = syscalls_with(Trait.PROCESS)
 
 #: Longest line of a box, cluster or arrow label on a slide.
 LABEL_LIMIT = 36
@@ -178,7 +182,7 @@ def focus_call_text(event: Event) -> str:
     if isinstance(event, Syscall) and event.name in DECISIVE_SYSCALLS and event.error is None:
         return decisive_label(event)
     text = call_text(event, 400)
-    if isinstance(event, Syscall) and event.name in ("clone", "clone3", "fork", "vfork") and event.error is None:
+    if isinstance(event, Syscall) and event.name in _PROCESS_SYSCALLS and event.error is None:
         text = re.sub(r" = \d+$", "", text)  # the child's host pid: the arrow shows the child
     return text
 
