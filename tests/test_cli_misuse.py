@@ -109,7 +109,7 @@ MISUSE = {
 IMPOSSIBLE = {
     "export unknown suffix": ["-o", "x.gif"],
     "export timeline as svg": ["--view", "timeline", "-o", "t.svg"],
-    "export sequence as png": ["--view", "sequence", "-o", "s.png"],
+    "export sequence as json": ["--view", "sequence", "-o", "s.json"],
     "export tree as json": ["--view", "tree", "-o", "t.json"],
     "export png into an svg name": ["--format", "png", "-o", "x.svg"],
     "export dot into a pdf name": ["--format", "dot", "-o", "x.pdf"],

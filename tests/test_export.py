@@ -315,7 +315,7 @@ def test_cli_export_writes_the_file(scenario_recording: Callable[[str], Path], t
 @pytest.mark.parametrize(
     ("view", "fmt", "name", "expected"),
     [
-        ("sequence", "svg", "x.svg", "the sequence view cannot be written as svg: use mmd"),
+        ("sequence", "json", "x.json", "the sequence view cannot be written as json: use mmd, svg, png, pdf"),
         ("timeline", None, "x.png", "the timeline view cannot be written as png: use json"),
         ("architecture", "json", "x.json", "the architecture view cannot be written as json: use svg, png, pdf, dot"),
         ("tree", None, "x.txt", None),

@@ -58,3 +58,27 @@ def test_messages_are_hand_offs_and_chapters_are_notes(name: str) -> None:
     # The chapters' notes come in the order the chapters start in the trace.
     starts = sorted(chapters, key=lambda c: c.seqs[0])
     assert notes == [mermaid_text(c.title) for c in starts]
+
+
+def test_sequence_picture_in_chain_order_and_a_pdf_page_per_chapter(tmp_path: Path) -> None:
+    import shutil
+
+    from pypdf import PdfReader
+
+    from tests.prereqs import require
+    from viz.export import export
+
+    require(shutil.which("dot"), "Graphviz's dot is not installed")
+    recording = load_recording(RECORDINGS / "docker.jsonl")
+    chapters = build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    svg = export(recording, "sequence", "svg", "light", tmp_path / "s.svg", chapters=chapters).read_text()
+    # Header boxes stand left to right in chain order.
+    heads = re.findall(r'<title>h(\d+)</title>\s*<path[^>]*d="M([\d.]+)', svg)
+    assert len(heads) >= len(CHAINS["docker"])
+    assert [int(i) for i, _ in sorted(heads, key=lambda h: float(h[1]))] == sorted(int(i) for i, _ in heads)
+    import html
+
+    shown = html.unescape(svg)
+    assert "clone(CLONE_PARENT)" in shown and 'execve("/bin/sh")' in shown and "/proc/PID/exe" in shown
+    pdf = export(recording, "sequence", "pdf", "light", tmp_path / "s.pdf", chapters=chapters)
+    assert len(PdfReader(pdf).pages) == 1 + len([c for c in chapters if c.seqs])

@@ -48,7 +48,7 @@ from viz.themes import CATEGORY_DESCRIPTIONS, EDGE_DESCRIPTIONS, KIND_DESCRIPTIO
 VIEW_FORMATS: dict[str, tuple[str, ...]] = {
     "architecture": ("svg", "png", "pdf", "dot"),
     "tree": ("svg", "png", "pdf", "dot"),
-    "sequence": ("mmd",),
+    "sequence": ("mmd", "svg", "png", "pdf"),
     "timeline": ("json",),
     "page": ("html",),
 }
@@ -137,8 +137,10 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
         elif view == "tree":
             graph = tree_dot(model, chosen, recording_title(recording))
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
-        elif view == "sequence":
+        elif view == "sequence" and fmt == "mmd":
             data = sequence_mermaid(model, chosen, chapters).encode()
+        elif view == "sequence":
+            data = _sequence_picture(model, chosen, chapters, title, fmt)
         else:
             data = json.dumps(perfetto_trace(model, recording), separators=(",", ":"), default=str).encode()
     except SlideError as error:
@@ -149,6 +151,37 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
     except OSError as error:
         raise ExportError(f"cannot write {output}: {error.strerror or error}") from None
     return output
+
+
+def _sequence_picture(model: TraceModel, theme: Theme, chapters: Sequence[Any], title: str, fmt: str) -> bytes:
+    """The sequence drawn by Graphviz (viz.slides_sequence): the whole launch, and in PDF then one page per
+    chapter: the hand-offs from its start to the next chapter's, and its own container-building calls as notes
+    over the components that made them."""
+    from viz.slides import _focus_nodes, focus_call_text
+    from viz.slides_sequence import sequence_graph
+    from viz.slides_text import lesson_kind
+
+    timed = timed_sequence(model, chapters)
+    messages = [message for _, message in timed]
+    order = chain_order(model, messages)
+    shown = [m for m in messages if m[0] != "chapter"][:MAX_SEQUENCE_MESSAGES]
+    whole = _render(sequence_graph(model, theme, order, shown, title), fmt)
+    if fmt != "pdf" or not chapters:
+        return whole
+    pages = [whole]
+    starts = sorted((c for c in chapters if c.seqs), key=lambda c: c.seqs[0])
+    for index, chapter in enumerate(starts):
+        end = starts[index + 1].seqs[0] if index + 1 < len(starts) else float("inf")
+        page: list[Message] = [m for seq, m in timed if chapter.seqs[0] <= seq < end and m[0] != "chapter"]
+        for node, events in _focus_nodes(model, [chapter]).items():
+            own = [e for e in events if isinstance(e, Syscall)]
+            calls = ([e for e in own if lesson_kind(e) is not None] or own)[:3]
+            page.extend(("note", node, "", hide_pids(focus_call_text(e))) for e in calls)
+        involved = {n for _, src, dst, _ in page for n in (src, dst) if n}
+        participants = [n for n in order if n in involved] or order[:1]
+        pages.append(_render(sequence_graph(model, theme, participants, page[:40] or [("chapter", "", "", chapter.title)],
+                                            chapter.title), "pdf"))
+    return _pdf_pages(pages)
 
 
 def _chapter_pages(model: TraceModel, theme: Theme, title: str, caption: str, chapters: Sequence[Any],
@@ -486,6 +519,12 @@ Message = tuple[str, str, str, str]
 
 def sequence_messages(model: TraceModel, chapters: Sequence[Any] = (), *,
                       with_exits: bool = False) -> list[Message]:
+    """The messages of `timed_sequence` without their event numbers."""
+    return [message for _, message in timed_sequence(model, chapters, with_exits=with_exits)]
+
+
+def timed_sequence(model: TraceModel, chapters: Sequence[Any] = (), *,
+                   with_exits: bool = False) -> list[tuple[float, Message]]:
     """The hand-offs of the launch in trace order: process creations and execs that change component, socket
     connections, the calls that change namespaces or the root (notes over the caller), and each chapter's title
     (a note across every participant, "chapter" as its arrow) where the chapter starts; `with_exits` adds the
@@ -500,7 +539,7 @@ def sequence_messages(model: TraceModel, chapters: Sequence[Any] = (), *,
         return f"{phase.role.name}@{group_key(phase.ns, host)}"
 
     subreapers: set[int] = set()
-    timed: list[tuple[int, Message]] = []
+    timed: list[tuple[float, Message]] = []
     for proc in table.history:
         for seq in proc.event_seqs:
             event = events.get(seq)
@@ -538,7 +577,7 @@ def sequence_messages(model: TraceModel, chapters: Sequence[Any] = (), *,
         if chapter.seqs:
             timed.append((chapter.seqs[0] - 0.5, ("chapter", "", "", chapter.title)))
     timed.sort(key=lambda item: item[0])
-    return [message for _, message in timed]
+    return timed
 
 
 #: Where each kind of component stands in a sequence diagram: the chain from the client to the container's
