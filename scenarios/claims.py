@@ -17,6 +17,7 @@ from tracer.claims import (
     Claim,
     Count,
     Exists,
+    FollowedBy,
     OnlyBy,
     Who,
     argv0,
@@ -617,6 +618,72 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 BY_ID: dict[str, Claim] = {claim.id: claim for claim in CLAIMS}
+
+
+# The generic walkthrough (a trace of no known scenario): its chapters' statements, checked the same way -------------
+
+_ANY = ()  # a generic claim holds wherever its chapter appears, whatever the scenario
+
+GENERIC_FIRST_EXEC = Claim(
+    id="generic-first-exec", says="the launched command starts by exec'ing its program",
+    evidence=(Exists(Call("exec", who=LAUNCHED)),), scenarios=_ANY, source="execve(2)",
+)
+GENERIC_UNSHARE = Claim(
+    id="generic-unshare-keeps-pid", says="unshare moves its caller into the new namespaces except pid: the caller "
+    "never enters a new pid namespace, a child born after the call does",
+    evidence=(Exists(Call("namespace", args={"via": "unshare"})),
+              Absent(Call("namespace", args={"kind": "pid", "via": "unshare"}))),
+    scenarios=_ANY, source="unshare(2), pid_namespaces(7)",
+)
+GENERIC_CLONE = Claim(
+    id="generic-clone-born-in", says="a clone with CLONE_NEW* flags creates a child that is born in the new "
+    "namespaces", evidence=(Exists(Call("namespace", args={"via": "clone"})),), scenarios=_ANY, source="clone(2)",
+)
+GENERIC_SETNS = Claim(
+    id="generic-setns-joins", says="setns joins a namespace that exists: the process moves, nothing is created",
+    evidence=(Exists(Call("namespace", args={"via": "setns"})),), scenarios=_ANY, source="setns(2)",
+)
+GENERIC_PIVOT = Claim(
+    id="generic-pivot-then-detach", says="pivot_root comes first, the old root is unmounted next",
+    evidence=(FollowedBy(Call("syscall", "pivot_root", ok=True),
+                         Call("syscall", "umount2", args={"flags": has("MNT_DETACH")}, ok=True)),),
+    scenarios=_ANY, source="pivot_root(2), umount2(2)",
+)
+GENERIC_CHROOT = Claim(
+    id="generic-chroot-keeps-mounts", says="chroot changes where lookups start and unmounts nothing",
+    evidence=(Exists(Call("syscall", "chroot", ok=True)), Absent(Call("syscall", "umount2", ok=True))),
+    scenarios=_ANY, source="chroot(2)",
+)
+GENERIC_ENTRYPOINT = Claim(
+    id="generic-entrypoint-in-new-namespaces", says="the container's program is exec'd by a process that is pid 1 of "
+    "a new pid namespace, after the root change", evidence=(Exists(Call("exec", who=CONTAINER_PID1)),),
+    scenarios=_ANY, source="execve(2), pid_namespaces(7)",
+)
+GENERIC_EXITS = Claim(
+    id="generic-pid1-exits-first", says=PID1_EXITS_FIRST.says, evidence=PID1_EXITS_FIRST.evidence, scenarios=_ANY,
+    source=PID1_EXITS_FIRST.source,
+)
+
+#: Generic chapters by the start of their title: the claims their narration states.
+GENERIC_CHAPTER_CLAIMS: dict[str, tuple[Claim, ...]] = {
+    "The command starts": (GENERIC_FIRST_EXEC,),
+    "unshare:": (GENERIC_UNSHARE,),
+    "clone:": (GENERIC_CLONE,),
+    "clone3:": (GENERIC_CLONE,),
+    "setns:": (GENERIC_SETNS,),
+    "A new root: pivot_root": (GENERIC_PIVOT,),
+    "A new root: chroot": (GENERIC_CHROOT,),
+    "The container's program starts": (GENERIC_ENTRYPOINT,),
+    "Everything exits": (GENERIC_EXITS,),
+}
+
+
+def generic_claims_for(title: str) -> tuple[Claim, ...]:
+    """The claims a generic walkthrough chapter states, found by its title."""
+    for start, claims in GENERIC_CHAPTER_CLAIMS.items():
+        if title.startswith(start):
+            return claims
+    return ()
 
 
 def claims_for(scenario: str, chapter: str) -> list[Claim]:

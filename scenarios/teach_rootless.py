@@ -1,8 +1,9 @@
 """Scenario `teach-rootless`: the lesson runtime again, as an ordinary user, with a user namespace first.
 
 Goal: see that CLONE_NEWUSER is what lets an unprivileged process create the other namespaces: the kernel makes the
-user namespace first, the child is root (with every capability) inside it only, and its parent writes the uid and
-gid maps that say which outside ids the inside ids stand for.
+user namespace first, the child holds every capability inside it only (its ids there are the overflow ids 65534
+until the maps exist), and its parent writes the uid and gid maps that say which outside ids the inside ids stand
+for, making the child uid 0 inside.
 Prerequisites: unprivileged user namespaces allowed by the kernel; when boxtrace runs as root the runtime is started
 as `nobody` (uid 65534) with a copy of the rootfs that nobody owns, and from a copy of the runtime staged where nobody
 can read it (scenarios/staging.py), so the checkout may live anywhere, /root included; the copy is removed by

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scenarios import get_scenario
-from scenarios.claims import BY_ID, CLAIMS, claims_for
+from scenarios.claims import BY_ID, CLAIMS, claims_for, generic_claims_for
 from tracer.claims import Before, Call, Claim, Count, Exists, OnlyBy, Trace, Who, check, evidence_seqs
 from tracer.events import Exec, Exit, Syscall
 from tracer.recording import load_recording
@@ -88,6 +88,19 @@ def test_every_walkthrough_chapter_states_checked_claims(name: str) -> None:
         assert claims, f"{name} walkthrough, chapter {chapter.id!r} ({chapter.title}): no checked claim"
         for claim in claims:
             assert not check(claim, trace_of(RECORDINGS / f"{name}.jsonl")), (name, chapter.id, claim.id)
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_every_generic_walkthrough_chapter_states_checked_claims(name: str) -> None:
+    """The chapters boxtrace computes for a trace of no known scenario, on each shipped recording."""
+    path = RECORDINGS / f"{name}.jsonl"
+    walk = build_walkthrough(load_recording(path).events, None)
+    assert walk.source == "generic" and walk.chapters
+    for chapter in walk.chapters:
+        claims = generic_claims_for(chapter.title)
+        assert claims, f"{path}: generic chapter {chapter.id!r} ({chapter.title}) states no checked claim"
+        problems = [line for claim in claims for line in failures(claim, path)]
+        assert not problems, "\n".join(problems)
 
 
 def test_every_milestone_of_a_recorded_scenario_has_claims() -> None:

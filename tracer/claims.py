@@ -13,6 +13,7 @@ of `Call` matchers (which process, which call, with which arguments) joined by r
 
 - `Exists(a)`: some event matches `a`; `Absent(a)`: none does; `Count(a, n)`: exactly n do.
 - `Before(a, b)`: both happen, and the first `a` comes before the first `b` (`last=True`: every `a` does).
+- `FollowedBy(a, b)`: some `b` happens after the first `a`.
 - `OnlyBy(a, who)`: some event matches `a`, and every one of them was made by a process `who` describes.
 
 A process is described by `Who`: the program it runs at that moment (basename of argv[0] or of the exec'd path),
@@ -248,6 +249,22 @@ class Before:
 
 
 @dataclass(frozen=True)
+class FollowedBy:
+    """The first `first` is followed, sooner or later, by some `then` (earlier `then`s do not matter)."""
+
+    first: Call
+    then: Call
+
+    def problems(self, found: Callable[[Call], list[Event]]) -> list[str]:
+        a = found(self.first)
+        if not a:
+            return [f"no event shows {self.first}"]
+        if any(e.seq > a[0].seq for e in found(self.then)):
+            return []
+        return [f"no {self.then} follows the first {self.first} (seq {a[0].seq})"]
+
+
+@dataclass(frozen=True)
 class OnlyBy:
     call: Call
     who: Who
@@ -261,7 +278,7 @@ class OnlyBy:
         return [f"{self.call} at seq {others[0].seq} was made by another process than {self.who}"] if others else []
 
 
-Relation = Exists | Absent | Count | Before | OnlyBy
+Relation = Exists | Absent | Count | Before | FollowedBy | OnlyBy
 
 
 def _with_who(call: Call, who: Who) -> Call:
@@ -421,7 +438,7 @@ def evidence_seqs(claim: Claim, events: Iterable[Event] | Trace) -> list[int]:
     trace = events if isinstance(events, Trace) else Trace(events)
     seqs: set[int] = set()
     for relation in claim.evidence:
-        calls = [relation.first, relation.then] if isinstance(relation, Before) else [relation.call]
+        calls = [relation.first, relation.then] if isinstance(relation, Before | FollowedBy) else [relation.call]
         if isinstance(relation, Absent):
             continue
         for call in calls:

@@ -207,7 +207,7 @@ def decode_setresgid(ctx: SyscallContext) -> dict[str, Any]:
 
 
 def decode_setgroups(ctx: SyscallContext) -> dict[str, Any]:
-    """setgroups(size, list): size gid_t values (a container runtime usually sets them to [] or its own)."""
+    """setgroups(size, list): size gid_t values (runc sets [] or the configured groups)."""
     size = s32(ctx.args[0])
     if not 0 <= size <= _NGROUPS_MAX:
         return {"size": size, "groups": None}

@@ -2,8 +2,9 @@
 
 Root's power is split into about 40 capabilities (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_KILL...). A runtime keeps
 a few: it drops the others from the bounding set (prctl(PR_CAPBSET_DROP, CAP_X), one call each: no exec can
-bring them back), then sets the effective, permitted and inheritable sets with capset(2), and usually sets
-no_new_privs (prctl(PR_SET_NO_NEW_PRIVS, 1): no setuid binary or file capability can raise privileges again).
+bring them back), then sets the effective, permitted and inheritable sets with capset(2), and sets no_new_privs
+when its configuration asks (prctl(PR_SET_NO_NEW_PRIVS, 1): no setuid binary or file capability can raise
+privileges again; runc's and ctr's defaults ask, Docker's do not).
 
 "before" is the set the process had when the trace saw it start or exec (ProcessStarted.caps and Exec.caps,
 read from /proc/PID/status). Recordings without those fields fall back to assuming the full set (a runtime runs

@@ -3,8 +3,9 @@
 A runtime creates a directory under /sys/fs/cgroup (a cgroup), writes limits into its files (memory.max,
 pids.max, cpu.max on cgroup v2; memory.limit_in_bytes, cpu.cfs_quota_us, cpu.shares on v1) and writes a pid
 into cgroup.procs (or tasks) to move that process in; children are born in their creator's cgroup. On cgroup
-v1 (and the "hybrid" layout of this kind of machine) every controller is its own hierarchy
-(/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, ... and a cgroup2 mount at /sys/fs/cgroup/unified), so the same
+v1 (and the "hybrid" layout of this kind of machine) there is one hierarchy per mounted controller or group of
+controllers (systemd co-mounts cpu,cpuacct and net_cls,net_prio; the recording machine mounts each alone:
+/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, ... and a cgroup2 mount at /sys/fs/cgroup/unified), so the same
 move is written once per hierarchy. The decoder keeps the content of writes under /sys/fs/cgroup; here they
 become facts:
 

@@ -1,8 +1,10 @@
 """User-namespace id maps: who "root inside" is outside.
 
 A new user namespace starts with no ids mapped: its processes are the overflow user (nobody, 65534) even to
-themselves. A process outside writes /proc/PID/uid_map and gid_map once each ("0 1000 1": inside uid 0 is
-outside uid 1000, one id), and an unprivileged writer must first write "deny" to /proc/PID/setgroups. The
+themselves. /proc/PID/uid_map and gid_map are written once each ("0 1000 1": inside uid 0 is outside uid 1000,
+one id), by a process in the parent user namespace or by the process itself (one line mapping its own outside
+id, as `unshare --map-root-user` does; user_namespaces(7)), and an unprivileged writer must first write "deny" to
+/proc/PID/setgroups. The
 decoder keeps the content of these writes; here they become facts per user namespace:
 
     in user namespace 4026532177, uid 0 is host uid 65534 (1 id)

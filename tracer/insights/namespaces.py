@@ -3,8 +3,9 @@
 The engine reports each process's namespaces as they change (NamespaceChange: kind, old and new inode, via).
 Three different stories hide behind "a new pid namespace":
 - clone/clone3 with CLONE_NEWPID: the child is born in it (teach, crun, bubblewrap);
-- unshare(CLONE_NEWPID): the caller stays where it is, its next child is born in it (runc's init stage 1,
-  `unshare --fork --pid`) — so the inode first shows on the child, "via clone", although unshare made it;
+- unshare(CLONE_NEWPID): the caller never enters it; every child it creates afterwards is born in it, the first
+  as pid 1 (runc's init stage 1, `unshare --fork --pid`) — so the inode first shows on the child, "via clone",
+  although unshare made it;
 - setns: an existing namespace is joined, nothing is created (dockerd entering the container's network).
 `namespace_origins(events)` tells them apart, one NamespaceOrigin per namespace inode the trace shows being
 created or joined (the host's own namespaces are left out).
@@ -36,7 +37,7 @@ class NamespaceOrigin:
     seq: int
     created: bool
     flags: list[str] = field(default_factory=list)
-    #: For unshare(CLONE_NEWPID/NEWTIME): the first process that lives in it (the caller's next child).
+    #: For unshare(CLONE_NEWPID/NEWTIME): the first process that lives in it (the caller's first child after the call).
     first_member: int | None = None
 
     @property

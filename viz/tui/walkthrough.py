@@ -188,8 +188,10 @@ def generic_walkthrough(events: Sequence[Event]) -> Walkthrough:
         if event.name == "pivot_root":
             narration = (
                 f"{name(event.pid)} calls pivot_root: the directory prepared as the container's root filesystem "
-                "becomes its `/` and the old root moves below it, to be unmounted next. Unlike chroot this "
-                "changes the mount itself, so the host's files are really out of reach."
+                "becomes the root mount of its mount namespace and the old root is moved to put_old (with "
+                'pivot_root(".", ".") it ends up stacked on top of the new root), to be unmounted next. Unlike '
+                "chroot this changes the mount itself, so once the old root is detached the host's files are "
+                "really out of reach."
             )
         else:
             narration = (
