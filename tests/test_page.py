@@ -199,3 +199,17 @@ def test_printed_each_chapter_starts_a_page(docker_page: tuple[Path, Recording, 
     pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": True})["data"])
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= len(chapters), pages
+
+
+def test_a_click_widens_the_picture(docker_page: tuple[Path, Recording, list], browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    path, _, _ = docker_page
+    driver = browser
+    driver.get(path.as_uri())
+    section = driver.find_element(By.ID, "chapter-1")
+    figure = section.find_element(By.TAG_NAME, "figure")
+    before = figure.size["width"]
+    figure.click()
+    assert "wide" in section.get_attribute("class").split()
+    assert figure.size["width"] > before * 1.4

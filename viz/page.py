@@ -8,7 +8,8 @@ any request at all.
 Each walkthrough chapter is a section: its title, the narration, the popular claim against what this trace shows,
 the trace lines that prove it (the chapter's events, as `boxtrace show` prints them) and the picture. The
 keyboard (→ ← j k PageDown PageUp Home End) and the chapter list move between chapters; `/` jumps to the search
-box over every process's full event list. Printed, each chapter takes its own page.
+box over every process's full event list; a click on the picture widens it. Printed, each chapter takes its own
+page.
 
 The chapters come from the caller (the CLI builds the walkthrough); viz never imports scenarios.
 """
@@ -57,9 +58,17 @@ main { padding: 12px 28px 40px; min-width: 0; }
 .controls .counter { color: var(--muted); }
 section.chapter { display: none; }
 section.chapter.current { display: block; }
+@media (min-width: 1300px) {
+  section.chapter.current { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.15fr); gap: 24px;
+                            align-items: start; }
+  section.chapter figure { margin-top: 6px; position: sticky; top: 8px; }
+  section.chapter.current.wide { display: block; }
+}
+figure { cursor: zoom-in; }
+section.wide figure { cursor: zoom-out; }
 section.chapter h2 { margin: 6px 0 8px; font-size: 28px; }
 .narration { font-size: 19px; max-width: 70em; }
-.claims { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; margin: 12px 0; max-width: 90em; }
+.claims { display: grid; grid-template-columns: repeat(auto-fit, minmax(16em, 1fr)); gap: 14px; margin: 12px 0; max-width: 90em; }
 .claims div { padding: 10px 14px; border-radius: 8px; border: 1px solid var(--border); }
 .claims .claim { background: var(--claim); }
 .claims .reality { background: var(--reality); }
@@ -135,6 +144,8 @@ _SCRIPT = """
     else return;
     e.preventDefault();
   });
+  // A click on the picture gives it the whole width (and back).
+  chapters.forEach((c) => c.querySelector('figure').addEventListener('click', () => c.classList.toggle('wide')));
   const search = document.getElementById('search');
   const matches = document.getElementById('matches');
   const processes = Array.from(document.querySelectorAll('details.process'));
@@ -244,6 +255,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
         nodes = {_node_id(n) for n in _focus_nodes(model, [chapter])}
         out.append(f'<section class="chapter" id="chapter-{index + 1}" data-chapter="{_e(chapter.id)}" '
                    f'data-nodes="{_e(json.dumps(sorted(nodes)))}">')
+        out.append('<div class="text">')
         out.append(f"<h2>{index + 1}. {_e(chapter.title)}</h2>")
         out.append(f'<p class="narration">{_e(chapter.narration)}</p>')
         if chapter.claim or chapter.reality:
@@ -263,9 +275,10 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
         if len(lines) > MAX_PROOF_LINES:
             out.append(f'<p class="more">+{len(lines) - MAX_PROOF_LINES} more lines: search the processes below '
                        "for the rest</p>")
+        out.append("</div>")
         out.append(f"<figure>{_highlighted(picture, nodes)}<figcaption>The components this chapter involves are "
-                   "outlined; the others are dimmed. Numbers before each trace line are event numbers of the "
-                   "recording.</figcaption></figure>")
+                   "outlined; the others are dimmed (click the picture to widen it). Numbers before each trace line "
+                   "are event numbers of the recording.</figcaption></figure>")
         out.append("</section>")
     out.append('<section id="processes" aria-label="processes"><h2>Every process, every event</h2>')
     out.append('<p><input id="search" type="search" placeholder="search the trace (e.g. pivot_root, CLONE_NEWPID)"'
