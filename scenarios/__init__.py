@@ -22,6 +22,8 @@ SCENARIO_MODULES: dict[str, str] = {
     "crun": "scenarios.crun",
     "containerd": "scenarios.containerd",
     "docker": "scenarios.docker",
+    "podman": "scenarios.podman",
+    "podman-rootless": "scenarios.podman_rootless",
 }
 
 _scenarios: dict[str, Scenario] | None = None

@@ -44,6 +44,10 @@ PACKAGES = {
     "strace": "strace",
     "dot": "graphviz",
     "busybox": "busybox-static",
+    "podman": "podman",
+    "conmon": "conmon",
+    "newuidmap": "uidmap",
+    "newgidmap": "uidmap",
 }
 
 #: What every container prints: its pid as it sees it (1) and its hostname.
@@ -98,9 +102,11 @@ def run_quiet(command: list[str], timeout: float = 30.0) -> subprocess.Completed
         return subprocess.CompletedProcess(command, 127, "", str(e))
 
 
-def user_namespaces_allowed() -> tuple[bool, str, str]:
-    """Whether an unprivileged process may create a user namespace here; if not, why and the fix."""
-    limit = Path("/proc/sys/user/max_user_namespaces")
+def user_namespaces_allowed(proc_sys: Path = Path("/proc/sys")) -> tuple[bool, str, str]:
+    """Whether an unprivileged process may create a user namespace here; if not, why and the fix.
+
+    `proc_sys` is read in place of /proc/sys (tests give it a tree of their own, never changing the machine's)."""
+    limit = proc_sys / "user" / "max_user_namespaces"
     try:
         if int(limit.read_text()) == 0:
             return (
@@ -118,7 +124,7 @@ def user_namespaces_allowed() -> tuple[bool, str, str]:
         ("kernel.unprivileged_userns_clone", "0", "1"),
         ("kernel.apparmor_restrict_unprivileged_userns", "1", "0"),
     ):
-        path = Path("/proc/sys") / knob.replace(".", "/")
+        path = proc_sys / knob.replace(".", "/")
         try:
             if path.read_text().strip() == bad:
                 return (

@@ -42,8 +42,19 @@ class ImageError(RuntimeError):
     """An image could not be imported; the message carries the tool's own error."""
 
 
-def _run(command: list[str], timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+def _run(
+    command: list[str],
+    timeout: float = 120.0,
+    user: tuple[int, int] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command and capture its output; with `user`, as that uid/gid with no supplementary groups."""
+    as_user: dict[str, Any] = {}
+    if user is not None:
+        as_user = {"user": user[0], "group": user[1], "extra_groups": [], "cwd": "/"}
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, env=env, **as_user
+    )
 
 
 def _check(result: subprocess.CompletedProcess[str], what: str) -> None:
@@ -70,6 +81,46 @@ def import_docker_image(force: bool = False) -> str:
     result = _run(["docker", "import", "--change", f"CMD {cmd}", str(tarball), DOCKER_IMAGE])
     _check(result, "docker import")
     return DOCKER_IMAGE
+
+
+# podman --------------------------------------------------------------------------------------------------------
+
+#: The image as podman names a locally imported one.
+PODMAN_IMAGE = "localhost/boxtrace/busybox:latest"
+
+
+def podman_image_exists(
+    podman: list[str], user: tuple[int, int] | None = None, env: dict[str, str] | None = None
+) -> bool:
+    """Whether the podman command line `podman` (binary plus its storage options) has the image."""
+    try:
+        result = _run([*podman, "image", "exists", PODMAN_IMAGE], timeout=60, user=user, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def import_podman_image(
+    podman: list[str],
+    tarball: Path | None = None,
+    user: tuple[int, int] | None = None,
+    env: dict[str, str] | None = None,
+    force: bool = False,
+) -> str:
+    """`podman import` the rootfs tarball (with CMD ["/bin/sh"]) unless the image exists; return its name.
+
+    `podman` is the command line with its storage options; `user` runs it as that user (rootless storage), who
+    must be able to read `tarball`.
+    """
+    if not force and podman_image_exists(podman, user, env):
+        return PODMAN_IMAGE
+    source = tarball or rootfs_tarball()
+    cmd = json.dumps(IMAGE_CMD)
+    result = _run(
+        [*podman, "import", "--change", f"CMD {cmd}", str(source), PODMAN_IMAGE], user=user, env=env
+    )
+    _check(result, "podman import")
+    return PODMAN_IMAGE
 
 
 # containerd ----------------------------------------------------------------------------------------------------

@@ -834,7 +834,8 @@ class Tracer:
         if error is None and pending.name in NAMESPACE_SYSCALLS:
             self._refresh_namespaces(tracee.tgid, tracee.tid, NamespaceVia(pending.name))
         if error is None and pending.name == "connect" and pending.args.get("path"):
-            path = str(pending.args["path"])
+            # A path named through an fd (/proc/self/fd/N) is shown as the file it names, resolved at the stop.
+            path = str((pending.notes or {}).get("path") or pending.args["path"])
             peer = listener_of(path, [p for p in self.procs if p != tracee.tgid])
             self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, peer_pid=peer, path=path))
         if error is None and pending.name in MOUNT_MOMENTS:

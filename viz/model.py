@@ -329,7 +329,8 @@ class _Builder:
                         elif event.name in DECISIVE_SYSCALLS:
                             facts.decisive.append(event)
                         elif event.name == "bind" and event.args.get("path"):
-                            path = normalize_socket_path(str(event.args["path"]))
+                            bound = (event.notes or {}).get("path") or event.args["path"]
+                            path = normalize_socket_path(str(bound))
                             self.binders.setdefault(path, []).append((event.seq, proc))
 
     def is_own(self, proc: Process, phase: Phase) -> bool:

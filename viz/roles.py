@@ -85,6 +85,8 @@ class RoleRule:
     after_kinds: tuple[str, ...] = ()
     new_namespaces: bool = False
     path_glob: str | None = None
+    #: At most this many argv words (podman's pause process is podman exec'd with argv[0] alone).
+    max_argv: int | None = None
 
 
 _RUNC_SUBCOMMANDS = ("create", "start", "delete", "run", "exec", "kill", "state", "pause", "resume", "update",
@@ -104,6 +106,15 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("container entrypoint", "entrypoint", after_kinds=("init",)),
     RoleRule("container entrypoint", "entrypoint", after_kinds=("runtime",), new_namespaces=True),
     RoleRule("Docker CLI", "client", programs=("docker",)),
+    # podman: one program in several roles. conmon execs `podman ... container cleanup ID` when the container
+    # exits; rootless podman leaves a pause process (podman with no arguments, or catatonit) holding its user
+    # namespace.
+    RoleRule("podman container cleanup", "hook", programs=("podman",), argv_any=("cleanup",)),
+    RoleRule("podman pause process", "daemon", programs=("podman",), max_argv=1),
+    RoleRule("podman pause process", "daemon", programs=("catatonit",)),
+    RoleRule("podman", "client", programs=("podman",)),
+    RoleRule("conmon (container monitor)", "shim", programs=("conmon",)),
+    RoleRule("{argv0} (setuid helper)", "tool", programs=("newuidmap", "newgidmap")),
     RoleRule("Docker Engine (dockerd)", "daemon", programs=("dockerd",)),
     RoleRule("containerd", "daemon", programs=("containerd",)),
     RoleRule("containerd-shim", "shim", programs=("containerd-shim*",), details=("start", "delete")),
@@ -129,6 +140,8 @@ KNOWN_SOCKETS: tuple[tuple[str, str], ...] = (
     ("*/containerd.sock", "containerd"),
     ("*/containerd.sock.ttrpc", "containerd"),
     ("/run/containerd/s/*", "containerd-shim"),
+    # conmon's attach socket in the container's bundle directory (bound as /proc/self/fd/N/attach).
+    ("*/userdata/attach", "conmon (container monitor)"),
 )
 
 #: Options by which a daemon names the socket it connects to (dockerd --containerd=PATH): such connections are
@@ -186,6 +199,8 @@ def match_rule(rules: tuple[RoleRule, ...], path: str, argv: list[str], previous
         if rule.after_kinds and (previous is None or previous.kind not in rule.after_kinds):
             continue
         if rule.new_namespaces and not new_namespaces:
+            continue
+        if rule.max_argv is not None and len(argv) > rule.max_argv:
             continue
         sub = ""
         if rule.subcommands:

@@ -6,6 +6,7 @@ name that lives in the network namespace rather than the filesystem, shown as "@
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from typing import Any
@@ -27,6 +28,20 @@ from tracer.xlat.sockets import (
 
 #: sizeof(struct sockaddr_storage): the kernel never reads more.
 _SOCKADDR_MAX = 128
+#: A socket path reached through an fd (conmon binds /proc/self/fd/N/attach, podman connects to /proc/self/fd/N):
+#: sun_path holds 108 bytes, so long paths are named through an open directory or O_PATH fd.
+_THROUGH_FD = re.compile(r"^/proc/(self|thread-self|\d+)(?:/task/\d+)?/fd/(\d+)(/.*)?$")
+
+
+def resolve_through_fd(ctx: SyscallContext, path: str) -> str | None:
+    """The real path of /proc/self/fd/N[/rest] in the stopped tracee, or None for other paths."""
+    match = _THROUGH_FD.match(path)
+    if match is None or (match[1] not in ("self", "thread-self") and int(match[1]) not in (ctx.pid, ctx.tid)):
+        return None
+    base = ctx.memory.fd_path(int(match[2]))
+    if not base or not base.startswith("/"):
+        return None
+    return base + (match[3] or "")
 
 
 def unix_path(body: bytes) -> str:
@@ -62,6 +77,9 @@ def _address_call(ctx: SyscallContext) -> dict[str, Any]:
         out["address"] = None if addr == 0 else unreadable(addr)
     else:
         out.update(sockaddr(raw))
+        resolved = resolve_through_fd(ctx, out.get("path") or "")
+        if resolved is not None:
+            ctx.notes["path"] = resolved
     return out
 
 

@@ -1,0 +1,245 @@
+"""podman and podman-rootless: live traces asserting the chain, the user namespace and the maps; readiness
+explanations fed real inputs; cleanup leaves nothing of the scenario behind."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from scenarios import get_scenario
+from scenarios.common import user_namespaces_allowed
+from scenarios.podman import (
+    ROOTFUL,
+    crun_note,
+    podman,
+    systemd_note,
+    ulimit_note,
+)
+from scenarios.podman_rootless import (
+    leftovers,
+    newidmap_problem,
+    parse_subids,
+    subid_problem,
+    userns_problem,
+)
+from tests.prereqs import require
+from tracer.events import Exec, NamespaceChange, ProcessStarted, Syscall
+from tracer.insights.idmaps import id_maps
+from tracer.processes import ProcessTable
+from tracer.recording import load_recording
+from viz.roles import role_book
+
+# Readiness explanations, from real inputs ------------------------------------------------------------------------
+
+
+def test_subid_problem_reads_a_real_subuid_file(tmp_path: Path) -> None:
+    """A subuid file in subuid(5) format without the user: the reason names the file and the fix the command."""
+    subuid = tmp_path / "subuid"
+    subuid.write_text("alice:100000:65536\nbob:165536:65536\n")
+    answer = subid_problem("uid", subuid.read_text(), "carol", 1003)
+    assert answer is not None and not answer.ready
+    assert "/etc/subuid" in answer.reason and "carol" in answer.reason and "no range" in answer.reason
+    assert "usermod --add-subuids" in answer.fix
+    # Too small a range is refused too; a full range (by name or by numeric uid) is fine.
+    subuid.write_text("carol:100000:1000\n")
+    small = subid_problem("uid", subuid.read_text(), "carol", 1003)
+    assert small is not None and "only 1000 ids" in small.reason
+    subuid.write_text("alice:100000:65536\n1003:200000:65536\n")
+    assert subid_problem("uid", subuid.read_text(), "carol", 1003) is None
+    assert subid_problem("gid", None, "carol", 1003).reason.startswith("/etc/subgid is missing")
+    assert parse_subids("# comment\nbad line\nx:1:2\n") == [parse_subids("x:1:2")[0]]
+
+
+def test_newidmap_problem_missing_and_not_setuid(tmp_path: Path) -> None:
+    missing = newidmap_problem(which=lambda name: None)
+    assert missing is not None and "newuidmap is not installed" in missing.reason and "uidmap" in missing.fix
+    plain = tmp_path / "newuidmap"
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o755)
+    not_setuid = newidmap_problem(which=lambda name: str(plain))
+    assert not_setuid is not None and "not setuid root" in not_setuid.reason
+    require(shutil.which("newuidmap"), "uidmap (newuidmap, newgidmap) is not installed")
+    assert newidmap_problem() is None
+
+
+def test_userns_explanation_from_a_proc_sys_tree(tmp_path: Path) -> None:
+    """A /proc/sys-shaped tree where user namespaces are off: the reason says which knob, the fix the sysctl."""
+    (tmp_path / "user").mkdir()
+    (tmp_path / "kernel").mkdir()
+    (tmp_path / "user" / "max_user_namespaces").write_text("0\n")
+    answer = userns_problem(user_namespaces_allowed(tmp_path))
+    assert answer is not None and "max_user_namespaces is 0" in answer.reason
+    assert "rootless podman" in answer.reason and "sysctl -w user.max_user_namespaces" in answer.fix
+    (tmp_path / "user" / "max_user_namespaces").write_text("15000\n")
+    (tmp_path / "kernel" / "unprivileged_userns_clone").write_text("0\n")
+    answer = userns_problem(user_namespaces_allowed(tmp_path))
+    assert answer is not None and "kernel.unprivileged_userns_clone = 0" in answer.reason
+    (tmp_path / "kernel" / "unprivileged_userns_clone").write_text("1\n")
+    assert userns_problem(user_namespaces_allowed(tmp_path)) is None
+
+
+def test_machine_notes_explain_the_command_line() -> None:
+    """The three things the podman command line works around, with this machine's real values."""
+    with open("/proc/self/status") as status:
+        caps = int(next(line for line in status if line.startswith("CapEff:")).split()[1], 16)
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    note = ulimit_note(caps, nofile, nproc)
+    lacks = not caps >> 24 & 1
+    assert note.applies == (lacks and nofile < 1048576)
+    without = ulimit_note(caps & ~(1 << 24), 20000, 96362)
+    assert without.applies and "CAP_SYS_RESOURCE" in without.detail and "--ulimit nofile=1024:1024" in without.detail
+    assert not ulimit_note(1 << 24, 20000, 96362).applies
+    refused = crun_note("cgroups in hybrid mode not supported, drop all controllers from cgroupv2")
+    assert refused.applies and "--runtime runc" in refused.detail and "hybrid" in refused.detail
+    with open("/proc/1/comm") as comm:
+        pid1 = comm.read().strip()
+    assert systemd_note(pid1).applies == (pid1 != "systemd")
+    assert "--cgroup-manager cgroupfs" in systemd_note("process_api").detail
+
+
+# Live traces -----------------------------------------------------------------------------------------------------
+
+
+def _events(path: Path) -> list:
+    recording = load_recording(path)
+    assert recording.complete
+    return [recording.header, *recording.events]
+
+
+def _required_found(name: str, events: list) -> None:
+    results = get_scenario(name).evaluate(events)
+    missing = [r.milestone.id for r in results if r.milestone.required and not r.found]
+    assert not missing, f"{name}: milestones missing: {missing}"
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_podman_rootful_chain(scenario_recording: Callable[[str], Path]) -> None:
+    require(os.geteuid() == 0, "podman as root needs root")
+    require(shutil.which("podman") and shutil.which("conmon"), "podman and conmon are not installed")
+    shared_before = {p: p.exists() for p in (Path("/var/lib/containers"), Path("/run/containers"))}
+    events = _events(scenario_recording("podman"))
+    _required_found("podman", events)
+    table = ProcessTable.from_events(events)
+    book = role_book(table)
+
+    # conmon detaches: the first conmon forks and exits; the second is runc create's parent.
+    conmon_exec = next(e for e in events if isinstance(e, Exec) and e.path.endswith("/conmon") and "-c" in e.argv)
+    second = next(e for e in events if isinstance(e, ProcessStarted) and e.creator == conmon_exec.pid)
+    exits = [p.exit for p in table.history if p.pid == conmon_exec.pid and p.exit is not None]
+    assert exits and exits[0].seq > second.seq
+    runc_create = next(p for p in table.history if any("create" in e.argv for e in p.execs
+                                                       if e.path.endswith("runc")))
+    assert runc_create.ppid == second.pid
+    assert any(s.name == "prctl" and s.args.get("option") == "PR_SET_CHILD_SUBREAPER"
+               for s in events if isinstance(s, Syscall) and s.pid == second.pid)
+
+    # The entrypoint is pid 1 after pivot_root, and descends from the detached conmon, not from podman.
+    entry = next(e for e in events if isinstance(e, Exec) and e.argv[:1] == ["sh"])
+    assert entry.nspid[-1] == 1
+    pivot = [e for e in events if isinstance(e, Syscall) and e.name == "pivot_root" and e.error is None]
+    assert pivot and pivot[0].pid == entry.pid and pivot[0].seq < entry.seq
+    launched = next(p for p in table.history if p.via == "launch")
+    ancestors = table.ancestors(entry.pid)
+    # By creation the chain runs podman -> conmon -> conmon -> runc create -> init; but the first conmon, the only
+    # link to podman, exited before the entrypoint ran, so podman is not the container's parent in any sense.
+    assert ancestors[:3] == [entry.pid, runc_create.pid, second.pid] or second.pid in ancestors
+    assert conmon_exec.pid in ancestors and exits[0].seq < entry.seq
+
+    # Roles: podman, conmon, the cleanup re-exec by conmon, runc delete run from it.
+    roles = {str(book.role(p)) for p in table.history}
+    assert {"podman", "conmon (container monitor)", "podman container cleanup", "runc delete",
+            "runc start", "runc create"} <= roles
+    # The attach socket is named through /proc/self/fd and resolved to the bundle's attach file on both ends.
+    attach = [e for e in events if isinstance(e, Syscall) and e.name in ("bind", "connect")
+              and str(e.args.get("path", "")).startswith("/proc/self/fd/")]
+    assert {e.name for e in attach} == {"bind", "connect"}
+    assert all((e.notes or {}).get("path", "").endswith("/userdata/attach") for e in attach)
+
+    # Cleanup: no container in boxtrace's podman storage, no cgroup, no shared podman directory created.
+    left = subprocess.run(podman(ROOTFUL, "ps", "-aq"), capture_output=True, text=True, timeout=60,
+                          env=ROOTFUL.env())
+    assert left.returncode == 0 and left.stdout.strip() == ""
+    name = next(a for a in launched.argv if a.startswith("boxtrace-podman-"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/{name}")), "the container's cgroup parent is left"
+    for path, existed in shared_before.items():
+        assert path.exists() == existed, f"{path} was created or removed by the scenario"
+    assert scenario_recording.left_behind["podman"] == {}
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_podman_rootless_user_namespace_and_maps(recordings_dir: Path) -> None:
+    require(os.geteuid() == 0, "making the scenario's user needs root")
+    scenario = get_scenario("podman-rootless")
+    readiness = scenario.check()
+    require(readiness.ready, f"podman-rootless is not ready: {readiness.reason} {readiness.fix}")
+    from scenarios.podman_rootless import USER, user_ids
+    from scenarios.runner import trace_scenario
+
+    scenario.prepare()
+    uid, gid = user_ids()
+    ranges = {kind: next(r for r in parse_subids(Path(f"/etc/sub{kind}").read_text()) if r.owner == USER)
+              for kind in ("uid", "gid")}
+    path = recordings_dir / "podman-rootless-live.jsonl"
+    try:
+        run = trace_scenario(scenario, output=path)
+    finally:
+        scenario.cleanup()
+    assert run.result.status == "completed" and run.result.exit_code == 0
+    events = _events(path)
+    _required_found("podman-rootless", events)
+    table = ProcessTable.from_events(events)
+    host_user = table.host_namespaces()["user"]
+
+    # CLONE_NEWUSER comes before any other namespace is made; the user namespace is new.
+    made = [e for e in events if isinstance(e, NamespaceChange)]
+    user_made = next(e for e in made if e.kind == "user")
+    assert user_made.new != host_user
+    assert all(e.seq >= user_made.seq - 1 for e in made), "a namespace was made before the user namespace"
+    clone = next(e for e in events if isinstance(e, ProcessStarted) and "CLONE_NEWUSER" in e.flags)
+    assert clone.ns["user"] == user_made.new
+
+    # newuidmap and newgidmap write the two ranges: inside 0 -> the user, inside 1.. -> its subordinate range.
+    writes = {
+        os.path.basename(str(e.args["path"])): e.args["data"]
+        for e in events
+        if isinstance(e, Syscall) and e.name == "write" and e.error is None
+        and str(e.args.get("path", "")).endswith(("uid_map", "gid_map"))
+    }
+    assert writes["uid_map"].split() == ["0", str(uid), "1", "1", str(ranges["uid"].start), str(ranges["uid"].count)]
+    assert writes["gid_map"].split() == ["0", str(gid), "1", "1", str(ranges["gid"].start), str(ranges["gid"].count)]
+    helpers = {os.path.basename(e.path) for e in events if isinstance(e, Exec)}
+    assert {"newuidmap", "newgidmap"} <= helpers
+    maps = id_maps(events).for_namespace(user_made.new)
+    assert maps is not None and maps.uid_outside(0) == uid and maps.uid_outside(1) == ranges["uid"].start
+
+    # The container's namespaces are made inside that user namespace (owned by it); pivot_root; the entrypoint is
+    # pid 1, uid 0 inside = the user outside.
+    unshares = [e for e in events if isinstance(e, Syscall) and e.name == "unshare" and e.error is None]
+    assert unshares
+    for call in unshares:
+        caller = next(p for p in table.history if p.pid == call.pid)
+        assert caller.ns.get("user") == user_made.new
+    assert any(e.name == "pivot_root" for e in events if isinstance(e, Syscall) and e.error is None)
+    entry = next(e for e in events if isinstance(e, Exec) and e.argv[:1] == ["sh"])
+    assert entry.nspid[-1] == 1 and entry.ns["user"] == user_made.new
+    assert id_maps(events).for_namespace(entry.ns["user"]).uid_outside(0) == uid
+    # Full capabilities inside: the effective set of the process made with CLONE_NEWUSER is every capability.
+    assert int(clone.caps["effective"], 16) == int(clone.caps["bounding"], 16)
+    # What the host refused: cgroup directories owned by host root.
+    denied = [e for e in events if isinstance(e, Syscall) and e.error in ("EACCES", "EPERM")
+              and "/sys/fs/cgroup" in str(e.args.get("path", ""))]
+    assert denied
+
+    # Cleanup: no user, no subordinate ranges, no files, no process, no mount.
+    assert leftovers() == []
+    with open("/etc/passwd") as passwd:
+        assert f"{USER}:" not in passwd.read()
