@@ -57,6 +57,9 @@ PROGRAMS: tuple[tuple[str, bool], ...] = (
     ("strace", False),
     ("dot", False),
     ("busybox", True),
+    ("podman", False),
+    ("conmon", False),
+    ("newuidmap", False),
 )
 
 PTRACE_SEIZE = 0x4206
@@ -193,6 +196,17 @@ def check_crun_accepts_host() -> Check:
     return Check("crun accepts this host", False, answer.reason, answer.fix or HYBRID_FIX, required=False)
 
 
+def check_podman_host() -> list[Check]:
+    """What the podman scenarios' command line works around on this host (ulimits, crun, systemd), explained."""
+    if shutil.which("podman") is None:
+        return []
+    from scenarios.podman import machine_notes
+
+    if os.geteuid() != 0:
+        return [Check("podman on this host", False, "not checked: needs root", "", required=False)]
+    return [Check(note.name, True, note.detail, required=False) for note in machine_notes()]
+
+
 def check_containerd() -> Check:
     pid = containerd_pid(CONTAINERD_SOCKET)
     if containerd_answers(CONTAINERD_SOCKET, timeout=5):
@@ -255,6 +269,7 @@ def run_checks() -> list[Check]:
     checks = [check_root(), check_ptrace(), check_user_namespaces(), check_cgroups()]
     checks += [check_program(name, required) for name, required in PROGRAMS]
     checks.append(check_crun_accepts_host())
+    checks += check_podman_host()
     containerd = check_containerd()
     dockerd = check_dockerd()
     checks += [containerd, dockerd]
