@@ -30,7 +30,10 @@ from scenarios import milestones as m
 from scenarios.base import Launch, Milestone, Readiness, Scenario, TraceView
 from scenarios.common import (
     STATE_DIR,
+    clone_parent_milestone,
     first_problem,
+    hostname_milestone,
+    identity_milestone,
     need_program,
     need_root,
     need_rootfs_source,
@@ -350,10 +353,18 @@ def podman_in_userns() -> m.Finder:
 
 
 def denied() -> m.Finder:
-    """Calls that failed with EPERM or EACCES: what the host refused root-inside-a-user-namespace."""
-    return lambda view: [
-        e.seq for e in view.events if isinstance(e, Syscall) and e.error in ("EPERM", "EACCES")
-    ]
+    """Calls that failed with EPERM or EACCES in a process inside a new user namespace: what the host refused
+    to root-inside-a-user-namespace."""
+
+    def find(view: TraceView) -> list[int]:
+        host_user = view.table.host_namespaces().get("user")
+        inside = {p.pid for p in view.table.history if p.ns.get("user") not in (None, host_user)}
+        return [
+            e.seq for e in view.events
+            if isinstance(e, Syscall) and e.error in ("EPERM", "EACCES") and e.pid in inside
+        ]
+
+    return find
 
 
 # Milestones --------------------------------------------------------------------------------------------------
@@ -438,9 +449,10 @@ ROOTLESS_FAILS = Milestone(
     id="denied-on-host",
     title="What root inside may not do on the host",
     narration=(
-        "Calls that need privilege over something the host's user namespace owns fail: a cgroup directory "
-        "owned by host root, a raised hard limit, a device node. Rootless podman on cgroup v1 therefore runs the "
-        "container without cgroup limits of its own."
+        "Calls that need privilege over something the host's user namespace owns fail, whatever the capabilities "
+        "inside: here podman's and runc's mkdir of cgroup directories under /sys/fs/cgroup, owned by host root, "
+        "fail with EACCES. On cgroup v1 rootless podman and runc carry on without cgroups of their own: the "
+        "container runs with no cgroup limits, which a rootful run would have set."
     ),
     find=denied(),
     required=False,
@@ -478,11 +490,15 @@ class PodmanRootlessScenario(Scenario):
         PAUSE,
         REEXEC,
         CONMON,
+        ROOTLESS_FAILS,
         CONMON_DETACH,
         RUNC_CREATE,
         runc_init_milestone(),
+        clone_parent_milestone(),
         OWNED_NAMESPACES,
         pivot_root_milestone(),
+        hostname_milestone(),
+        identity_milestone(),
         RUNC_START,
         Milestone(
             id="entrypoint",
@@ -494,7 +510,6 @@ class PodmanRootlessScenario(Scenario):
             ),
             find=entrypoint_root_inside(),
         ),
-        ROOTLESS_FAILS,
         CLEANUP,
         RUNC_DELETE,
     )

@@ -243,3 +243,67 @@ def test_podman_rootless_user_namespace_and_maps(recordings_dir: Path) -> None:
     assert leftovers() == []
     with open("/etc/passwd") as passwd:
         assert f"{USER}:" not in passwd.read()
+
+
+# The shipped recordings: compare, roles, insights ----------------------------------------------------------------
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "scenarios" / "recordings"
+
+
+def _shipped(name: str) -> list:
+    recording = load_recording(RECORDINGS / f"{name}.jsonl")
+    return [recording.header, *recording.events]
+
+
+def test_compare_docker_podman_rootless_parent_owner_cgroup() -> None:
+    from viz.compare import compare_rows
+
+    titles, rows = compare_rows([_shipped(n) for n in ("docker", "podman", "podman-rootless")])
+    assert titles == ["docker", "podman", "podman-rootless"]
+    table = dict(rows)
+    docker, rootful, rootless = table["container's parent"]
+    assert docker.startswith("reaped by containerd-shim") and "runc init (runc:[1:CHILD])" in docker
+    assert rootful.startswith("reaped by conmon (container monitor)")
+    assert rootless.startswith("reaped by conmon (container monitor)")
+    docker, rootful, rootless = table["namespaces owned by"]
+    assert docker == rootful == "the host's user namespace (root inside is root outside)"
+    assert rootless.startswith("a new user namespace") and "uid 0 inside is host uid" in rootless
+    assert table["user namespace"][:2] == ["-", "-"] and "CLONE_NEWUSER" in table["user namespace"][2]
+    for kind in ("pid", "uts", "ipc", "net"):
+        assert all(cell.startswith(f"unshare(CLONE_NEW{kind.upper()})") for cell in table[f"{kind} namespace"])
+    docker, rootful, rootless = table["cgroups"]
+    assert docker.startswith("/docker/") and "/libpod-" in rootful and "/conmon" in rootful
+    assert rootless.startswith("none:") and "EACCES" in rootless
+    assert "uid 0 -> " in table["id maps"][2] and "uid 1 -> " in table["id maps"][2]
+
+
+def test_roles_in_the_shipped_podman_recordings() -> None:
+    for name in ("podman", "podman-rootless"):
+        table = ProcessTable.from_events(_shipped(name))
+        book = role_book(table)
+        roles = {str(book.role(p)) for p in table.history}
+        assert {"podman", "conmon (container monitor)", "conmon --version (probe)", "podman container cleanup",
+                "runc create", "runc start", "runc delete", "container entrypoint (sh)"} <= roles, name
+    table = ProcessTable.from_events(_shipped("podman-rootless"))
+    roles = {str(role_book(table).role(p)) for p in table.history}
+    assert {"podman pause process", "newuidmap (setuid helper)", "newgidmap (setuid helper)"} <= roles
+
+
+def test_podman_connection_is_drawn_to_conmon() -> None:
+    """podman's connect to /proc/self/fd/N reaches conmon's bind of /proc/self/fd/M/attach: one real path."""
+    from viz.model import build_model
+
+    model = build_model(_shipped("podman"))
+    ipc = [(a, b, d) for a, b, d in model.architecture.edges(data=True) if d.get("kind") == "ipc"]
+    assert ipc and all(d["path"].endswith("/userdata/attach") for _a, _b, d in ipc)
+    assert {model.architecture.nodes[b].get("label", b) for _a, b, _d in ipc} and all(
+        "conmon" in str(model.architecture.nodes[b]) for _a, b, _d in ipc)
+
+
+def test_conmon_cgroup_is_not_where_pid1_starts() -> None:
+    from tracer.insights import Insights
+
+    facts = Insights.from_events(_shipped("podman")).cgroups.facts()
+    conmon = next(f for f in facts if f.startswith("moved pid") and "/conmon " in f)
+    libpod = next(f for f in facts if f.startswith("moved pid") and "/libpod-" in f)
+    assert "pid 1" not in conmon and "the container's pid 1" in libpod

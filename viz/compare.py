@@ -97,6 +97,10 @@ def _idmaps(insights: Insights) -> str:
 def _cgroups(insights: Insights) -> str:
     placements = insights.cgroups.placements()
     if not placements:
+        refused = [e for e in insights.events if isinstance(e, Syscall) and e.error in ("EACCES", "EPERM")
+                   and e.name in ("mkdir", "mkdirat") and str(e.args.get("path", "")).startswith("/sys/fs/cgroup")]
+        if refused:
+            return f"none: {len(refused)} cgroup mkdirs refused ({refused[0].error}), the host owns the hierarchy"
         return NONE
     parts = []
     for (_pid, cgroup), paths in placements.items():
@@ -150,6 +154,49 @@ def _categories(insights: Insights) -> str:
     return ", ".join(f"{c} {counts[c]}" for c in CATEGORIES if counts[c]) or NONE
 
 
+def _role_at(insights: Insights, pid: int, seq: int) -> str:
+    from viz.roles import role_book
+
+    book = role_book(insights.table)
+    proc = book.process_at(pid, seq)
+    return f"{book.phase_at(proc, seq).role} ({pid})" if proc is not None else str(pid)
+
+
+def _container_parent(insights: Insights) -> str:
+    """Who reaps the entrypoint (its parent when it exits, after any reparenting) and who created it."""
+    e = insights.entrypoint
+    if e is None:
+        return NONE
+    pid = e.exec.pid
+    created = next((p for p in insights.table.history if p.pid == pid and p.start_seq <= e.exec.seq), None)
+    parts = []
+    reaper = next(
+        (s for s in insights.events if isinstance(s, Syscall) and s.name in ("wait4", "waitid")
+         and s.ret == pid and s.seq > e.exec.seq),
+        None,
+    )
+    if reaper is not None:
+        parts.append(f"reaped by {_role_at(insights, reaper.pid, reaper.seq)}")
+    if created is not None and created.via not in ("launch", "attach"):
+        parts.append(f"forked by {_role_at(insights, created.creator or created.ppid, created.start_seq)}")
+    return "; ".join(parts) or NONE
+
+
+def _namespace_owner(insights: Insights) -> str:
+    """The user namespace that owns the container's namespaces, and who root inside it is outside."""
+    e = insights.entrypoint
+    if e is None:
+        return NONE
+    inode = dict(e.exec.ns).get("user")
+    host = insights.table.host_namespaces().get("user")
+    if inode is None or inode == host:
+        return "the host's user namespace (root inside is root outside)"
+    maps = insights.idmaps.for_namespace(inode)
+    outside = maps.uid_outside(0) if maps is not None else None
+    who = f"uid 0 inside is host uid {outside}" if outside is not None else "maps not seen"
+    return f"a new user namespace [{inode}]: {who}"
+
+
 def _entrypoint(insights: Insights) -> str:
     e = insights.entrypoint
     if e is None:
@@ -175,6 +222,8 @@ def compare_rows(recordings: Sequence[object]) -> tuple[list[str], list[tuple[st
     for kind in kinds:
         rows.append((f"{kind} namespace", [_origin_text(o.get(kind)) for o in origins]))
     for label, cell in (
+        ("container's parent", _container_parent),
+        ("namespaces owned by", _namespace_owner),
         ("root switch", _root_switch),
         ("id maps", _idmaps),
         ("cgroups", _cgroups),

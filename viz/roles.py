@@ -113,6 +113,8 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("podman pause process", "daemon", programs=("podman",), max_argv=1),
     RoleRule("podman pause process", "daemon", programs=("catatonit",)),
     RoleRule("podman", "client", programs=("podman",)),
+    # podman asks `conmon --version` before starting the real monitor.
+    RoleRule("conmon --version (probe)", "tool", programs=("conmon",), argv_any=("--version",)),
     RoleRule("conmon (container monitor)", "shim", programs=("conmon",)),
     RoleRule("{argv0} (setuid helper)", "tool", programs=("newuidmap", "newgidmap")),
     RoleRule("Docker Engine (dockerd)", "daemon", programs=("dockerd",)),

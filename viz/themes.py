@@ -132,7 +132,7 @@ THEMES: dict[str, Theme] = {theme.name: theme for theme in (LIGHT, DARK)}
 KIND_DESCRIPTIONS: dict[str, str] = {
     "client": "client (CLI)",
     "daemon": "daemon",
-    "shim": "containerd shim",
+    "shim": "shim / container monitor",
     "runtime": "container runtime",
     "init": "runtime init",
     "entrypoint": "container process",

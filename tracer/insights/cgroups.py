@@ -385,9 +385,14 @@ def cgroups(events: Iterable[Event]) -> Cgroups:
                     )
                 )
     if state is not None:
+        #: pid 1 -> (seq of the latest move, mover) among the processes it was created from: an earlier mover's
+        #: cgroup is not where pid 1 starts (podman moves conmon into <parent>/conmon; runc then moves its init).
+        latest: dict[int, tuple[int, int]] = {}
         for move in result.moves:
-            if move.ok and move.pid is not None and move.pid not in result.pid1_from:
+            if move.ok and move.pid is not None:
                 pid1 = _pid1_created_from(state.table, move.pid, move.seq)
-                if pid1 is not None:
-                    result.pid1_from[move.pid] = pid1
+                if pid1 is not None and move.seq >= latest.get(pid1, (-1, 0))[0]:
+                    latest[pid1] = (move.seq, move.pid)
+        for pid1, (_seq, mover) in latest.items():
+            result.pid1_from[mover] = pid1
     return result
