@@ -71,7 +71,7 @@ def test_scenarios_in_teaching_order() -> None:
 
 def test_unknown_scenario_names_the_known_ones() -> None:
     with pytest.raises(UnknownScenario, match="choose one of teach, teach-rootless"):
-        get_scenario("podman")
+        get_scenario("lxc")
 
 
 # Root filesystem -------------------------------------------------------------------------------------------------
