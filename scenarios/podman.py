@@ -314,6 +314,32 @@ def podman_reexec(*words: str) -> m.Finder:
     return find
 
 
+def by_runc(finder: m.Finder) -> m.Finder:
+    """What `finder` finds in runc's own processes (runc create, runc init's stages), not in podman or conmon."""
+
+    def find(view: TraceView) -> list[int]:
+        runc = {e.pid for e in view.events if isinstance(e, Exec) and ("runc" in os.path.basename(e.path)
+                                                                       or e.argv[1:2] == ["init"])}
+        runc |= {e.pid for e in view.events if isinstance(e, ProcessStarted) and e.comm.startswith("runc")}
+        by_seq = view.table.events_by_seq
+        return [seq for seq in finder(view) if getattr(by_seq.get(seq), "pid", None) in runc]
+
+    return find
+
+
+def runc_identity_milestone() -> Milestone:
+    """The common identity chapter, found in runc's calls only: podman makes cgroup directories too (for conmon),
+    and the chapter's text is about runc."""
+    common = identity_milestone()
+    return Milestone(
+        id=common.id,
+        title=common.title,
+        narration=common.narration,
+        find=by_runc(common.find),
+        required=False,
+    )
+
+
 def attach_socket() -> m.Finder:
     """conmon binds the attach socket, podman connects to it (both name it through /proc/self/fd/N)."""
     return m.syscall("bind", "connect", where=lambda args: str(args.get("path", "")).startswith("/proc/self/fd/"))
@@ -443,7 +469,7 @@ class PodmanScenario(Scenario):
         runc_unshare_milestone(),
         pivot_root_milestone(),
         hostname_milestone(),
-        identity_milestone(),
+        runc_identity_milestone(),
         ATTACH,
         RUNC_START,
         entrypoint_milestone("sh"),

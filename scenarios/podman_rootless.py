@@ -33,7 +33,6 @@ from scenarios.common import (
     clone_parent_milestone,
     first_problem,
     hostname_milestone,
-    identity_milestone,
     need_program,
     need_root,
     need_rootfs_source,
@@ -55,6 +54,7 @@ from scenarios.podman import (
     PodmanPlaces,
     podman,
     run_command,
+    runc_identity_milestone,
 )
 from scenarios.rootfs import rootfs_tarball
 from tracer.events import Exec, ProcessStarted, Syscall
@@ -374,7 +374,8 @@ USER_NAMESPACE = Milestone(
     title="podman clones a child into a new user namespace",
     narration=(
         "Started by an ordinary user, podman cannot create mount, pid or network namespaces: those need "
-        "CAP_SYS_ADMIN. Its C start-up code clones a child with CLONE_NEWUSER|CLONE_NEWNS, which an ordinary user "
+        "CAP_SYS_ADMIN. Its C helper (pkg/rootless, called through cgo) clones a child with "
+        "CLONE_NEWUSER|CLONE_NEWNS, which an ordinary user "
         "may do where the kernel allows it. The kernel creates the user namespace first and makes it the owner "
         "of the new mount namespace. The child has every capability, counted in its user namespace only, and "
         "waits: until its maps are written it has no valid uid or gid there."
@@ -419,10 +420,11 @@ REEXEC = Milestone(
     title="podman re-executes itself inside the user namespace",
     narration=(
         "The child that was cloned into the user namespace now execs podman again with the original arguments. "
-        "That podman is uid 0 with a full capability set inside: it sets up its storage (here the vfs driver, "
-        "plain directory copies, since no storage.conf asks for fuse-overlayfs) and runs conmon and runc, which "
-        "inherit the same user namespace. The first podman, outside, only waits for it and passes on its exit "
-        "status."
+        "That podman is uid 0 with a full capability set inside: it sets up its storage and runs conmon and runc, "
+        "which inherit the same user namespace. The storage driver is podman's choice for this user: on this "
+        "machine vfs, a plain copy of the image's files per container (pivot_root's target shows .../vfs/dir/...), "
+        "where a configured fuse-overlayfs or the kernel's overlay would stack layers. The first podman, outside, "
+        "only waits for it and passes on its exit status."
     ),
     find=podman_in_userns(),
 )
@@ -498,7 +500,7 @@ class PodmanRootlessScenario(Scenario):
         OWNED_NAMESPACES,
         pivot_root_milestone(),
         hostname_milestone(),
-        identity_milestone(),
+        runc_identity_milestone(),
         RUNC_START,
         Milestone(
             id="entrypoint",

@@ -307,3 +307,30 @@ def test_conmon_cgroup_is_not_where_pid1_starts() -> None:
     conmon = next(f for f in facts if f.startswith("moved pid") and "/conmon " in f)
     libpod = next(f for f in facts if f.startswith("moved pid") and "/libpod-" in f)
     assert "pid 1" not in conmon and "the container's pid 1" in libpod
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("name", ["podman", "podman-rootless"])
+def test_tui_walkthrough_of_the_shipped_recordings(name: str) -> None:
+    """Pilot at the TUI's test size steps through every chapter: each selects and marks what its milestone found."""
+    from tests.test_tui import (
+        check_chapters_follow_milestones,
+        check_every_chapter,
+        require_chapters,
+        step_through,
+    )
+
+    require(os.geteuid() == 0, "the TUI tests run as root (as tests/test_tui.py does)")
+    app, seen = step_through(RECORDINGS / f"{name}.jsonl")
+    check_chapters_follow_milestones(app, name)
+    chapters = check_every_chapter(app, seen)
+    require_chapters(app, chapters, "conmon", "conmon-detach", "runc-create", "podman-cleanup", "entrypoint")
+    assert isinstance(chapters["conmon"]["selected"], Exec)
+    assert chapters["podman-cleanup"]["selected_role"] == "podman container cleanup"
+    if name == "podman-rootless":
+        require_chapters(app, chapters, "user-namespace", "newuidmap", "pause-process", "owned-namespaces")
+        newuidmap = chapters["newuidmap"]["selected"]
+        assert isinstance(newuidmap, Syscall) and newuidmap.name == "write"
+        assert newuidmap.args["path"].endswith("/uid_map") and chapters["newuidmap"]["selected_role"] == (
+            "newuidmap (setuid helper)")
+        assert chapters["user-namespace"]["compare_shown"]
