@@ -356,14 +356,15 @@ PODMAN_RUN = Milestone(
     title="podman run: one program, no daemon",
     narration=(
         "podman itself does what dockerd and containerd do for docker: it opens its storage (images and "
-        "containers are files under --root, locked with flock), mounts the container's overlay root, writes the "
-        "OCI config.json and starts the monitor. There is no daemon to connect to."
+        "containers are files under --root, guarded by lock files), prepares the container's root filesystem "
+        "(an overlay mount when run as root), writes the OCI config.json and starts the monitor. There is no "
+        "daemon to connect to."
     ),
     find=_exec_args("podman", "run"),
     claim="Every container engine is a client talking to a daemon.",
     reality=(
-        "podman forks and execs the monitor and runc itself; when podman exits, nothing of it stays behind but "
-        "conmon, one small C process per container."
+        "podman forks and execs the monitor and runc itself; while the container runs, what stays beside it is "
+        "conmon, one small C process per container (and, rootless, the pause process), not a daemon."
     ),
 )
 

@@ -169,6 +169,8 @@ def test_podman_rootful_chain(scenario_recording: Callable[[str], Path]) -> None
     assert left.returncode == 0 and left.stdout.strip() == ""
     name = next(a for a in launched.argv if a.startswith("boxtrace-podman-"))
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{name}")), "the container's cgroup parent is left"
+    still = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True)
+    assert still.stdout.strip() == "", f"processes of the container still run: {still.stdout}"
     for path, existed in shared_before.items():
         assert path.exists() == existed, f"{path} was created or removed by the scenario"
     assert scenario_recording.left_behind["podman"] == {}
@@ -334,3 +336,17 @@ def test_tui_walkthrough_of_the_shipped_recordings(name: str) -> None:
         assert newuidmap.args["path"].endswith("/uid_map") and chapters["newuidmap"]["selected_role"] == (
             "newuidmap (setuid helper)")
         assert chapters["user-namespace"]["compare_shown"]
+
+
+def test_refused_map_write_that_newuidmap_recovers_is_not_a_failure() -> None:
+    """podman's own uid_map write is refused, then newuidmap writes the map: no "why the launch failed". Without
+    the helpers' writes, the refusal is explained by the one-own-id rule (podman, outside, owns the namespace)."""
+    from tracer.insights.diagnosis import diagnose
+
+    events = _shipped("podman-rootless")
+    assert [d for d in diagnose(events) if d.kind == "id-map"] == []
+    helpers = {e.pid for e in events if isinstance(e, Exec) and os.path.basename(e.path) in ("newuidmap", "newgidmap")}
+    without = [e for e in events if not (isinstance(e, Syscall) and e.pid in helpers and e.name == "write")]
+    found = [d for d in diagnose(without) if d.kind == "id-map"]
+    uid = next(d for d in found if "uid_map" in d.sentence)
+    assert "may map only the writer's own uid" in uid.sentence and "newuidmap" in uid.fix

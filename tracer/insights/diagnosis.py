@@ -201,7 +201,8 @@ def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
                     "id-map",
                 )
             )
-        elif name in ("uid_map", "gid_map") and event.error == "EPERM" and _lacks(effective, event.pid, name):
+        elif (name in ("uid_map", "gid_map") and event.error == "EPERM" and _lacks(effective, event.pid, name)
+              and _writer_inside(state, event.pid, number)):
             kind = "uid" if name == "uid_map" else "gid"
             capability = "CAP_SETUID" if kind == "uid" else "CAP_SETGID"
             out.append(
@@ -236,6 +237,37 @@ def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
                     "id-map",
                 )
             )
+    return _not_recovered(out, events)
+
+
+def _writer_inside(state: Replay, writer: int, number: int | None) -> bool:
+    """True when the writer is in the target's user namespace (a process writing its own map), or unknown. A
+    writer in the parent namespace whose euid owns the new namespace holds every capability in it
+    (user_namespaces(7)), so its own effective set says nothing; its limit is the one-own-id rule."""
+    proc = state.table.processes.get(writer)
+    target_pid = state.pid_seen_by(writer, number) if number is not None else writer
+    target = state.table.processes.get(target_pid) if target_pid is not None else None
+    if proc is None or target is None:
+        return True
+    return proc.ns.get("user") == target.ns.get("user")
+
+
+def _not_recovered(found: list[Diagnosis], events: Sequence[Event]) -> list[Diagnosis]:
+    """Drop refused map writes that a later write of the same map file succeeded for (podman tries its own write,
+    then runs newuidmap): the launch went on, so they are not why it failed."""
+    written: list[tuple[int, str]] = []
+    for event in events:
+        if isinstance(event, Syscall) and event.name == "write" and event.error is None:
+            path = str(event.args.get("path") or "")
+            if path.endswith(("/uid_map", "/gid_map")):
+                written.append((event.seq, path))
+    out = []
+    for diagnosis in found:
+        failed = next((e for e in events if isinstance(e, Syscall) and e.seq == diagnosis.seq), None)
+        path = str(failed.args.get("path") or "") if failed is not None else ""
+        if diagnosis.kind == "id-map" and any(seq > diagnosis.seq and p == path for seq, p in written):
+            continue
+        out.append(diagnosis)
     return out
 
 
