@@ -213,3 +213,17 @@ def test_a_click_widens_the_picture(docker_page: tuple[Path, Recording, list], b
     figure.click()
     assert "wide" in section.get_attribute("class").split()
     assert figure.size["width"] > before * 1.4
+
+
+@pytest.mark.parametrize("name", ["docker", "runc", "containerd", "unshare", "teach", "teach-rootless"])
+def test_every_shipped_recording_has_a_page_with_every_chapter(name: str, tmp_path: Path) -> None:
+    require(shutil.which("dot"), "Graphviz's dot is not installed")
+    recording = load_recording(RECORDINGS / f"{name}.jsonl")
+    chapters = _chapters(recording)
+    text = export(recording, "page", "html", "dark", tmp_path / "p.html", chapters=chapters).read_text()
+    assert len(re.findall(r'<section class="chapter"', text)) == len(chapters) > 0
+    for chapter in chapters:
+        assert html.escape(chapter.title, quote=True) in text
+    # `make docs-images` ships the same page in docs/walkthrough/ for teachers to link.
+    shipped = ROOT / "docs" / "walkthrough" / f"{name}.html"
+    assert shipped.is_file() and '<section class="chapter"' in shipped.read_text()

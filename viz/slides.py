@@ -277,7 +277,7 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
     small = theme.detail_size + (2 if limit == LABEL_LIMIT else 0)
     graph = graphviz.Digraph("slide")
     title_rows = [f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="{theme.title_size + 4}"><B>'
-                  f'{_lines_html(wrap(title, TITLE_LIMIT), "LEFT")}</B></FONT></TD></TR>']
+                  f'{_lines_html(wrap(title, TITLE_LIMIT), "LEFT")}</B></FONT></TD></TR>'] if title else []
     if caption:
         title_rows.append(f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="{small}" COLOR="{theme.muted}" '
                           f'FACE="{theme.monospace}">{_lines_html(wrap(caption, CAPTION_LIMIT), "LEFT")}'
@@ -294,7 +294,9 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
 
     def node_label(node: str) -> str:
         attrs = arch.nodes[node]
-        rows = [f"<B>{_lines_html(wrap(attrs['role'], limit))}</B>"]
+        # An unnamed socket's listener (a damaged recording) still gets a name: Graphviz rejects an empty <B></B>.
+        role = str(attrs.get("role") or attrs.get("path") or "(unnamed)")
+        rows = [f"<B>{_lines_html(wrap(role, limit))}</B>"]
         details = [d for d in attrs.get("details", []) if d != attrs["role"]]
         if attrs.get("role_kind") == "entrypoint" and attrs.get("argv"):
             details = [" ".join(attrs["argv"])]

@@ -40,8 +40,10 @@ def _graph(name: str, theme: Theme, title: str) -> Any:
 
     graph = graphviz.Digraph(name, engine="neato")
     graph.graph_attr.update(bgcolor=theme.background, fontname=theme.fontname, fontcolor=theme.text,
-                            fontsize=str(theme.title_size), label=f"<<B>{_html(title)}</B>>", labelloc="t",
-                            labeljust="l", pad="0.3", splines="line", outputorder="edgesfirst")
+                            fontsize=str(theme.title_size), labelloc="t", labeljust="l", pad="0.3",
+                            splines="line", outputorder="edgesfirst")
+    if title:
+        graph.graph_attr["label"] = f"<<B>{_html(title)}</B>>"
     graph.attr("node", fontname=theme.fontname, fontcolor=theme.text, fontsize=str(theme.detail_size + 2),
                penwidth="2", color=theme.node_border)
     graph.attr("edge", fontname=theme.fontname, fontcolor=theme.text, penwidth="2.2", arrowsize="1.1")
@@ -62,7 +64,7 @@ def sequence_graph(model: TraceModel, theme: Theme, order: list[str], messages: 
     bottom = ROW // 2
     for i, node in enumerate(order):
         attrs = arch.nodes[node] if node in arch else {}
-        name = attrs.get("role", node.split("@")[0])
+        name = attrs.get("role") or node.split("@")[0] or "(unnamed)"
         label = "<BR/>".join(f"<B>{_html(line)}</B>" for line in wrap(name, 18))
         if attrs.get("group", HOST_GROUP) != HOST_GROUP:
             label += f'<BR/><FONT POINT-SIZE="{theme.detail_size - 2}">in the container</FONT>'
@@ -75,7 +77,7 @@ def sequence_graph(model: TraceModel, theme: Theme, order: list[str], messages: 
     y = top - ROW
     for row, ((arrow, src, dst, _), lines, height) in enumerate(zip(messages, texts, heights, strict=True)):
         y -= height
-        body = '<BR ALIGN="LEFT"/>'.join(_html(line) for line in lines)
+        body = '<BR ALIGN="LEFT"/>'.join(_html(line) for line in lines) or " "
         if arrow == "chapter":
             graph.node(f"m{row}", label=f"<<B>{body}</B>>", shape="box", style="filled", color=theme.host_border,
                        fillcolor=theme.legend_fill, fontsize=str(theme.edge_size + 1),
