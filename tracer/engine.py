@@ -34,6 +34,7 @@ from tracer import ptrace_api as pt
 from tracer.capabilities import capability_masks
 from tracer.decoders import (
     CONTAINER_SYSCALL_NRS,
+    NETLINK_SYSCALL_NRS,
     SYSCALL_NRS_BY_NAME,
     SYSCALLS,
     Trait,
@@ -76,6 +77,7 @@ from tracer.namespaces import (
     read_namespaces,
     read_status,
 )
+from tracer.netlink_watch import NetlinkWatch
 from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
@@ -262,6 +264,8 @@ class Tracer:
         self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in self.options.extra_syscalls)
         self._record_all = self.options.filter == "all"
         self._dup_nrs = frozenset((SYSCALL_NRS_BY_NAME["dup2"], SYSCALL_NRS_BY_NAME["dup3"]))
+        self._netlink = NetlinkWatch()
+        self._close_nr = SYSCALL_NRS_BY_NAME["close"]
         self._host_ns = read_namespaces(os.getpid())
 
     # Public API --------------------------------------------------------------------------------------------
@@ -399,7 +403,8 @@ class Tracer:
         if self._seccomp:
             options |= pt.PTRACE_O_TRACESECCOMP
             write_nr = SYSCALL_NRS_BY_NAME["write"]
-            prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr, dup_nrs=self._dup_nrs))
+            prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr, dup_nrs=self._dup_nrs,
+                                                    socket_nr=SYSCALL_NRS_BY_NAME["socket"]))
         env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
         no_new_privs = os.geteuid() != 0
         output = self.options.output_path
@@ -658,9 +663,11 @@ class Tracer:
     def _resume(self, tracee: _Tracee, sig: int = 0) -> None:
         if tracee.held:
             return
+        # IN_SYSCALL: after an entry stop, always reach the exit stop (a netlink watch may end between them).
         request = (
             pt.PTRACE_SYSCALL
-            if (tracee.full_stops or tracee.state is TraceeState.TO_EXIT_STOP or tracee.watch)
+            if (tracee.full_stops or tracee.state in (TraceeState.TO_EXIT_STOP, TraceeState.IN_SYSCALL)
+                or tracee.watch or tracee.tgid in self._netlink)
             else pt.PTRACE_CONT
         )
         try:
@@ -759,7 +766,9 @@ class Tracer:
             tracee.watch = self.WATCH_SYSCALLS
 
     def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...]) -> None:
-        if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs):
+        if nr == self._close_nr and tracee.tgid in self._netlink:
+            self._netlink.closed(tracee.tgid, args[0] & 0xFFFFFFFF)
+        if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs or nr in NETLINK_SYSCALL_NRS):
             tracee.pending = None
             return
         spec = SYSCALLS.get(nr)
@@ -840,6 +849,21 @@ class Tracer:
             self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, peer_pid=peer, path=path))
         if error is None and pending.name in MOUNT_MOMENTS:
             self._after_mount_change(tracee, pending)
+        if error is None and pending.name == "socket" and pending.args.get("protocol") == "NETLINK_ROUTE":
+            self._follow_netlink(tracee, rval)
+
+    def _follow_netlink(self, tracee: _Tracee, fd: int) -> None:
+        """A NETLINK_ROUTE socket was made: stop this process at every syscall until it closes it (see
+        tracer.netlink_watch). Its other running threads are interrupted so that they switch too."""
+        if not self._netlink.opened(tracee.tgid, fd) or not self._seccomp:
+            return
+        for other in list(self.tracees.values()):
+            if other.tgid == tracee.tgid and other.tid != tracee.tid and other.launched \
+                    and other.state is TraceeState.RUNNING and other.pending is None:
+                try:
+                    pt.interrupt(other.tid)
+                except pt.PtraceError:
+                    pass  # gone, or not seized: it switches at its next stop
 
     def _on_new_child(self, parent: _Tracee, event: int) -> None:
         try:
@@ -928,6 +952,7 @@ class Tracer:
             tracee.state = TraceeState.TO_EXIT_STOP if in_exit else TraceeState.IN_SYSCALL
         for tid in [t for t, tr in self.tracees.items() if tr.tgid == tracee.tgid and t != tracee.tid]:
             self.tracees.pop(tid, None)
+        self._netlink.forget(tracee.tgid)
         was_setup = tracee.before_exec
         if was_setup:
             tracee.origin = Origin.LAUNCHED
@@ -1004,6 +1029,7 @@ class Tracer:
             return  # a thread ended; its process goes on
         low = status & 0x7F
         self.procs.pop(tid, None)
+        self._netlink.forget(tid)
         if tracee.before_exec and tid != self._launch_pid:
             return
         self._emit(

@@ -42,7 +42,8 @@ _INSN = struct.Struct("<HBBI")
 _ALLOW, _TRACE, _NEXT = "allow", "trace", "next"
 
 
-def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: Iterable[int] = ()) -> bytes:
+def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: Iterable[int] = (),
+                  socket_nr: int | None = None, socket_domain: int = 16) -> bytes:
     """A BPF program returning TRACE for `traced` syscall numbers and ALLOW for the rest.
 
     When `write_nr` is given, write(2) is traced only for fd > 2: writes to namespace and cgroup control files
@@ -52,12 +53,17 @@ def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: I
     dup2(3, 1), then writes to fd 1. So dup2/dup3 (`dup_nrs`) are traced when their new fd is 0, 1 or 2; the
     engine then looks at what the fd is and, for a control file, follows that thread at every syscall until it
     has written (see Tracer._watch_low_fd).
+
+    With `socket_nr`, socket(2) is traced only when its domain (arg0) is `socket_domain` (AF_NETLINK): the engine
+    then follows the process that holds a NETLINK_ROUTE socket (see tracer.netlink_watch).
     """
     traced = set(traced)
     conditions: list[tuple[int, str]] = []  # (nr, which check)
     if write_nr is not None:
         conditions.append((write_nr, "write"))
     conditions += [(nr, "dup") for nr in sorted(set(dup_nrs) - traced)]
+    if socket_nr is not None and socket_nr not in traced:
+        conditions.append((socket_nr, "socket"))
     numbers = sorted(traced - {nr for nr, _ in conditions})
     # Symbolic program: (code, jump if true, jump if false, k); jumps are labels or 0 (fall through).
     program: list[tuple[int, object, object, int]] = [
@@ -76,6 +82,9 @@ def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: I
             program.append((BPF_JEQ_K, 0, _TRACE, 0))  # fd with high bits set (negative) -> TRACE
             program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW))
             program.append((BPF_JGT_K, _TRACE, _ALLOW, 2))  # fd > 2 -> TRACE, else ALLOW
+        elif check == "socket":
+            program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG0_LOW))  # the domain (an int)
+            program.append((BPF_JEQ_K, _TRACE, _ALLOW, socket_domain))
         else:
             program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG1_LOW))  # newfd (an unsigned int)
             program.append((BPF_JGT_K, _ALLOW, _TRACE, 2))  # newfd <= 2 -> TRACE, else ALLOW

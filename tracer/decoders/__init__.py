@@ -23,7 +23,7 @@ from typing import Any
 from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_SYSCALL_NAMES
 from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
-from tracer.decoders import files, mount_api, mounts, namespaces, privileges, process, sockets
+from tracer.decoders import files, mount_api, mounts, namespaces, netlink, privileges, process, sockets
 from tracer.decoders import render as _render
 from tracer.decoders.base import Decoder, ExitDecoder, SyscallContext, SyscallSpec, Trait
 from tracer.events import Category
@@ -31,6 +31,7 @@ from tracer.events import Category
 __all__ = [
     "CONTAINER_SYSCALL_NRS",
     "LAYOUTS",
+    "NETLINK_SYSCALL_NRS",
     "SYSCALLS",
     "SYSCALL_NRS_BY_NAME",
     "SyscallContext",
@@ -143,6 +144,12 @@ _DECODED: dict[str, _D] = {
     "open": ("other", files.decode_open, None),
     "openat": ("other", files.decode_openat, None),
     "pipe2": ("other", files.decode_pipe2, files.decode_pipe2_exit),
+    # netlink: decoded on netlink sockets only, category refined per call (see tracer.decoders.netlink)
+    "socket": ("other", netlink.decode_socket, None),
+    "sendto": ("other", netlink.decode_sendto, None),
+    "sendmsg": ("other", netlink.decode_sendmsg, None),
+    "recvfrom": ("other", netlink.decode_recv, netlink.decode_recvfrom_exit),
+    "recvmsg": ("other", netlink.decode_recv, netlink.decode_recvmsg_exit),
 }
 
 _T = Trait
@@ -190,7 +197,8 @@ _CONTAINER_EXCEPTIONS: dict[str, bool] = {"write": True}
 #: Argument counts python-ptrace's prototypes lack (its table predates these calls), from their man pages.
 _NARGS: dict[str, int] = {
     "clone3": 2, "umount2": 2, "fsopen": 2, "fsconfig": 5, "fsmount": 3, "fspick": 3, "move_mount": 5,
-    "open_tree": 3, "open_tree_attr": 5, "mount_setattr": 5,
+    "open_tree": 3, "open_tree_attr": 5, "mount_setattr": 5, "socket": 3, "sendto": 6, "sendmsg": 3,
+    "recvfrom": 6, "recvmsg": 3,
 }
 
 
@@ -223,6 +231,12 @@ SYSCALL_NRS_BY_NAME: dict[str, int] = {spec.name: nr for nr, spec in SYSCALLS.it
 #: The numbers the default `container` filter (and its seccomp-bpf program) traces.
 CONTAINER_SYSCALL_NRS: frozenset[int] = frozenset(nr for nr, spec in SYSCALLS.items() if spec.container)
 
+#: Socket calls decoded only on netlink sockets. The seccomp program cannot see an fd's family, so it stops only at
+#: socket(AF_NETLINK, ...); the engine follows a process holding a NETLINK_ROUTE socket (tracer.netlink_watch).
+NETLINK_SYSCALL_NRS: frozenset[int] = frozenset(
+    SYSCALL_NRS_BY_NAME[name] for name in ("socket", "sendto", "sendmsg", "recvfrom", "recvmsg")
+)
+
 #: How each decoded syscall prints (see tracer.decoders.render).
 LAYOUTS: dict[str, _render.Layout] = {
     **namespaces.LAYOUTS,
@@ -232,6 +246,7 @@ LAYOUTS: dict[str, _render.Layout] = {
     **process.LAYOUTS,
     **privileges.LAYOUTS,
     **sockets.LAYOUTS,
+    **netlink.LAYOUTS,
 }
 
 

@@ -130,6 +130,26 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     "connect": "Connects a socket to an address; for a Unix socket, this is how one process starts talking to another.",
     "bind": "Gives a socket its own address; for a Unix socket path, this creates the socket file others connect to.",
     "socketpair": "Creates two connected sockets, typically kept by a parent and a child to talk to each other.",
+    "socket": (
+        "Creates a socket. An AF_NETLINK socket talks to the kernel itself, not to another process; with "
+        "NETLINK_ROUTE it carries the rtnetlink messages that create network devices, move them between network "
+        "namespaces, and set addresses and routes (what `ip link` and `ip addr` send). The socket belongs to the "
+        "network namespace its creator was in at that moment."
+    ),
+    "sendto": (
+        "Sends a buffer on a socket. On a NETLINK_ROUTE socket the buffer is one or more requests to the kernel "
+        "(RTM_NEWLINK creates or changes a device, RTM_NEWADDR adds an address, RTM_NEWROUTE a route); the kernel "
+        "acts on them in the socket's network namespace."
+    ),
+    "sendmsg": (
+        "Sends the pieces of a message (an iovec list) on a socket in one call; on a NETLINK_ROUTE socket they "
+        "form rtnetlink requests, as with sendto."
+    ),
+    "recvfrom": (
+        "Receives from a socket. On a netlink socket this is the kernel's answer: an NLMSG_ERROR whose error is 0 "
+        "acknowledges a request, a negative one says why it was refused; a dump answers with one message per object."
+    ),
+    "recvmsg": "Receives a message into an iovec list; on a netlink socket, the kernel's answers as for recvfrom.",
     "write": (
         "Writes to an fd. boxtrace records the data only for namespace and cgroup control files: a pid written "
         "to cgroup.procs moves that process into the cgroup, a line in uid_map maps ids of a user namespace."
