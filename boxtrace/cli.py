@@ -122,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "boxtrace export scenarios/recordings/docker.jsonl --view tree -o docker-tree.svg",
                      commands.export_command)
     export.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
-    export.add_argument("--view", choices=("architecture", "tree", "sequence", "timeline", "page"),
+    export.add_argument("--view", choices=("architecture", "tree", "network", "sequence", "timeline", "page"),
                         default="architecture",
-                        help="architecture and tree: svg, png, pdf or dot; sequence: mmd (Mermaid); timeline: json "
+                        help="architecture, tree and network (namespaces, interfaces, veth cables): svg, png, pdf "
+                             "or dot; sequence: mmd (Mermaid); timeline: json "
                              "(Perfetto); page: html (the whole walkthrough in one self-contained file to open "
                              "offline) (default: architecture)")
     export.add_argument("--format", choices=("svg", "png", "pdf", "dot", "mmd", "json", "html"), default=None,

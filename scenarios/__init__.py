@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 SCENARIO_MODULES: dict[str, str] = {
     "teach": "scenarios.teach",
     "teach-rootless": "scenarios.teach_rootless",
+    "teach-net": "scenarios.teach_net",
     "unshare": "scenarios.unshare",
     "runc": "scenarios.runc",
     "crun": "scenarios.crun",

@@ -414,3 +414,19 @@ def test_live_trace_decodes_rtnetlink(seccomp):
     assert sends[0].args["netns"] != os.stat("/proc/self/ns/net").st_ino
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
     assert "nl-a" not in links and "nl-b" not in links
+
+
+def test_runc_brings_up_lo_with_rtnetlink(scenario_recording):
+    """runc's init (libcontainer's loopback strategy, vishvananda/netlink) asks for `lo` by name and sets IFF_UP on
+    it, in the container's new network namespace; each request gets its own socket."""
+    from tracer.recording import load_recording
+
+    events = list(load_recording(scenario_recording("runc")).events)
+    netns = {e.new for e in events if getattr(e, "kind", None) == "net" and getattr(e, "new", None)}
+    calls = [e for e in events if isinstance(e, Syscall) and e.args.get("netlink") == "NETLINK_ROUTE"
+             and e.name in ("sendto", "recvfrom")]
+    described = [describe_message(m) for c in calls for m in c.args.get("messages") or []]
+    assert described[:2] == ["RTM_GETLINK lo", "RTM_NEWLINK lo index 1"]
+    assert "RTM_NEWLINK lo index 1 up" in described and "ack of RTM_NEWLINK" in described
+    assert {c.args["netns"] for c in calls} <= netns and len({c.args["netns"] for c in calls}) == 1
+    assert all(c.category == "namespaces" for c in calls)

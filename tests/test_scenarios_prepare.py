@@ -58,7 +58,8 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_scenarios_in_teaching_order() -> None:
     assert list(SCENARIOS) == [
-        "teach", "teach-rootless", "unshare", "runc", "crun", "containerd", "docker", "podman", "podman-rootless",
+        "teach", "teach-rootless", "teach-net", "unshare", "runc", "crun", "containerd", "docker", "podman",
+        "podman-rootless",
     ]
     for name, scenario in SCENARIOS.items():
         assert scenario.name == name

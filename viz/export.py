@@ -48,6 +48,7 @@ from viz.themes import CATEGORY_DESCRIPTIONS, EDGE_DESCRIPTIONS, KIND_DESCRIPTIO
 VIEW_FORMATS: dict[str, tuple[str, ...]] = {
     "architecture": ("svg", "png", "pdf", "dot"),
     "tree": ("svg", "png", "pdf", "dot"),
+    "network": ("svg", "png", "pdf", "dot"),
     "sequence": ("mmd", "svg", "png", "pdf"),
     "timeline": ("json",),
     "page": ("html",),
@@ -136,6 +137,11 @@ def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme,
                                                           show_pids or not slide)])
         elif view == "tree":
             graph = tree_dot(model, chosen, recording_title(recording))
+            data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
+        elif view == "network":
+            from viz.network import network_dot
+
+            graph = network_dot([recording.header, *recording.events], chosen, recording_title(recording))
             data = graph.source.encode() if fmt == "dot" else _render(graph, fmt)
         elif view == "sequence" and fmt == "mmd":
             data = sequence_mermaid(model, chosen, chapters).encode()

@@ -11,7 +11,8 @@ trace and on a recording, in the console, the TUI's details pane, a notebook or 
 - mounts: the mount table as a tree at each snapshot and the diffs between them (the new "/");
 - paths: readable paths beside the raw arguments (/proc/self/fd/N, ".", dirfd-relative names);
 - diagnosis: when a launch fails, the cause and the fix in plain sentences;
-- entrypoint: the container's own program and how long the launch took to reach it.
+- entrypoint: the container's own program and how long the launch took to reach it;
+- network: every interface created, moved, renamed, addressed and brought up, per network namespace (rtnetlink).
 
     insights = Insights.from_events(events)           # a live trace (header first)
     insights = Insights.from_recording(recording)     # a loaded recording
@@ -32,6 +33,7 @@ from tracer.insights.diagnosis import Diagnosis, diagnose
 from tracer.insights.idmaps import IdMaps, UserNamespaceMaps, id_maps
 from tracer.insights.mounts import MountTimeline, mount_timeline
 from tracer.insights.namespaces import NamespaceOrigin, namespace_origins
+from tracer.insights.network import NetworkState, network_state
 from tracer.insights.overlay import OverlayRoot, find_overlay_root
 from tracer.insights.paths import ReadablePath, readable_paths
 from tracer.insights.seccomp import SeccompFilter, seccomp_filters
@@ -46,6 +48,7 @@ __all__ = [
     "Insights",
     "MountTimeline",
     "NamespaceOrigin",
+    "NetworkState",
     "OverlayRoot",
     "ProcessCapabilities",
     "ReadablePath",
@@ -57,6 +60,7 @@ __all__ = [
     "id_maps",
     "mount_timeline",
     "namespace_origins",
+    "network_state",
     "readable_paths",
     "seccomp_filters",
 ]
@@ -80,6 +84,8 @@ class Insights:
     events: list[Event] = field(default_factory=list, repr=False)
     #: The container's overlay root decoded into image layers (docker, containerd), None for a plain directory.
     overlay: OverlayRoot | None = None
+    #: The network the trace built with rtnetlink messages (empty when it built none).
+    network: NetworkState = field(default_factory=NetworkState)
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Insights:
@@ -97,6 +103,7 @@ class Insights:
             entrypoint=find_entrypoint(events),
             events=events,
             overlay=find_overlay_root(events),
+            network=network_state(events),
         )
 
     @classmethod
@@ -122,6 +129,7 @@ class Insights:
         lines += self.mounts.facts()
         if self.overlay is not None:
             lines += self.overlay.facts()
+        lines += self.network.facts()
         if self.entrypoint is not None:
             e = self.entrypoint
             lines.append(
@@ -158,6 +166,7 @@ class Insights:
                     f"{len(a.denied)} denied"
                 )
         lines += [line for diff in self.mounts.diffs_of(pid) for line in diff.facts()]
+        lines += [step.describe() for step in self.network.steps if step.pid == pid]
         if self.entrypoint is not None and self.entrypoint.exec.pid == pid:
             lines.append(
                 f"runs the entrypoint {self.entrypoint.exec.path} as pid {self.entrypoint.inner_pid}"

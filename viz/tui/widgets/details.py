@@ -38,6 +38,7 @@ from tracer.events import (
 )
 from tracer.processes import Process
 from viz.console import CATEGORY_STYLES, short_argv
+from viz.network import netlink_tree
 from viz.tui.model import TraceModel, event_text
 from viz.tui.walkthrough import CLONE_FLAG_KINDS, NAMESPACE_MEANING
 
@@ -217,10 +218,16 @@ def _syscall_details(event: Syscall) -> list[RenderableType]:
     args.add_column("decoded", overflow="fold")
     args.add_column("as recorded", style="dim", overflow="fold")
     for key, value in event.args.items():
+        if key == "messages" and isinstance(value, list):  # drawn as a tree below
+            args.add_row(key, f"{len(value)} netlink message(s), below", "")
+            continue
         args.add_row(key, _shown(value), _raw(value))
     result = "-" if event.ret is None else str(event.ret)
     args.add_row("= result", f"{result} {event.error}" if event.error else result, _raw(event.ret))
     parts.append(args)
+    if isinstance(event.args.get("messages"), list):
+        parts.append(_section("netlink messages"))
+        parts.append(netlink_tree(event.args["messages"], title=f"on {event.args.get('netlink', 'netlink')}"))
     if event.raw:
         # What the kernel was handed: the decoded column above is boxtrace's reading of these registers.
         parts.append(_section("raw arguments (x86-64 registers at entry)"))
