@@ -91,7 +91,7 @@ def test_network_view_draws_namespaces_interfaces_and_the_cable(tmp_path):
     assert source.count("subgraph cluster_ns") == 2
     assert "veth-host" in source and "eth0" in source and "169.254.77.1/30" in source and "169.254.77.2/30" in source
     assert "made by unshare in" in source and "made by clone in" in source
-    assert source.count(" -- ") == 1 and "veth" in source.split(" -- ")[1]
+    assert source.count(" -> ") == 1 and 'dir=none' in source.split(" -> ")[1].split("\n")[0]
     require(shutil.which("dot") is not None, "Graphviz's dot is needed to render")
     out = tmp_path / "net.svg"
     done = subprocess.run([sys.executable, "-m", "boxtrace", "export", str(RECORDING), "--view", "network", "-o",

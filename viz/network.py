@@ -98,7 +98,7 @@ def network_dot(events: Iterable[Event], theme: Theme, title: str = "") -> Any:
     events = list(events)
     state: NetworkState = network_state(events)
     made_by = {o.inode: f"{o.syscall} in {o.process}" for o in namespace_origins(events) if o.kind == "net"}
-    graph = graphviz.Graph("network")
+    graph = graphviz.Digraph("network")  # a digraph like every other view; cables are drawn without arrows
     graph.attr("graph", bgcolor=theme.background, fontname=theme.fontname, fontcolor=theme.text,
                label=f"<<B>{_html(title or 'The network this trace built')}</B>>", labelloc="t", labeljust="l",
                pad="0.4", nodesep="0.6", ranksep="1.2", rankdir="LR")
@@ -128,7 +128,7 @@ def network_dot(events: Iterable[Event], theme: Theme, title: str = "") -> Any:
     for (netns_a, name_a), (netns_b, name_b) in state.cables:
         a, b = ids.get((netns_a, name_a)), ids.get((netns_b, name_b))
         if a and b:
-            graph.edge(a, b, label=" veth ", style="bold")
+            graph.edge(a, b, label=" veth ", style="bold", dir="none")
     if not state.namespaces:
         graph.node("none", label="this trace built no network (no rtnetlink messages)", shape="plaintext")
     return graph
