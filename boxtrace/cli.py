@@ -219,11 +219,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, CommandNotFound):
             print(f"boxtrace: {error}", file=sys.stderr)
             return EXIT_NOT_FOUND
-        if isinstance(error, (TraceError, RecordingError)):
+        if isinstance(error, (TraceError, RecordingError, *_explained_scenario_errors())):
             print(f"boxtrace: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+        if isinstance(error, OSError) and error.filename is not None:
+            # The machine refused a file operation (a cache path that is not a directory, a full disk ...).
+            print(f"boxtrace: cannot use {error.filename}: {error.strerror or error}", file=sys.stderr)
             return EXIT_FAILURE
         print(f"boxtrace: unexpected error: {error!r} (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _explained_scenario_errors() -> tuple[type[Exception], ...]:
+    """What preparing a launch can fail with, each carrying one sentence for the user (a daemon that does not
+    answer, an image or root filesystem that cannot be made, a file nobody cannot be given, a machine not ready)."""
+    from scenarios.daemons import DaemonError
+    from scenarios.images import ImageError
+    from scenarios.rootfs import RootfsError
+    from scenarios.runner import ScenarioNotReady
+    from scenarios.staging import StagingError
+
+    return (DaemonError, ImageError, RootfsError, ScenarioNotReady, StagingError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,8 +76,10 @@ def _live_console(scenario, out: Path) -> int:
     try:
         run = trace_scenario(scenario, output=out, sinks=[view],
                              on_session=lambda session: install_stop_handlers(session.request_stop))
-    finally:
-        view.close()
+    except BaseException:
+        view.close(summary=False)  # the error is reported; a summary of a trace that never ran says nothing
+        raise
+    view.close()
     console.print(f"recording written to {out}")
     return run.result.exit_code or 0
 

@@ -129,6 +129,17 @@ def test_demo_teach_live_on_the_console(tmp_path: Path) -> None:
 
 
 @pytest.mark.cli_e2e("demo")
+def test_demo_that_cannot_prepare_says_why_in_one_sentence(tmp_path: Path) -> None:
+    """A cache path that is not a directory: the rootfs cannot be built. One sentence naming the path, exit 1,
+    and no summary of a trace that never started."""
+    need_root()
+    result = run_boxtrace("demo", "teach", "--no-tui", cwd=tmp_path, env={"XDG_CACHE_HOME": "/dev/null/cache"})
+    assert result.returncode == 1
+    assert result.stderr == "boxtrace: cannot use /dev/null/cache/boxtrace: Not a directory\n"
+    assert "boxtrace summary" not in result.stdout
+
+
+@pytest.mark.cli_e2e("demo")
 def test_demo_replay_shows_the_shipped_recording(tmp_path: Path) -> None:
     result = run_boxtrace("demo", "runc", "--replay", "--no-tui", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -275,3 +275,19 @@ def test_unknown_scenario_and_syscall_names() -> None:
     unknown_syscall = run_cli("run", "-e", "openat,no_such_syscall", "--", "true")
     assert_usage(unknown_syscall)
     assert "'no_such_syscall'" in unknown_syscall.stderr
+
+
+def test_docker_without_an_engine_is_one_sentence(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process, because the machine's dockerd must keep running: scenarios.docker finds no dockerd (its pid
+    lookup answers None, as on a machine without one) and raises its DaemonError, which the CLI reports."""
+    require(os.geteuid() == 0, "boxtrace docker refuses non-root users first")
+    from boxtrace.cli import main
+    from scenarios import docker
+
+    monkeypatch.setattr(docker, "dockerd_pid", lambda: None)
+    code = main(["docker", "--", "--rm", "boxtrace/busybox", "true"])
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURE
+    assert err.startswith("boxtrace: dockerd is not running: ") and err.count("\n") == 1, err
+    assert "unexpected error" not in err
