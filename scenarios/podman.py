@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,6 @@ from scenarios.common import (
     need_root,
     need_rootfs_source,
     pivot_root_milestone,
-    run_quiet,
     runc_init_milestone,
     runc_unshare_milestone,
     unique_id,
@@ -131,6 +131,15 @@ def podman_binary() -> str:
 def podman(places: PodmanPlaces, *args: str) -> list[str]:
     """A podman command line using `places`' private storage."""
     return [podman_binary(), *places.global_args(), *args]
+
+
+def podman_quiet(places: PodmanPlaces, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run a podman command on `places` with its containers.conf, capture its output, never raise."""
+    try:
+        return subprocess.run(podman(places, *args), capture_output=True, text=True, timeout=timeout, check=False,
+                              env=places.env(), cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return subprocess.CompletedProcess(podman(places, *args), 127, "", str(error))
 
 
 def run_command(places: PodmanPlaces, name: str, cgroup_parent: str | None) -> list[str]:
@@ -453,6 +462,22 @@ RUNC_DELETE = Milestone(
 )
 
 
+def remove_left_containers(places: PodmanPlaces) -> list[str]:
+    """What a killed trace leaves in boxtrace's own podman storage: stopped containers (removed) and the empty
+    cgroup parents of earlier launches (rmdir only succeeds on empty ones). Running containers may belong to
+    another boxtrace and are left alone. Returns the container ids removed."""
+    listed = podman_quiet(places, "ps", "--all", "--quiet", "--filter", "status=exited", "--filter", "status=created")
+    removed = []
+    for cid in listed.stdout.split() if listed.returncode == 0 else []:
+        if podman_quiet(places, "rm", "--force", cid).returncode == 0:
+            removed.append(cid)
+    if CGROUP_ROOT.is_dir():
+        for hierarchy in CGROUP_ROOT.iterdir():
+            for parent in hierarchy.glob("boxtrace-podman-*"):
+                remove_cgroup_tree("/" + parent.name)
+    return removed
+
+
 class PodmanScenario(Scenario):
     name = "podman"
     summary = "podman run as root: podman, conmon, runc and back, with no daemon"
@@ -501,6 +526,8 @@ class PodmanScenario(Scenario):
             import_podman_image(podman(self.places), env=self.places.env())
         finally:
             remove_new_shared_dirs(existed)
+        remove_left_containers(self.places)
+
 
     def launch(self) -> Launch:
         self.places.write_conf()
@@ -514,9 +541,8 @@ class PodmanScenario(Scenario):
 
     def cleanup(self) -> None:
         if self.container_name:
-            found = run_quiet(podman(self.places, "container", "exists", self.container_name), timeout=60)
-            if found.returncode == 0:
-                run_quiet(podman(self.places, "rm", "--force", self.container_name), timeout=60)
+            if podman_quiet(self.places, "container", "exists", self.container_name).returncode == 0:
+                podman_quiet(self.places, "rm", "--force", self.container_name)
         if self.cgroup_parent:
             remove_cgroup_tree(self.cgroup_parent)
         self.container_name = None

@@ -350,3 +350,28 @@ def test_refused_map_write_that_newuidmap_recovers_is_not_a_failure() -> None:
     found = [d for d in diagnose(without) if d.kind == "id-map"]
     uid = next(d for d in found if "uid_map" in d.sentence)
     assert "may map only the writer's own uid" in uid.sentence and "newuidmap" in uid.fix
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_prepare_removes_what_a_killed_trace_left() -> None:
+    """A stopped container in boxtrace's podman storage and an empty cgroup parent of an earlier launch (what a
+    SIGKILLed trace leaves) are gone after prepare(); nothing else of the machine is touched."""
+    require(os.geteuid() == 0, "podman as root needs root")
+    require(shutil.which("podman"), "podman is not installed")
+    from scenarios.podman import PODMAN_IMAGE, podman_quiet, remove_cgroup_tree
+
+    scenario = get_scenario("podman")
+    scenario.prepare()
+    name = "boxtrace-podman-left-" + os.urandom(3).hex()
+    created = podman_quiet(ROOTFUL, "create", "--name", name, "--network", "none", PODMAN_IMAGE, "true")
+    assert created.returncode == 0, created.stderr
+    cgroup = Path("/sys/fs/cgroup/pids") / name
+    try:
+        cgroup.mkdir()
+        scenario.prepare()
+        assert podman_quiet(ROOTFUL, "container", "exists", name).returncode == 1
+        assert not cgroup.exists()
+    finally:
+        podman_quiet(ROOTFUL, "rm", "--force", name)
+        remove_cgroup_tree("/" + name)
