@@ -10,6 +10,9 @@ walkthrough and every notebook sentence about order or agency names its claims.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from tracer.claims import (
     Absent,
     Before,
@@ -19,8 +22,10 @@ from tracer.claims import (
     Exists,
     FollowedBy,
     OnlyBy,
+    Trace,
     Who,
     argv0,
+    check,
     contains,
     ends,
     evidence_seqs,
@@ -691,6 +696,17 @@ def claims_for(scenario: str, chapter: str) -> list[Claim]:
     return [c for c in CLAIMS if scenario in c.scenarios and chapter in c.chapters]
 
 
-def claim_finder(claim: Claim):  # type: ignore[no-untyped-def]
-    """A milestone finder showing a claim's evidence: the chapter points at the events that prove it."""
-    return lambda view: evidence_seqs(claim, view.events)
+def claim_finder(claim: Claim, *keys: Call, first_only: bool = False) -> Callable[[Any], list[int]]:
+    """A milestone finder for a chapter that states `claim`: nothing unless the claim holds in the trace, else the
+    events `keys` match (only the first of each with `first_only`; the chapter starts at the earliest), or all of
+    the claim's evidence without keys."""
+
+    def find(view: Any) -> list[int]:
+        trace = Trace(view.events)
+        if check(claim, trace):
+            return []
+        if not keys:
+            return evidence_seqs(claim, trace)
+        return sorted({e.seq for key in keys for e in trace.found(key)[: 1 if first_only else None]})
+
+    return find

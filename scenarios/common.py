@@ -17,13 +17,19 @@ from scenarios.base import Milestone, Readiness
 from scenarios.claims import (
     AMBIENT_EPERM,
     CGROUP_LIMITS,
+    DEVICE_RULE_WRITE,
     HOOK_BEFORE_PIVOT,
+    HOOK_EXEC,
     LOOPBACK_UP,
     OLD_ROOT,
+    OLD_ROOT_DETACH,
+    OLD_ROOT_RSLAVE,
+    STAGE2,
     STAGE2_IDS,
     claim_finder,
 )
 from scenarios.rootfs import rootfs_path
+from tracer.claims import Call
 
 #: Everything boxtrace keeps at run time (bundles, runc's private state, pid files of daemons it started).
 STATE_DIR = Path("/run/boxtrace")
@@ -228,6 +234,12 @@ def hostname_milestone(required: bool = True) -> Milestone:
         ),
         find=m.syscall("sethostname"),
         required=required,
+        claim="After unshare, later system calls go to the namespace instead of the kernel.",
+        reality=(
+            "A namespace is not somewhere a call can go: this sethostname, like every call in the trace, is "
+            "served by the one kernel named in the recording's header. The namespace decides what it changes: "
+            "the caller's UTS namespace, not the host's."
+        ),
     )
 
 
@@ -247,6 +259,12 @@ def identity_milestone() -> Milestone:
         ),
         find=m.any_of(m.cgroup_writes(), m.privilege_drops()),
         required=False,
+        claim="runc creates the corresponding system call.",
+        reality=(
+            "runc creates no system call: it makes them, like any program, and the kernel carries them out. "
+            "The trace names the maker of each: runc run/create for the cgroups, runc init's stage 1 for the "
+            "namespaces, stage 2 for the mounts, the root change and the privileges."
+        ),
     )
 
 
@@ -295,7 +313,8 @@ def stage2_ids_milestone() -> Milestone:
             "any thread (libcontainer/nsenter/nsexec.c, STAGE_INIT): the process takes uid and gid 0 of its "
             "namespaces before Go takes over. The container's own user is set much later, by the Go part."
         ),
-        find=claim_finder(STAGE2_IDS),
+        find=claim_finder(STAGE2_IDS, Call("syscall", "setuid", who=STAGE2), Call("syscall", "setgid", who=STAGE2),
+                           first_only=True),
         required=False,
     )
 
@@ -310,7 +329,7 @@ def loopback_milestone() -> Milestone:
             "and a request to set it up (libcontainer/network_linux.go, the loopback strategy runc adds for "
             "every new network namespace). boxtrace records the binds, not the netlink messages themselves."
         ),
-        find=claim_finder(LOOPBACK_UP),
+        find=claim_finder(LOOPBACK_UP, Call("syscall", "bind", args={"family": "AF_NETLINK"}, who=STAGE2)),
         required=False,
     )
 
@@ -326,7 +345,7 @@ def cgroup_limits_milestone() -> Milestone:
             "device, allow the few a container needs), runs the hooks, and lets init go on to pivot_root "
             "(libcontainer/process_linux.go, procHooks)."
         ),
-        find=claim_finder(CGROUP_LIMITS),
+        find=claim_finder(CGROUP_LIMITS, DEVICE_RULE_WRITE),
         required=False,
     )
 
@@ -341,7 +360,7 @@ def detach_old_root_milestone() -> Milestone:
             "as a slave, the old root's mounts receive nothing back from this namespace, so the unmount cannot "
             "propagate to the host's copies of those mounts (libcontainer/rootfs_linux.go, pivotRoot)."
         ),
-        find=claim_finder(OLD_ROOT),
+        find=claim_finder(OLD_ROOT, OLD_ROOT_RSLAVE, OLD_ROOT_DETACH),
         required=False,
     )
 
@@ -357,7 +376,7 @@ def ambient_milestone() -> Milestone:
             "default spec) gives no inheritable set. runc's capability library ignores the error and the "
             "container starts anyway, with an empty ambient set (capabilities(7))."
         ),
-        find=claim_finder(AMBIENT_EPERM),
+        find=claim_finder(AMBIENT_EPERM, Call("syscall", "prctl", args={"operation": "PR_CAP_AMBIENT_RAISE"})),
         required=False,
     )
 
@@ -372,6 +391,6 @@ def prestart_hook_milestone() -> Milestone:
             "so that it can set up the network namespace runc has just made. So the networking is wired during "
             "`runc create`, before pivot_root, not between create and start."
         ),
-        find=claim_finder(HOOK_BEFORE_PIVOT),
+        find=claim_finder(HOOK_BEFORE_PIVOT, HOOK_EXEC),
         required=False,
     )

@@ -80,6 +80,12 @@ RUNC_CREATE = Milestone(
         "init waits on the FIFO, and the waiting init is reparented to the shim."
     ),
     find=m.runc_command("create"),
+    claim="Docker (or containerd) virtualizes user space for the container.",
+    reality=(
+        "Nothing is virtualized: runc create prepares an ordinary host process (with a host pid) in new "
+        "namespaces, with another root, cgroup limits and fewer privileges; its program then runs directly on "
+        "the host kernel."
+    ),
 )
 
 RUNC_START = Milestone(
