@@ -34,6 +34,9 @@ from tracer.claims import (
 )
 
 RUNC_SCENARIOS = ("runc", "containerd", "docker")
+PODMAN_SCENARIOS = ("podman", "podman-rootless")
+#: Every scenario that runs runc, whoever starts it.
+ALL_RUNC = RUNC_SCENARIOS + PODMAN_SCENARIOS
 #: Scenarios where `runc create` and `runc start` are separate commands (the shim runs them).
 CREATE_SCENARIOS = ("containerd", "docker")
 TEACH_SCENARIOS = ("teach", "teach-rootless")
@@ -89,7 +92,7 @@ RUNC_PREPARES_FIRST = Claim(
         Before(Call("syscall", "mknodat", args={"path": ends("/exec.fifo")}, who=RUNC_PARENT), INIT_STARTED),
         Before(Call("syscall", "prctl", args={"option": "PR_SET_CHILD_SUBREAPER"}, who=RUNC_PARENT), INIT_STARTED),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("runc-run", "runc-create"),
     source="runc utils_linux.go (runner.run: newSignalHandler enables the subreaper), signals.go; "
            "libcontainer/container_linux.go (exec.fifo)",
@@ -106,7 +109,7 @@ RUNC_INIT_REEXEC = Claim(
         Before(Call("syscall", "umount2", args={"flags": has("MNT_DETACH")}, who=RUNC_INIT),
                Call("exec", args={"path": "/", "argv": argv0("runc", "init")})),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("runc-init",),
     source="runc libcontainer/nsenter/cloned_binary.c (try_bindfd; memfd only as fallback)",
 )
@@ -119,8 +122,8 @@ NO_RUNC_CLONE_MAKES_NAMESPACES = Claim(
         Absent(Call("syscall", "clone3", args={"flags": has_prefix("CLONE_NEW")}, who=ANY_RUNC)),
         Exists(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNS", "CLONE_NEWPID")}, who=STAGE1)),
     ),
-    scenarios=RUNC_SCENARIOS,
-    chapters=("unshare",),
+    scenarios=ALL_RUNC,
+    chapters=("unshare", "owned-namespaces"),
     source="runc libcontainer/nsenter/nsexec.c (STAGE_CHILD: unshare(config.cloneflags))",
 )
 
@@ -135,7 +138,7 @@ STAGE_FORKS = Claim(
         Exists(Call("syscall", "wait4", who=RUNC_PARENT, ret_who=Who(named="runc:[1:CHILD]",
                                                                     label="stage 1"))),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("clone-parent",),
     source="runc libcontainer/nsenter/nsexec.c (clone_parent; stage-0 cannot reap stage-1)",
 )
@@ -150,8 +153,8 @@ UNSHARE_THEN_FORK = Claim(
         Absent(Call("namespace", args={"kind": "pid", "via": "unshare"})),
         Exists(Call("namespace", args={"kind": "pid", "via": "clone"}, who=Who(pid1=True))),
     ),
-    scenarios=RUNC_SCENARIOS,
-    chapters=("unshare",),
+    scenarios=ALL_RUNC,
+    chapters=("unshare", "owned-namespaces"),
     source="unshare(2), pid_namespaces(7); runc libcontainer/nsenter/nsexec.c",
 )
 
@@ -165,7 +168,7 @@ STAGE2_IDS = Claim(
         Before(Call("syscall", "setgid", args={"gid": 0}, who=STAGE2),
                Call("syscall", "clone3", args={"flags": has("CLONE_THREAD")}, who=STAGE2)),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("stage2-ids",),
     source="runc libcontainer/nsenter/nsexec.c (STAGE_INIT: setsid, setuid(0), setgid(0))",
 )
@@ -181,7 +184,7 @@ LOOPBACK_UP = Claim(
         Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNET")}, who=STAGE1),
                Call("syscall", "bind", args={"family": "AF_NETLINK"}, who=STAGE2)),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("loopback",),
     source="runc libcontainer/network_linux.go (loopback.initialize: netlink.LinkSetUp lo), "
            "libcontainer/specconv/spec_linux.go (a loopback network for a new netns)",
@@ -194,7 +197,7 @@ ROOT_RSLAVE_FIRST = Claim(
         Before(Call("syscall", "mount", args={"target": "/", "flags": has("MS_SLAVE", "MS_REC")}, who=STAGE2),
                Call("syscall", "mount", args={"fstype": "proc"}, who=STAGE2)),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("pivot_root", "mounts"),
     source="runc libcontainer/rootfs_linux.go (prepareRoot: rootfsParentMountPrivate / MS_SLAVE|MS_REC)",
 )
@@ -208,7 +211,7 @@ OLD_ROOT = Claim(
         Before(OLD_ROOT_RSLAVE, Call("syscall", "umount2", args={"target": ".", "flags": has("MNT_DETACH")},
                                     who=STAGE2)),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("pivot_root", "detach-old-root"),
     source="runc libcontainer/rootfs_linux.go (pivotRoot)",
 )
@@ -222,7 +225,7 @@ CGROUP_PLACEMENT = Claim(
         Before(INIT_STARTED, CGROUP_PROCS_WRITE),
         Before(CGROUP_PROCS_WRITE, STAGE_FORK, last=True),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=RUNC_SCENARIOS + ("podman",),
     chapters=("identity-and-limits",),
     source="runc libcontainer/process_linux.go (initProcess.start: manager.Apply before the bootstrap data)",
 )
@@ -237,7 +240,7 @@ CGROUP_LIMITS = Claim(
         Before(Call("syscall", "mknodat", who=STAGE2), DEVICE_RULE_WRITE, last=True),
         Before(DEVICE_RULE_WRITE, PIVOT_BY_INIT, last=True),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=RUNC_SCENARIOS + ("podman",),
     chapters=("identity-and-limits", "cgroup-limits"),
     source="runc libcontainer/process_linux.go (procHooks: manager.Set, then the prestart hooks); "
            "libcontainer/rootfs_linux.go (prepareRootfs: syncParentHooks)",
@@ -255,7 +258,7 @@ CAPSET_THEN_AMBIENT = Claim(
         Before(Call("syscall", "capset", who=STAGE2), Call("syscall", "prctl", args={"option": "PR_CAP_AMBIENT"},
                                                            who=STAGE2)),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("identity-and-limits",),
     source="runc libcontainer/init_linux.go (finalizeNamespace); vendor/github.com/syndtr/gocapability "
            "(capability_linux.go Apply: bounding, capset, ambient)",
@@ -304,13 +307,13 @@ DOCKER_NO_NNP = Claim(
 
 SECCOMP_EARLY = Claim(
     id="seccomp-before-drops",
-    says="Docker's seccomp filter goes in from runc init before the capability drops and long before runc start",
+    says="Docker's and podman's default seccomp filter goes in from runc init before the capability drops and long before runc start",
     evidence=(
         Before(Call("syscall", "prctl", args={"option": "PR_SET_SECCOMP"}, who=STAGE2),
                Call("syscall", "prctl", args={"option": "PR_CAPBSET_DROP"}, who=STAGE2)),
         Before(Call("syscall", "prctl", args={"option": "PR_SET_SECCOMP"}, who=STAGE2), _runc("start")),
     ),
-    scenarios=("docker",),
+    scenarios=("docker", *PODMAN_SCENARIOS),
     chapters=("identity-and-limits",),
     source="runc libcontainer/standard_init_linux.go (InitSeccomp before finalizeNamespace without NoNewPrivileges)",
 )
@@ -345,7 +348,7 @@ PIVOT_THEN_HOSTNAME = Claim(
         Before(PIVOT_BY_INIT, Call("syscall", "sethostname", who=STAGE2)),
         Before(Call("syscall", "sethostname", who=STAGE2), ENTRYPOINT_EXEC),
     ),
-    scenarios=("runc", "docker"),
+    scenarios=("runc", "docker", *PODMAN_SCENARIOS),
     chapters=("hostname", "pivot_root"),
     source="runc libcontainer/standard_init_linux.go (Init: prepareRootfs, finalizeRootfs, Sethostname)",
 )
@@ -357,7 +360,7 @@ PIVOT_THEN_EXEC = Claim(
         Before(PIVOT_BY_INIT, ENTRYPOINT_EXEC),
         Exists(Call("exec", who=Who(named="runc:[2:INIT]", pid1=True))),
     ),
-    scenarios=RUNC_SCENARIOS,
+    scenarios=ALL_RUNC,
     chapters=("pivot_root", "entrypoint"),
     source="pivot_root(2); runc libcontainer/standard_init_linux.go (system.Exec at the end of Init)",
 )
@@ -388,7 +391,7 @@ CREATE_EXITS_FIRST = Claim(
         Before(_runc("start"), ENTRYPOINT_EXEC),
         Absent(Call("exec", who=Who(program="runc", argv_any=("start",)), args={"argv": argv0("sh")})),
     ),
-    scenarios=CREATE_SCENARIOS,
+    scenarios=CREATE_SCENARIOS + PODMAN_SCENARIOS,
     chapters=("runc-create", "runc-start", "entrypoint"),
     source="runc create.go, start.go; libcontainer/standard_init_linux.go (exec.fifo)",
 )
@@ -461,7 +464,7 @@ PID1_EXITS_FIRST = Claim(
     id="pid1-exits-before-the-launch",
     says="the container's pid 1 exits before the command that launched it does",
     evidence=(Before(Call("exit", who=CONTAINER_PID1), Call("exit", who=LAUNCHED)),),
-    scenarios=("teach", "teach-rootless", "unshare", "runc", "containerd", "docker"),
+    scenarios=("teach", "teach-rootless", "unshare", "runc", "containerd", "docker", "podman"),
     chapters=("exited",),
     source="pid_namespaces(7) (when pid 1 exits, the kernel kills the rest of the namespace)",
 )
@@ -612,7 +615,142 @@ NO_FILTER_WITHOUT_CONFIG = Claim(
 )
 
 
+# podman: no daemon, conmon, and the rootless user namespace ---------------------------------------------------
+
+PODMAN = Who(program="podman", label="podman")
+CONMON = Who(program="conmon", label="conmon")
+
+PODMAN_NO_DAEMON = Claim(
+    id="podman-starts-conmon-itself",
+    says="podman itself starts conmon (fork and exec); it connects to no container daemon",
+    evidence=(
+        Exists(Call("exec", args={"argv": argv0("conmon")}, who=PODMAN)),
+        Absent(Call("syscall", "connect", args={"path": contains("containerd.sock")}, ok=True)),
+        Absent(Call("syscall", "connect", args={"path": contains("docker.sock")}, ok=True)),
+    ),
+    scenarios=PODMAN_SCENARIOS,
+    chapters=("podman-run", "conmon"),
+    source="podman libpod/oci_conmon_linux.go (createOCIContainer starts conmon)",
+)
+
+CONMON_DETACHES = Claim(
+    id="conmon-detaches-and-runs-runc",
+    says="conmon forks a second conmon and exits; the second makes itself a child subreaper, runs runc create and "
+         "reaps the container's pid 1",
+    evidence=(
+        Exists(Call("process", who=CONMON)),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_CHILD_SUBREAPER"}, who=CONMON), _runc("create")),
+        OnlyBy(_runc("create"), CONMON),
+        Exists(Call("syscall", "wait4", who=CONMON, ret_who=STAGE2)),
+    ),
+    scenarios=("podman",),
+    chapters=("conmon-detach", "runc-create", "exited"),
+    source="conmon src/conmon.c (daemonizing fork, PR_SET_CHILD_SUBREAPER)",
+)
+
+CONMON_RUNS_CREATE_ROOTLESS = Claim(
+    id="conmon-runs-runc-create",
+    says="conmon forks a second conmon and exits; the second makes itself a child subreaper and runs runc create",
+    evidence=(
+        Exists(Call("process", who=CONMON)),
+        Before(Call("syscall", "prctl", args={"option": "PR_SET_CHILD_SUBREAPER"}, who=CONMON), _runc("create")),
+        OnlyBy(_runc("create"), CONMON),
+    ),
+    scenarios=("podman-rootless",),
+    chapters=("conmon-detach", "runc-create"),
+    source="conmon src/conmon.c",
+)
+
+PODMAN_RUNS_START = Claim(
+    id="podman-runs-runc-start-after-attaching",
+    says="podman connects to conmon's attach socket, then runs runc start itself",
+    evidence=(
+        OnlyBy(_runc("start"), PODMAN),
+        Before(Call("syscall", "bind", args={"path": contains("/proc/self/fd/")}, who=CONMON, ok=True),
+               Call("syscall", "connect", args={"path": contains("/proc/self/fd/")}, who=PODMAN, ok=True)),
+        Before(Call("syscall", "connect", args={"path": contains("/proc/self/fd/")}, who=PODMAN, ok=True),
+               _runc("start")),
+    ),
+    scenarios=("podman",),
+    chapters=("runc-start", "attach-socket"),
+    source="podman libpod/oci_conmon_attach_linux.go, libpod/container_internal.go (start)",
+)
+
+PODMAN_ROOTLESS_START = Claim(
+    id="podman-runs-runc-start",
+    says="podman, not conmon, runs runc start",
+    evidence=(OnlyBy(_runc("start"), PODMAN),),
+    scenarios=("podman-rootless",),
+    chapters=("runc-start",),
+    source="podman libpod/container_internal.go (start)",
+)
+
+PODMAN_CLEANUP = Claim(
+    id="conmon-runs-podman-cleanup-then-delete",
+    says="after pid 1 exits, conmon execs podman container cleanup, and that podman runs runc delete",
+    evidence=(
+        Before(Call("exit", who=STAGE2), Call("exec", args={"argv": argv0("podman", "cleanup")}, who=CONMON)),
+        OnlyBy(_runc("delete"), PODMAN),
+        Before(Call("exec", args={"argv": argv0("podman", "cleanup")}), _runc("delete")),
+    ),
+    scenarios=PODMAN_SCENARIOS,
+    chapters=("podman-cleanup", "runc-delete"),
+    source="conmon src/ctr_exit.c (the exit command); podman cmd/podman/containers/cleanup.go",
+)
+
+ROOTLESS_USERNS = Claim(
+    id="rootless-podman-clones-into-a-user-namespace",
+    says="podman clones a child with CLONE_NEWUSER|CLONE_NEWNS; its own uid_map write is refused, newuidmap and "
+         "newgidmap write the maps, and only then does the child become uid 0 and exec podman again",
+    evidence=(
+        Exists(Call("process", args={"flags": has("CLONE_NEWUSER", "CLONE_NEWNS")}, who=PODMAN)),
+        Before(Call("syscall", "write", args={"path": ends("/uid_map")}, who=PODMAN, error="EPERM"),
+               Call("exec", args={"argv": argv0("newuidmap")})),
+        OnlyBy(Call("syscall", "write", args={"path": ends("/uid_map")}, ok=True), Who(program="newuidmap")),
+        OnlyBy(Call("syscall", "write", args={"path": ends("/gid_map")}, ok=True), Who(program="newgidmap")),
+        Before(Call("syscall", "write", args={"path": ends("/gid_map")}, ok=True),
+               Call("syscall", "setresuid", who=Who(born_with=("CLONE_NEWUSER",)))),
+        Before(Call("syscall", "setresuid", who=Who(born_with=("CLONE_NEWUSER",))),
+               Call("exec", args={"argv": argv0("podman", "run")}, who=Who(born_with=("CLONE_NEWUSER",)))),
+    ),
+    scenarios=("podman-rootless",),
+    chapters=("user-namespace", "newuidmap", "podman-in-userns"),
+    source="podman pkg/rootless/rootless_linux.c, rootless_linux.go; newuidmap(1), user_namespaces(7)",
+)
+
+PAUSE_PROCESS = Claim(
+    id="rootless-pause-process",
+    says="the user-namespace child forks twice, the middle process exits, and the grandchild execs podman with no "
+         "arguments as the pause process",
+    evidence=(
+        Exists(Call("exec", args={"argv": lambda argv: isinstance(argv, list) and len(argv) == 1
+                                  and str(argv[0]).endswith("podman")})),
+        Exists(Call("exit", who=Who(born_with=(), via="clone", program="podman"))),
+    ),
+    scenarios=("podman-rootless",),
+    chapters=("pause-process",),
+    source="podman pkg/rootless/rootless_linux.c (the pause process)",
+)
+
+ROOTLESS_DENIED = Claim(
+    id="rootless-cgroup-mkdir-denied",
+    says="rootless podman's and runc's mkdir of cgroup directories fail with EACCES, and runc carries on without "
+         "cgroups of its own",
+    evidence=(
+        Exists(Call("syscall", "mkdirat", args={"path": contains("/sys/fs/cgroup/")}, error="EACCES", who=PODMAN)),
+        Exists(Call("syscall", "mkdirat", args={"path": contains("/sys/fs/cgroup/")}, error="EACCES",
+                    who=RUNC_CREATE)),
+        Absent(CGROUP_PROCS_WRITE),
+    ),
+    scenarios=("podman-rootless",),
+    chapters=("denied-on-host",),
+    source="cgroups(7) (delegation); runc libcontainer/cgroups/fs (rootless: errors ignored)",
+)
+
+
 CLAIMS: tuple[Claim, ...] = (
+    PODMAN_NO_DAEMON, CONMON_DETACHES, CONMON_RUNS_CREATE_ROOTLESS, PODMAN_RUNS_START, PODMAN_ROOTLESS_START,
+    PODMAN_CLEANUP, ROOTLESS_USERNS, PAUSE_PROCESS, ROOTLESS_DENIED,
     TEACH_CHILD_BECOMES_SHELL, DOCKERD_HELPER_JOINS, NO_FILTER_WITHOUT_CONFIG,
     RUNC_PREPARES_FIRST, RUNC_INIT_REEXEC, NO_RUNC_CLONE_MAKES_NAMESPACES, STAGE_FORKS, UNSHARE_THEN_FORK,
     STAGE2_IDS, LOOPBACK_UP, ROOT_RSLAVE_FIRST, OLD_ROOT, CGROUP_PLACEMENT, CGROUP_LIMITS, CAPSET_THEN_AMBIENT,

@@ -250,7 +250,8 @@ def identity_milestone() -> Milestone:
         narration=(
             "runc (`runc run` or `runc create`, not runc init) writes the pid of runc init's first stage to each "
             "cgroup's cgroup.procs right after starting it (the stages it forks, and so the container's pid 1, "
-            "start in the same cgroups). The limits (here the device rules) come later, from the same runc, when "
+            "start in the same cgroups), wherever it may make cgroups: a rootless runc on cgroup v1 may not, and "
+            "goes without. The limits (here the device rules) come later, from the same runc, when "
             "init reports that its mounts are ready and the prestart hooks may run, just before pivot_root "
             "(libcontainer/process_linux.go, procHooks). Inside, runc init drops capabilities from the bounding "
             "set, sets the others with capset, sets no_new_privs only when the config asks (Docker's default "
