@@ -31,6 +31,7 @@ from tracer.claims import (
     evidence_seqs,
     has,
     has_prefix,
+    message,
 )
 
 RUNC_SCENARIOS = ("runc", "containerd", "docker")
@@ -748,7 +749,87 @@ ROOTLESS_DENIED = Claim(
 )
 
 
+# teach-net: a network, one netlink message at a time -------------------------------------------------------------
+
+
+def _netlink(kind: str, **fields: Any) -> Call:
+    return Call("syscall", "sendto", args={"messages": message(kind, **fields)}, who=LAUNCHED, ok=True,
+                label=f"the runtime's {kind} {' '.join(f'{k}={v}' for k, v in fields.items())}".strip())
+
+
+NET_CREATE = _netlink("RTM_NEWLINK", flags="NLM_F_CREATE")
+NET_MOVE = _netlink("RTM_NEWLINK", attr="IFLA_NET_NS_PID")
+NET_UP = _netlink("RTM_NEWLINK", up=True)
+NET_ADDR = _netlink("RTM_NEWADDR")
+NET_ROUTE = _netlink("RTM_NEWROUTE")
+NET_ACK = Call("syscall", "recvfrom", args={"messages": message("NLMSG_ERROR", error=0)}, who=LAUNCHED,
+               label="an acknowledgement with error 0")
+NET_CHILD = Who(born_with=("CLONE_NEWNET",), label="the container process")
+
+TEACH_NET_NAMESPACES = Claim(
+    id="teach-net-two-network-namespaces",
+    says="the runtime unshares a network namespace for itself, then clones the container into a second one, "
+         "which waits until it is wired before it execs ping",
+    evidence=(
+        Exists(Call("namespace", args={"kind": "net", "via": "unshare"}, who=LAUNCHED)),
+        Before(Call("syscall", "unshare", args={"flags": has("CLONE_NEWNET")}, who=LAUNCHED),
+               Call("syscall", "clone", args={"flags": has("CLONE_NEWNET")}, who=LAUNCHED)),
+        Exists(Call("namespace", args={"kind": "net", "via": "clone"}, who=NET_CHILD)),
+        Before(NET_ROUTE, Call("exec", who=NET_CHILD), last=True),
+    ),
+    scenarios=("teach-net",),
+    chapters=("host-side", "container"),
+    source="network_namespaces(7), unshare(2), clone(2); scenarios/teach_net_runtime.py",
+)
+
+TEACH_NET_VETH = Claim(
+    id="teach-net-veth-then-move-then-rename",
+    says="one RTM_NEWLINK creates the veth pair (acknowledged with error 0), another moves one end into the "
+         "container, and a socket opened inside the container (setns there and back) renames it",
+    evidence=(
+        Before(NET_CREATE, NET_ACK),
+        Before(NET_CREATE, NET_MOVE),
+        Before(NET_MOVE, Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")}, who=LAUNCHED)),
+        Count(Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")}, who=LAUNCHED), 2),
+        FollowedBy(Call("syscall", "setns", args={"nstype": has("CLONE_NEWNET")}, who=LAUNCHED),
+                   Call("syscall", "socket", args={"domain": "AF_NETLINK"}, who=LAUNCHED)),
+    ),
+    scenarios=("teach-net",),
+    chapters=("veth", "move"),
+    source="rtnetlink(7), veth(4), setns(2); scenarios/teach_net_runtime.py",
+)
+
+TEACH_NET_EXIT = Claim(
+    id="teach-net-container-exits-first",
+    says="the container process exits first; the runtime reaps it, and the namespaces go with their last process",
+    evidence=(
+        Before(Call("exit", who=NET_CHILD), Call("exit", who=LAUNCHED)),
+        Exists(Call("syscall", "wait4", who=LAUNCHED, ret_who=NET_CHILD)),
+    ),
+    scenarios=("teach-net",),
+    chapters=("exited",),
+    source="network_namespaces(7) (a namespace is freed with its last reference), wait4(2)",
+)
+
+TEACH_NET_ORDER = Claim(
+    id="teach-net-addresses-up-routes-ping",
+    says="addresses go on both ends, the links come up, and only then the routes; ping runs last and exits 0",
+    evidence=(
+        Count(NET_ADDR, 2),
+        Before(NET_ADDR, NET_UP, last=True),
+        Before(NET_UP, NET_ROUTE, last=True),
+        Count(NET_ROUTE, 2),
+        Before(NET_ROUTE, Call("exec", args={"argv": argv0("busybox", "ping")}), last=True),
+        Exists(Call("exit", who=Who(program="busybox"), args={"code": 0})),
+    ),
+    scenarios=("teach-net",),
+    chapters=("address", "link-up", "route", "first-packet"),
+    source="rtnetlink(7) (ENETDOWN for a route on a down device); ping in busybox",
+)
+
+
 CLAIMS: tuple[Claim, ...] = (
+    TEACH_NET_NAMESPACES, TEACH_NET_VETH, TEACH_NET_ORDER, TEACH_NET_EXIT,
     PODMAN_NO_DAEMON, CONMON_DETACHES, CONMON_RUNS_CREATE_ROOTLESS, PODMAN_RUNS_START, PODMAN_ROOTLESS_START,
     PODMAN_CLEANUP, ROOTLESS_USERNS, PAUSE_PROCESS, ROOTLESS_DENIED,
     TEACH_CHILD_BECOMES_SHELL, DOCKERD_HELPER_JOINS, NO_FILTER_WITHOUT_CONFIG,
@@ -798,13 +879,14 @@ GENERIC_CHROOT = Claim(
     scenarios=_ANY, source="chroot(2)",
 )
 GENERIC_ENTRYPOINT = Claim(
-    id="generic-entrypoint-in-new-namespaces", says="the container's program is exec'd by a process that is pid 1 of "
-    "a new pid namespace, after the root change", evidence=(Exists(Call("exec", who=CONTAINER_PID1)),),
+    id="generic-entrypoint-in-new-namespaces", says="the container's program is exec'd by an ordinary process that "
+    "lives in namespaces other than the host's", evidence=(Exists(Call("exec", who=Who(isolated=True))),),
     scenarios=_ANY, source="execve(2), pid_namespaces(7)",
 )
 GENERIC_EXITS = Claim(
-    id="generic-pid1-exits-first", says=PID1_EXITS_FIRST.says, evidence=PID1_EXITS_FIRST.evidence, scenarios=_ANY,
-    source=PID1_EXITS_FIRST.source,
+    id="generic-container-exits-first", says="the processes in new namespaces exit before the command that launched "
+    "them", evidence=(Before(Call("exit", who=Who(isolated=True)), Call("exit", who=LAUNCHED)),), scenarios=_ANY,
+    source="exit(2), wait4(2)",
 )
 
 #: Generic chapters by the start of their title: the claims their narration states.

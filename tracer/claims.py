@@ -108,6 +108,36 @@ class argv0:  # noqa: N801
         return f"[{self.program}{' ' + self.word if self.word else ''} ...]"
 
 
+@dataclass(frozen=True)
+class message:  # noqa: N801
+    """A netlink message list (decoded `messages` of sendto/recvfrom) holding a message of `type` whose fields
+    hold the given values: `message("RTM_NEWLINK", flags="NLM_F_CREATE")` (a list field must contain the value;
+    `up=True` means ifinfo changes IFF_UP; `error=0` for an acknowledgement)."""
+
+    type: str
+    flags: str | None = None
+    up: bool = False
+    error: int | None = None
+    attr: str | None = None
+
+    def __call__(self, value: Any) -> bool:
+        return isinstance(value, list) and any(self._matches(m) for m in value if isinstance(m, dict))
+
+    def _matches(self, msg: dict[str, Any]) -> bool:
+        if msg.get("type") != self.type:
+            return False
+        if self.flags is not None and self.flags not in (msg.get("flags") or []):
+            return False
+        if self.up and "IFF_UP" not in ((msg.get("ifinfo") or {}).get("change") or []):
+            return False
+        if self.error is not None and msg.get("error") != self.error:
+            return False
+        return self.attr is None or any(a.get("type") == self.attr for a in msg.get("attrs") or [])
+
+    def __str__(self) -> str:
+        return self.type + "".join(f" {k}={v}" for k, v in (("flags", self.flags), ("attr", self.attr)) if v)
+
+
 def _words(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
@@ -138,6 +168,8 @@ class Who:
     born_with: tuple[str, ...] = ()
     #: It is pid 1 of a pid namespace that is not the host's.
     pid1: bool = False
+    #: It lives in at least one namespace it did not start in, or inherited one (a NamespaceChange was seen).
+    isolated: bool = False
     ever: bool = False
     label: str = ""
 
@@ -149,6 +181,8 @@ class Who:
         if not all(flag in proc.flags for flag in self.born_with):
             return False
         if self.pid1 and not proc.pid1:
+            return False
+        if self.isolated and not proc.isolated:
             return False
         states = proc.history if self.ever else [(proc.argv, proc.comm)]
         return any(self._matches(argv, comm) for argv, comm in states)
@@ -312,6 +346,7 @@ class _Proc:
     via: str = ""
     flags: tuple[str, ...] = ()
     pid1: bool = False
+    isolated: bool = False
 
     def become(self, argv: list[str] | None = None, comm: str | None = None) -> None:
         if argv is not None:
@@ -354,6 +389,7 @@ def _matches(call: Call, events: Sequence[Event]) -> Iterable[Event]:
             new = procs[event.pid] = _fresh(argv, event.comm)
             new.via, new.flags = event.via, tuple(event.flags)
             new.pid1 = len(event.nspid) > 1 and event.nspid[-1] == 1
+            new.isolated = bool(creator and creator.isolated)
             if _event_matches(call, event, procs, creator):
                 yield event
             continue
@@ -361,6 +397,8 @@ def _matches(call: Call, events: Sequence[Event]) -> Iterable[Event]:
         before = proc(pid) if isinstance(pid, int) else None
         if before is not None and _event_matches(call, event, procs, before):
             yield event
+        if isinstance(event, NamespaceChange) and before is not None:
+            before.isolated = True
         if isinstance(event, Exec) and before is not None:
             before.become(list(event.argv) or [event.path], event.comm)
             before.pid1 = before.pid1 or (len(event.nspid) > 1 and event.nspid[-1] == 1)
