@@ -199,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as error:
-        args.command_parser.error(str(error))
+        command_parser: argparse.ArgumentParser = args.command_parser
+        command_parser.error(str(error))
     except UserError as error:
         print(f"boxtrace: {error}", file=sys.stderr)
         return error.code

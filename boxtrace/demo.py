@@ -9,10 +9,14 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from boxtrace.errors import UserError
 from boxtrace.outputs import check_output
 from boxtrace.stopping import install_stop_handlers
+
+if TYPE_CHECKING:
+    from tracer.session import TraceSession
 
 
 def default_scenario() -> str:
@@ -73,9 +77,12 @@ def _live_console(scenario, out: Path) -> int:
     console = Console(highlight=False)
     console.print(f"[bold]{scenario.name}[/]: {scenario.summary}")
     view = ConsoleView(console)
+
+    def on_session(session: TraceSession) -> None:
+        install_stop_handlers(session.request_stop)
+
     try:
-        run = trace_scenario(scenario, output=out, sinks=[view],
-                             on_session=lambda session: install_stop_handlers(session.request_stop))
+        run = trace_scenario(scenario, output=out, sinks=[view], on_session=on_session)
     except BaseException:
         view.close(summary=False)  # the error is reported; a summary of a trace that never ran says nothing
         raise

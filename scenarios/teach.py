@@ -109,7 +109,7 @@ class TeachScenario(Scenario):
         "The minimum a runtime does, in kernel order: clone with CLONE_NEW* flags, sethostname, private mounts, "
         "bind mount, proc, pivot_root, detach the old root, exec the entrypoint as pid 1."
     )
-    milestones = (
+    milestones: tuple[Milestone, ...] = (
         CLONE,
         HOSTNAME_MILESTONE,
         PRIVATE,

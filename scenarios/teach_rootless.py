@@ -77,7 +77,7 @@ class TeachRootlessScenario(TeachScenario):
         "CLONE_NEWUSER: the kernel creates the user namespace first, the child is root only inside it, and the "
         "parent's uid_map/gid_map writes say who that root is outside."
     )
-    milestones = (
+    milestones: tuple[Milestone, ...] = (
         CLONE,
         USER_NAMESPACE,
         ID_MAPS,

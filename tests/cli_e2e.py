@@ -44,7 +44,7 @@ def assert_no_crash(result: subprocess.CompletedProcess[str]) -> None:
                                                   f"{forbidden!r}:\n{result.stderr[-3000:]}"
 
 
-def run_boxtrace(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+def run_boxtrace(*args: str | Path | int, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  timeout: float = 180, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run `boxtrace ARGS...` with stdin from /dev/null and the output captured (both can be replaced through
     `stdin=`, `stdout=`, `stderr=`); return the finished process (text output)."""
@@ -56,7 +56,7 @@ def run_boxtrace(*args: str | Path, cwd: Path | None = None, env: Mapping[str, s
     return result
 
 
-def popen_boxtrace(*args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+def popen_boxtrace(*args: str | Path | int, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                    **kwargs: object) -> subprocess.Popen[str]:
     """Start `boxtrace ARGS...` without waiting (for attach, interrupts); check its output with assert_no_crash."""
     return subprocess.Popen([str(BOXTRACE), *map(str, args)], cwd=cwd, env=boxtrace_env(env), text=True,

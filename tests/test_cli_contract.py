@@ -36,7 +36,7 @@ def e2e_tests() -> dict[str, list[str]]:
                 if (isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "pytest.mark.cli_e2e"
                         and decorator.args and isinstance(decorator.args[0], ast.Constant)):
                     if uses_script:
-                        found.setdefault(decorator.args[0].value, []).append(f"tests/{path.name}::{node.name}")
+                        found.setdefault(str(decorator.args[0].value), []).append(f"tests/{path.name}::{node.name}")
     return found
 
 

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,7 +210,7 @@ def test_demo_teach_rootless_as_nobody(nobodys_directory: Path) -> None:
     In a checkout nobody cannot reach (a clone under /root) nobody cannot start this boxtrace at all; then the
     test asserts exactly that refusal by the kernel, which is what such a user sees."""
     need_root()
-    user = {"user": NOBODY, "group": NOBODY, "extra_groups": [], "env": {"HOME": str(nobodys_directory)}}
+    user: dict[str, Any] = {"user": NOBODY, "group": NOBODY, "extra_groups": [], "env": {"HOME": str(nobodys_directory)}}
     if not reachable_by(BOXTRACE, NOBODY, NOBODY, want=os.X_OK):
         with pytest.raises(PermissionError):
             subprocess.run([str(BOXTRACE), "--version"], cwd=nobodys_directory, capture_output=True, check=False,
