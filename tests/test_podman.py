@@ -375,3 +375,25 @@ def test_prepare_removes_what_a_killed_trace_left() -> None:
     finally:
         podman_quiet(ROOTFUL, "rm", "--force", name)
         remove_cgroup_tree("/" + name)
+
+
+def test_id_map_picture_and_console_section() -> None:
+    """The two-range maps drawn inside -> outside, and the console's id map section as a reader sees it."""
+    from rich.console import Console
+
+    from tracer.insights import Insights
+    from viz.insights_view import render_idmaps
+
+    events = _shipped("podman-rootless")
+    insights = Insights.from_events(events)
+    (maps,) = [m for m in insights.idmaps.namespaces.values() if m.uid_map]
+    uid0, rest = maps.uid_map
+    picture = maps.picture()
+    assert picture[0] == f"user namespace {maps.inode} -> host"
+    assert picture[1].split() == ["uid", "0", "-->", str(uid0.outside), "(1", "id)"]
+    assert picture[2].split() == ["uids", "1-65536", "-->", f"{rest.outside}-{rest.outside + 65535}", "(65536", "ids)"]
+    console = Console(color_system=None, width=120, record=True)
+    console.print(render_idmaps(insights))
+    text = console.export_text()
+    assert "(newuidmap) wrote it afterwards" in text and "(newgidmap) wrote it afterwards" in text
+    assert f"uids 1-65536  --> {rest.outside}-{rest.outside + 65535}" in text

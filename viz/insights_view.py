@@ -340,7 +340,18 @@ def render_idmaps(insights: Insights) -> RenderableType | None:
     if not facts and not failed:
         return None
     lines = [Text(f"  {line}") for line in facts]
-    lines += [Text(f"  writing {w.file} ({w.data!r}) failed with {w.error}", style="red") for w in failed]
+    for w in failed:
+        later = next((o for o in insights.idmaps.writes if o.ok and o.seq > w.seq and o.file == w.file
+                      and o.target == w.target), None)
+        text = f"  writing {w.file} ({w.data!r}) failed with {w.error}"
+        if later is not None:
+            writer = insights.table.processes.get(later.writer)
+            who = writer.comm if writer is not None else str(later.writer)
+            text += f"; {later.writer} ({who}) wrote it afterwards"
+        lines.append(Text(text, style="yellow" if later is not None else "red"))
+    # The maps as a picture: inside ids -> outside ids, one arrow per range.
+    lines += [Text(f"  {line}", style="cyan") for maps in insights.idmaps.namespaces.values()
+              for line in maps.picture()]
     return Group(_section("User namespace id maps"), *lines)
 
 

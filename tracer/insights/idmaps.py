@@ -112,6 +112,30 @@ class UserNamespaceMaps:
         return lines
 
 
+    def picture(self) -> list[str]:
+        """The maps drawn as arrows, inside ids on the left, outside ids on the right, one line per range:
+
+            user namespace 4026532175 -> host
+              uid  0        --> 999             (1 id)
+              uids 1-65536  --> 100000-165535   (65536 ids)
+        """
+        rows: list[tuple[str, str, str]] = []
+        for kind, ranges in (("uid", self.uid_map), ("gid", self.gid_map)):
+            for item in ranges or []:
+                last = item.count - 1
+                inside = f"{item.inside}" if item.count == 1 else f"{item.inside}-{item.inside + last}"
+                outside = f"{item.outside}" if item.count == 1 else f"{item.outside}-{item.outside + last}"
+                label = kind if item.count == 1 else f"{kind}s"
+                rows.append((f"{label} {inside}", outside, f"({item.count} id{'s' if item.count != 1 else ''})"))
+        if not rows:
+            return []
+        left = max(len(r[0]) for r in rows)
+        right = max(len(r[1]) for r in rows)
+        where = "host" if self.outside_is_host else "the parent namespace"
+        name = f"user namespace {self.inode}" if self.inode else "a user namespace"
+        return [f"{name} -> {where}"] + [f"  {a:<{left}}  --> {b:<{right}}  {c}" for a, b, c in rows]
+
+
 def _outside(ranges: list[IdRange] | None, value: int) -> int | None:
     for item in ranges or []:
         found = item.to_outside(value)
