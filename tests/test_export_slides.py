@@ -236,3 +236,32 @@ def test_the_docker_architecture_is_landscape_with_whole_titles_and_namespaces_b
     cli = next(p for p in ProcessTable.from_events([recording.header, *recording.events]).history
                if p.executable.endswith("/docker"))
     assert re.search(rf"pid {cli.pid}\b", text) and re.search(r"caps: \d+ kept, \d+ dropped", text)
+
+
+def _shapes(svg: str) -> list[tuple[float, float, float, float]]:
+    """Bounding boxes of every node and cluster shape in a Graphviz SVG."""
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    out = []
+    for group in ET.fromstring(svg).iter(ns + "g"):
+        if (group.get("class") or "").split()[:1] not in (["node"], ["cluster"]):
+            continue
+        for shape in list(group.iter(ns + "path")) + list(group.iter(ns + "polygon")):
+            numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", shape.get("d") or shape.get("points") or "")]
+            if len(numbers) >= 4:
+                xs, ys = numbers[0::2], numbers[1::2]
+                out.append((min(xs), min(ys), max(xs), max(ys)))
+    return out
+
+
+@pytest.mark.parametrize("name", ["docker", "containerd", "runc", "unshare", "teach"])
+def test_no_quadrant_of_a_slide_is_empty(name: str, tmp_path: Path) -> None:
+    svg = export(_recording(name), "architecture", "svg", "light", tmp_path / "s.svg", slide=True).read_text()
+    boxes = _shapes(svg)
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    mid_x, mid_y = (left + right) / 2, (top + bottom) / 2
+    for x0, y0, x1, y1 in ((left, top, mid_x, mid_y), (mid_x, top, right, mid_y), (left, mid_y, mid_x, bottom),
+                           (mid_x, mid_y, right, bottom)):
+        assert any(b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0 for b in boxes), (name, (x0, y0, x1, y1))

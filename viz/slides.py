@@ -438,8 +438,7 @@ def _legend(graph: Any, theme: Theme, edge_kinds: set[str], size: int) -> None:
                          f'<TD ALIGN="LEFT">{_html(EDGE_DESCRIPTIONS[kind])}</TD>')
     cells.append(f'<TD BGCOLOR="{theme.container_fill}" BORDER="1" COLOR="{theme.container_border}">   </TD>'
                  '<TD ALIGN="LEFT">the container\'s namespaces</TD>')
-    half = (len(cells) + 1) // 2
-    rows = "".join(f"<TR>{''.join(part)}</TR>" for part in (cells[:half], cells[half:]) if part)
+    rows = "".join(f"<TR>{cell}</TR>" for cell in cells)  # one a row: a narrow legend fits beside the drawing
     legend = graphviz.Digraph("cluster_legend")
     legend.attr(label="", style="rounded,filled", fillcolor=theme.legend_fill, color=theme.host_border,
                 penwidth="1.5", margin="8")
@@ -498,6 +497,7 @@ def fit_16_9(graph: Any) -> None:
     graph.graph_attr.pop("comment", None)
     rankdir = graph.graph_attr["rankdir"]
     graph.graph_attr.update(rankdir=rankdir, ratio="fill", pad="0")
+    width, height = _layout_size(graph)  # without the pad the candidates were measured with
     size_w, size_h = width / 72, height / 72
     for _ in range(6):
         aspect = width / height
