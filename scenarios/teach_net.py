@@ -136,7 +136,8 @@ ROUTE = Milestone(
     narration=(
         "RTM_NEWROUTE: in the container a default route via the host end, on the host side a route to the "
         "container's address through its end of the cable. Routes come after the links are up: the kernel refuses "
-        "a route whose device is down (ENETDOWN)."
+        "a route straight onto a device that is down (ENETDOWN), and one via a gateway as unreachable "
+        "(ENETUNREACH), because a down device's address gives no reachable network yet."
     ),
     find=network_step("route"),
 )

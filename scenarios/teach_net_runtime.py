@@ -58,7 +58,8 @@ LESSONS = {
     ("create veth pair", errno.EPERM): "creating devices needs CAP_NET_ADMIN in the namespace's user namespace",
     ("move", errno.EINVAL): "the device cannot change namespace (loopback and some drivers refuse)",
     ("add route", errno.ENETDOWN): "the kernel refuses a route through a device that is down: bring it up first",
-    ("add route", errno.ENETUNREACH): "the gateway is not on a network the device has an address in",
+    ("add route", errno.ENETUNREACH): "the gateway is not on a network the device has an address in (or the "
+    "device is still down: its network is reachable only once it is up)",
     ("ping", errno.ENOENT): "no ping program: install busybox-static",
 }
 
@@ -235,7 +236,8 @@ def wire(pid: int) -> None:
     #    only when both ends are up.
     host.request("link up host end", RTM_NEWLINK, NLM_F_ACK, ifinfomsg(host_index, IFF_UP, IFF_UP))
     box.request("link up eth0", RTM_NEWLINK, NLM_F_ACK, ifinfomsg(box_index, IFF_UP, IFF_UP))
-    # 10. Routes, now that the devices are up (the kernel refuses a route through a device that is down): the
+    # 10. Routes, now that the devices are up (the kernel refuses a route through a down device: ENETDOWN, or
+    #     ENETUNREACH for one via a gateway, whose network is not reachable yet): the
     #     container sends everything to the host end (a default route via it), the host side reaches the
     #     container's address through its end of the cable.
     box.request("add route", RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,

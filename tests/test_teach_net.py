@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,11 @@ def check_kernel_facts(events: list[Event]) -> None:
     # veth-box there: the device kept its index when it changed namespace.
     assert by_step["move"]["ifinfo"]["index"] == by_step["rename"]["ifinfo"]["index"]
     assert by_step["rename"]["ifinfo"]["name"] == BOX_END
+    # Both ends are born down: the kernel's answers to RTM_GETLINK (before any IFF_UP request) say so.
+    replies = [m for e in events if isinstance(e, Syscall) and e.name == "recvfrom"
+               for m in e.args.get("messages") or [] if m.get("type") == "RTM_NEWLINK"]
+    assert len(replies) == 2 and all("IFF_UP" not in m["ifinfo"]["flags"] for m in replies)
+    assert {m["ifinfo"].get("type") for m in replies} == {"ARPHRD_ETHER"}
     state = network_state(events)
     ups = [s.seq for s in state.steps if s.action == "up"]
     routes = [s.seq for s in state.steps if s.action == "route"]
@@ -139,3 +145,36 @@ def test_insight_sentences() -> None:
     assert "kept its index 2 in this namespace" in text
     assert "one cable with an end in network namespace" in text
     assert "(the machine's own)" not in text  # nothing was done in the machine's namespace
+
+
+ROUTE_BEFORE_UP = r"""
+import ctypes, errno, sys
+from scenarios import teach_net_runtime as t
+assert ctypes.CDLL(None, use_errno=True).unshare(t.CLONE_NEWNET) == 0  # a throwaway namespace
+link = t.Netlink()
+veth = t.attr(t.IFLA_LINKINFO, t.attr(t.IFLA_INFO_KIND, b"veth\0") + t.attr(
+    t.IFLA_INFO_DATA, t.attr(t.VETH_INFO_PEER, t.ifinfomsg() + t.name_attr("b"))))
+link.request("create veth pair", t.RTM_NEWLINK, t.NLM_F_ACK | t.NLM_F_CREATE, t.ifinfomsg() + t.name_attr("a") + veth)
+index = link.index_of("a")
+link.request("address", t.RTM_NEWADDR, t.NLM_F_ACK | t.NLM_F_CREATE, t.address_body(index, t.HOST_ADDRESS))
+for body in (t.route_body(index, t.BOX_ADDRESS, 32, None), t.route_body(index, None, 0, t.BOX_ADDRESS)):
+    try:
+        link.request("add route", t.RTM_NEWROUTE, t.NLM_F_ACK | t.NLM_F_CREATE, body)
+    except t.StepFailed as e:
+        print(e)
+"""
+
+
+def test_a_route_through_a_device_that_is_down_is_refused() -> None:
+    """What the route chapter says: with the device down, the kernel refuses a route straight onto it (ENETDOWN)
+    and one via a gateway (ENETUNREACH); the runtime turns each into its lesson."""
+    require(os.geteuid() == 0, "network namespaces need root")
+    done = subprocess.run([sys.executable, "-c", ROUTE_BEFORE_UP], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "add route failed: ENETDOWN (Network is down). the kernel refuses a route through a device that is down: "
+        "bring it up first",
+        "add route failed: ENETUNREACH (Network is unreachable). the gateway is not on a network the device has an "
+        "address in (or the device is still down: its network is reachable only once it is up)",
+    ]
