@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tests.prereqs import require
+from tests.test_page import browser  # noqa: F401 (the headless chromium fixture)
 from tracer.events import Syscall
 from tracer.insights import Insights
 from tracer.recording import load_recording
@@ -114,3 +115,30 @@ def test_insights_report_the_network_per_namespace():
     assert any("eth0 (veth, index 2); created as the peer of veth-host; moved here" in f for f in per_namespace)
     sender = next(e.pid for e in insights.events if isinstance(e, Syscall) and e.name == "sendto")
     assert "move veth-box to network namespace" in " ".join(insights.for_process(sender))
+
+
+def test_page_shows_the_network_in_a_browser(browser, tmp_path):  # noqa: F811 (the imported fixture)
+    """The walkthrough page of teach-net, opened in headless chromium: the network section is there, visible, with
+    both namespaces, both ends and their addresses drawn; a trace that built no network has no such section."""
+    from selenium.webdriver.common.by import By
+
+    require(shutil.which("dot") is not None, "Graphviz's dot is needed to draw the page")
+    out = tmp_path / "teach-net.html"
+    done = subprocess.run([sys.executable, "-m", "boxtrace", "export", str(RECORDING), "--view", "page", "-o",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    browser.get(out.as_uri())
+    section = browser.find_element(By.ID, "network")
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    assert section.is_displayed()
+    texts = [t.text for t in section.find_elements(By.CSS_SELECTOR, "svg text")]
+    for shown in ("veth-host", "eth0", "169.254.77.1/30", "169.254.77.2/30", "veth"):
+        assert shown in texts, shown
+    assert len(section.find_elements(By.CSS_SELECTOR, "svg g.cluster")) == 2
+    assert section.size["height"] > 100 and section.size["width"] > 300
+    facts = [li.text for li in section.find_elements(By.CSS_SELECTOR, "ul li")]
+    assert any("one cable with an end in network namespace" in fact for fact in facts)
+    plain = tmp_path / "unshare.html"
+    subprocess.run([sys.executable, "-m", "boxtrace", "export", str(ROOT / "scenarios" / "recordings" / "unshare.jsonl"),
+                    "--view", "page", "-o", str(plain)], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    assert 'id="network"' not in plain.read_text()

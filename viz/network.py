@@ -6,6 +6,7 @@ Both read only decoded events (tracer.insights.network folds them); nothing here
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -132,3 +133,19 @@ def network_dot(events: Iterable[Event], theme: Theme, title: str = "") -> Any:
     if not state.namespaces:
         graph.node("none", label="this trace built no network (no rtnetlink messages)", shape="plaintext")
     return graph
+
+
+def network_section(events: Iterable[Event], theme: Theme) -> str | None:
+    """The walkthrough page's network section (inline SVG and the insight sentences), or None when the trace built
+    no network. Needs Graphviz's dot, like the page's other pictures."""
+    events = list(events)
+    state = network_state(events)
+    if not state.namespaces:
+        return None
+    svg = network_dot(events, theme, "The network this trace built").pipe(format="svg", quiet=True).decode()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r'<svg width="[\d.]+pt" height="[\d.]+pt"', '<svg role="img" width="100%"', svg, count=1)
+    facts = "".join(f"<li>{_html(fact)}</li>" for fact in state.facts())
+    return (f'<section id="network" aria-label="network"><h2>The network this trace built</h2>'
+            f"<figure>{svg}<figcaption>Network namespaces as boxes, their interfaces inside with addresses, each "
+            f"veth pair as one cable.</figcaption></figure><ul>{facts}</ul></section>")

@@ -280,6 +280,11 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
                    "outlined; the others are dimmed (click the picture to widen it). Numbers before each trace line "
                    "are event numbers of the recording.</figcaption></figure>")
         out.append("</section>")
+    from viz.network import network_section
+
+    network = network_section([header, *recording.events], theme)
+    if network is not None:  # a trace that built interfaces, addresses and routes (teach-net, runc's lo)
+        out.append(network)
     out.append('<section id="processes" aria-label="processes"><h2>Every process, every event</h2>')
     out.append('<p><input id="search" type="search" placeholder="search the trace (e.g. pivot_root, CLONE_NEWPID)"'
                ' aria-label="search the trace"><span id="matches"></span></p>')
