@@ -265,3 +265,16 @@ def test_no_quadrant_of_a_slide_is_empty(name: str, tmp_path: Path) -> None:
     for x0, y0, x1, y1 in ((left, top, mid_x, mid_y), (mid_x, top, right, mid_y), (left, mid_y, mid_x, bottom),
                            (mid_x, mid_y, right, bottom)):
         assert any(b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0 for b in boxes), (name, (x0, y0, x1, y1))
+
+
+def test_export_slide_is_the_one_call_the_tui_needs(tmp_path: Path) -> None:
+    from viz.slides import export_slide
+
+    recording = _recording("runc")
+    out = export_slide(recording, tmp_path / "root.svg", theme="dark", focus="root", chapters=_chapters(recording))
+    svg = out.read_text()
+    width, height = _size(svg)
+    assert abs(width / height - 16 / 9) < 0.02 * 16 / 9
+    assert 'pivot_root(".", ".")' in "\n".join(label_lines(svg))
+    whole = export_slide(recording, tmp_path / "whole.png")
+    assert whole.read_bytes().startswith(b"\x89PNG")
