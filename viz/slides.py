@@ -273,8 +273,8 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
             c.id in PHASES["identity"] for c in picked)
     shown = [n for n in arch.nodes if focused is None or n in focused]
 
-    node_size = theme.node_size + (4 if limit == LABEL_LIMIT else 0)
-    small = theme.detail_size + (2 if limit == LABEL_LIMIT else 0)
+    node_size = theme.node_size + (8 if limit == LABEL_LIMIT else 0)
+    small = theme.detail_size + (6 if limit == LABEL_LIMIT else 0)
     graph = graphviz.Digraph("slide")
     title_rows = [f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="{theme.title_size + 4}"><B>'
                   f'{_lines_html(wrap(title, TITLE_LIMIT), "LEFT")}</B></FONT></TD></TR>'] if title else []
@@ -372,7 +372,7 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
         for line in group.label(groups, detail).split("\n"):
             lines.extend(wrap(line, limit))
         sub.attr(label=f'<<B>{_lines_html(lines, "LEFT")}</B><BR ALIGN="LEFT"/>>', style="rounded,filled",
-                 fillcolor=fill, color=border, penwidth="2.5", fontsize=str(theme.cluster_size + 2),
+                 fillcolor=fill, color=border, penwidth="2.5", fontsize=str(theme.cluster_size + (6 if limit == LABEL_LIMIT else 2)),
                  fontcolor=theme.text, labeljust="l", labelloc="t", margin="16")
         for node in members.get(key, []):
             add_node(sub, node)
