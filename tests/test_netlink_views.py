@@ -142,3 +142,64 @@ def test_page_shows_the_network_in_a_browser(browser, tmp_path):  # noqa: F811 (
     subprocess.run([sys.executable, "-m", "boxtrace", "export", str(ROOT / "scenarios" / "recordings" / "unshare.jsonl"),
                     "--view", "page", "-o", str(plain)], cwd=ROOT, check=True, capture_output=True, timeout=120)
     assert 'id="network"' not in plain.read_text()
+
+
+def _mutations():
+    """Every shipped teach-net message, then each with one field replaced by a value of another type."""
+    from hypothesis import strategies as st
+
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=12),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=6,
+    )
+    keys = st.sampled_from(["type", "flags", "seq", "ifinfo", "ifaddr", "rtmsg", "attrs", "request", "error",
+                            "value", "name", "index", "change", "netns", "fd_path", "messages", "netlink"])
+    return st.tuples(st.integers(0, 40), keys, values, st.booleans())
+
+
+def test_readers_survive_damaged_messages():
+    """A damaged recording (fields of other types in the message trees) never ends the insights, the tree, the
+    strace-like line or the network view with an exception."""
+    import copy
+
+    from hypothesis import HealthCheck, given, settings
+
+    from tracer.decoders import format_call
+    from tracer.decoders.netlink import describe_message
+
+    recording = load_recording(RECORDING)
+    base = [e for e in recording.events if isinstance(e, Syscall) and e.args.get("messages")]
+
+    def damage(args: dict, key: str, value: object, deep: bool) -> None:
+        targets = [args]
+        if deep:
+            stack = list(args.get("messages") or [])
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    targets.append(item)
+                    stack += [v for v in item.values() if isinstance(v, list | dict)]
+                elif isinstance(item, list):
+                    stack += item
+        for target in targets[:: max(1, len(targets) // 3)]:
+            target[key] = value
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=_mutations())
+    def run(case) -> None:
+        index, key, value, deep = case
+        events = [copy.deepcopy(e) for e in base]
+        event = events[index % len(events)]
+        damage(event.args, key, value, deep)
+        network_state_facts = Insights.from_events([recording.header, *events]).facts()
+        assert isinstance(network_state_facts, list)
+        format_call(event.name, event.args, event.ret, event.error)
+        messages = event.args.get("messages")
+        if isinstance(messages, list):
+            _text(netlink_tree(messages))
+            for message in messages:
+                describe_message(message)
+        assert network_dot([recording.header, *events], THEMES["light"]).source
+
+    run()

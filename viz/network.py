@@ -66,22 +66,29 @@ def netlink_tree(messages: Iterable[dict[str, Any]], title: str = "netlink messa
     for message in messages:
         if not isinstance(message, dict):
             continue
-        branch = tree.add(Text(describe_message(message), style="bold cyan"))
-        header = {k: message[k] for k in ("type", "flags", "seq", "pid") if k in message}
-        branch.add(_header("nlmsghdr", header))
-        for key, title_ in (("ifinfo", "ifinfomsg"), ("ifaddr", "ifaddrmsg"), ("rtmsg", "rtmsg"),
-                            ("genl", "genlmsghdr"), ("request", "the request answered")):
-            if isinstance(message.get(key), dict):
-                branch.add(_header(title_, message[key]))
-        if "error" in message:
-            branch.add(Text("error 0: acknowledged" if message["error"] == 0 else f"error {message['error']}",
-                            style="green" if message["error"] == 0 else "red"))
-        for attr in message.get("attrs") or []:
-            if isinstance(attr, dict):
-                _attribute(branch, attr)
-        if "decode_error" in message:
-            branch.add(Text(f"malformed: {message['decode_error']}", style="red"))
+        try:
+            _message_branch(tree, message)
+        except (AttributeError, TypeError, KeyError, ValueError):  # a damaged recording: shown as recorded
+            tree.add(Text(str(message)[:200], style="dim"))
     return tree
+
+
+def _message_branch(tree: Tree, message: dict[str, Any]) -> None:
+    branch = tree.add(Text(describe_message(message), style="bold cyan"))
+    header = {k: message[k] for k in ("type", "flags", "seq", "pid") if k in message}
+    branch.add(_header("nlmsghdr", header))
+    for key, title_ in (("ifinfo", "ifinfomsg"), ("ifaddr", "ifaddrmsg"), ("rtmsg", "rtmsg"),
+                        ("genl", "genlmsghdr"), ("request", "the request answered")):
+        if isinstance(message.get(key), dict):
+            branch.add(_header(title_, message[key]))
+    if "error" in message:
+        branch.add(Text("error 0: acknowledged" if message["error"] == 0 else f"error {message['error']}",
+                        style="green" if message["error"] == 0 else "red"))
+    for attr in message.get("attrs") or []:
+        if isinstance(attr, dict):
+            _attribute(branch, attr)
+    if "decode_error" in message:
+        branch.add(Text(f"malformed: {message['decode_error']}", style="red"))
 
 
 # --- the network view --------------------------------------------------------------------------------------------

@@ -395,7 +395,15 @@ def attr_value(attrs: list[dict[str, Any]] | None, *path: str) -> Any:
 
 
 def describe_message(message: dict[str, Any]) -> str:
-    """`RTM_NEWLINK veth-host type veth peer eth0`, `RTM_NEWADDR 169.254.1.1/30 dev eth0`, `ack`, `error EEXIST`."""
+    """`RTM_NEWLINK veth-host type veth peer eth0`, `RTM_NEWADDR 169.254.1.1/30 dev eth0`, `ack`, `error EEXIST`.
+    A message of a damaged recording (fields of other types) is described by its type alone."""
+    try:
+        return _describe(message)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        return str(message.get("type", "?")) if isinstance(message, dict) else "?"
+
+
+def _describe(message: dict[str, Any]) -> str:
     kind = message.get("type")
     attrs = message.get("attrs")
     if "decode_error" in message and kind is None:

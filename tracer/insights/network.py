@@ -147,13 +147,16 @@ def _answers(events: list[Event]) -> dict[tuple[int, str, int], tuple[Any, int]]
     """(pid, socket, nlmsg seq) -> (error or 0, seq of the event) from every NLMSG_ERROR the trace read."""
     out: dict[tuple[int, str, int], tuple[Any, int]] = {}
     for event in events:
-        if not isinstance(event, Syscall) or event.name not in _RECEIVES or not event.args:
+        if not isinstance(event, Syscall) or event.name not in _RECEIVES or not isinstance(event.args, dict) \
+                or not isinstance(event.args.get("messages"), list):
             continue
-        for message in event.args.get("messages") or []:
+        for message in event.args["messages"]:
             if isinstance(message, dict) and message.get("type") == "NLMSG_ERROR":
-                request = message.get("request") or {}
-                key = (event.pid, str(event.args.get("fd_path")), request.get("seq", -1))
-                out.setdefault(key, (message.get("error"), event.seq))
+                request = message.get("request")
+                seq = request.get("seq", -1) if isinstance(request, dict) else -1
+                key = (event.pid, str(event.args.get("fd_path")), seq)
+                if isinstance(seq, int | str):
+                    out.setdefault(key, (message.get("error"), event.seq))
     return out
 
 
@@ -166,19 +169,23 @@ def network_state(events: Iterable[Event]) -> NetworkState:
             break
     answers = _answers(events)
     for event in events:
-        if not isinstance(event, Syscall) or event.error is not None or event.args.get("netlink") != "NETLINK_ROUTE":
+        if not isinstance(event, Syscall) or event.error is not None or not isinstance(event.args, dict) \
+                or event.args.get("netlink") != "NETLINK_ROUTE" or not isinstance(event.args.get("messages"), list):
             continue
         netns = _netns_of(event.args)
-        for message in event.args.get("messages") or []:
+        for message in event.args["messages"]:
             if not isinstance(message, dict):
                 continue
-            if event.name in _RECEIVES:
-                _learn_from_reply(state, netns, message)
-                continue
-            if event.name not in _SENDS:
-                continue
-            answer = answers.get((event.pid, str(event.args.get("fd_path")), message.get("seq", -1)))
-            step = _apply(state, event, netns, message, answer)
+            try:
+                if event.name in _RECEIVES:
+                    _learn_from_reply(state, netns, message)
+                    continue
+                if event.name not in _SENDS:
+                    continue
+                answer = answers.get((event.pid, str(event.args.get("fd_path")), message.get("seq", -1)))
+                step = _apply(state, event, netns, message, answer)
+            except (AttributeError, TypeError, KeyError, ValueError):
+                continue  # a damaged recording's message: skipped, never the end of the fold
             if step is not None:
                 state.steps.append(step)
     return state
