@@ -94,8 +94,8 @@ def _message_branch(tree: Tree, message: dict[str, Any]) -> None:
 # --- the network view --------------------------------------------------------------------------------------------
 
 
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _html(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def network_dot(events: Iterable[Event], theme: Theme, title: str = "") -> Any:
@@ -126,7 +126,7 @@ def network_dot(events: Iterable[Event], theme: Theme, title: str = "") -> Any:
                 node = f"if{number}_{position}"
                 ids[(netns, interface.label())] = node
                 rows = [f"<B>{_html(interface.label())}</B>"]
-                kind = interface.kind or "device"
+                kind = str(interface.kind or "device")
                 rows.append(_html(kind + (f", index {interface.index}" if interface.index is not None else "")))
                 rows += [_html(address) for address in interface.addresses]
                 rows.append("up" if interface.up else "down")

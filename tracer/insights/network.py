@@ -44,7 +44,9 @@ class Interface:
     history: list[str] = field(default_factory=list)
 
     def label(self) -> str:
-        return self.name or (f"index {self.index}" if self.index is not None else "?")
+        if isinstance(self.name, str) and self.name:
+            return self.name
+        return f"index {self.index}" if self.index is not None else "?"
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,15 @@ class NetworkState:
         refused = [step for step in self.steps if not step.ok]
         out += [f"The kernel refused {step.detail}: {step.answer}." for step in refused]
         return out
+
+
+def _str_or_none(value: Any) -> str | None:
+    """A name from the messages, or None when a damaged recording holds something else there."""
+    return value if isinstance(value, str) and value else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if type(value) is int and value else None
 
 
 def _netns_of(args: dict[str, Any]) -> int | None:
@@ -191,7 +202,9 @@ def network_state(events: Iterable[Event]) -> NetworkState:
     return state
 
 
-def _interface(state: NetworkState, netns: int | None, index: int | None, name: str | None) -> Interface:
+def _interface(state: NetworkState, netns: int | None, index: Any, name: Any) -> Interface:
+    index = index if type(index) is int else None  # a damaged recording may hold anything here
+    name = name if isinstance(name, str) and name else None
     found = state.find(netns, index if index else None, name)
     if found is None:
         found = Interface(netns, index if index else None, name)
@@ -222,10 +235,10 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
     step = dict(seq=event.seq, pid=event.pid, netns=netns, answer=error, answer_seq=answer_seq)
     if kind in ("RTM_NEWLINK", "RTM_SETLINK", "RTM_DELLINK"):
         info = message.get("ifinfo") or {}
-        index = info.get("index") or None
-        name = _value(attrs, "IFLA_IFNAME")
-        current = info.get("name")  # what the tracer found at that index when the request was sent
-        link_kind = _value(attrs, "IFLA_LINKINFO", "IFLA_INFO_KIND")
+        index = _int_or_none(info.get("index"))
+        name = _str_or_none(_value(attrs, "IFLA_IFNAME"))
+        current = _str_or_none(info.get("name"))  # what the tracer found at that index when the request was sent
+        link_kind = _str_or_none(_value(attrs, "IFLA_LINKINFO", "IFLA_INFO_KIND"))
         flags = message.get("flags") or []
         if kind == "RTM_DELLINK":
             label = name or current or f"index {index}"
@@ -240,7 +253,7 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
             peer = _attr(attrs, "IFLA_LINKINFO", "IFLA_INFO_DATA", "VETH_INFO_PEER")
             detail = f"create {name or '?'} ({link_kind or 'device'})"
             if peer is not None:
-                peer_name = _value(peer.get("attrs"), "IFLA_IFNAME")
+                peer_name = _str_or_none(_value(peer.get("attrs"), "IFLA_IFNAME"))
                 peer_netns = _target_netns(peer.get("attrs"))
                 peer_home = netns if peer_netns == _NOT_A_MOVE else peer_netns
                 if ok:
