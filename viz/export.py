@@ -163,7 +163,7 @@ def _sequence_picture(model: TraceModel, theme: Theme, chapters: Sequence[Any], 
     """The sequence drawn by Graphviz (viz.slides_sequence): the whole launch, and in PDF then one page per
     chapter: the hand-offs from its start to the next chapter's, and its own container-building calls as notes
     over the components that made them."""
-    from viz.slides import _focus_nodes, focus_call_text
+    from viz.slides import chapter_components, focus_call_text
     from viz.slides_sequence import sequence_graph
     from viz.slides_text import lesson_kind
 
@@ -179,7 +179,7 @@ def _sequence_picture(model: TraceModel, theme: Theme, chapters: Sequence[Any], 
     for index, chapter in enumerate(starts):
         end = starts[index + 1].seqs[0] if index + 1 < len(starts) else float("inf")
         page: list[Message] = [m for seq, m in timed if chapter.seqs[0] <= seq < end and m[0] != "chapter"]
-        for node, events in _focus_nodes(model, [chapter]).items():
+        for node, events in chapter_components(model, [chapter]).items():
             own = [e for e in events if isinstance(e, Syscall)]
             calls = ([e for e in own if lesson_kind(e) is not None] or own)[:3]
             page.extend(("note", node, "", hide_pids(focus_call_text(e))) for e in calls)

@@ -26,7 +26,7 @@ from tracer.events import Event
 from tracer.recording import Recording
 from viz.console import render_event
 from viz.model import TraceModel
-from viz.slides import _focus_nodes, _node_id, slide_dot, slide_title
+from viz.slides import chapter_components, node_id, slide_dot, slide_title
 from viz.themes import Theme
 
 #: Trace lines listed under a chapter before "+N more" (the full list is in the process panel).
@@ -252,7 +252,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
     if not chapters:
         out.append("<p>This trace has no walkthrough chapters.</p>")
     for index, chapter in enumerate(chapters):
-        nodes = {_node_id(n) for n in _focus_nodes(model, [chapter])}
+        nodes = {node_id(n) for n in chapter_components(model, [chapter])}
         out.append(f'<section class="chapter" id="chapter-{index + 1}" data-chapter="{_e(chapter.id)}" '
                    f'data-nodes="{_e(json.dumps(sorted(nodes)))}">')
         out.append('<div class="text">')

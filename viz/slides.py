@@ -27,7 +27,6 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +94,6 @@ PHASE_TITLES: dict[str, str] = {
 
 class SlideError(ValueError):
     """A slide that cannot be drawn (an unknown phase); the message is one sentence for the user."""
-
-
-@dataclass(frozen=True)
-class ChapterRef:
-    """What a slide needs of a walkthrough chapter (viz.tui.walkthrough.Chapter has these fields)."""
-
-    id: str
-    title: str
-    seqs: tuple[int, ...]
-    pids: tuple[int, ...]
 
 
 # Text ---------------------------------------------------------------------------------------------------------
@@ -201,7 +190,7 @@ def focus_chapters(chapters: Sequence[Any], focus: str) -> list[Any]:
     chosen = [c for c in chapters
               if any(c.id == w or (w.endswith("*") and c.id.startswith(w[:-1])) for w in wanted)]
     if not chosen:
-        available = sorted({p for p, ids in PHASES.items() if focus_chapters_quiet(chapters, ids)}
+        available = sorted({p for p, ids in PHASES.items() if _names_any(chapters, ids)}
                            | {c.id for c in chapters})
         if not chapters:
             raise SlideError(f"--focus {focus} needs the walkthrough's chapters and this trace has none")
@@ -209,12 +198,14 @@ def focus_chapters(chapters: Sequence[Any], focus: str) -> list[Any]:
     return chosen
 
 
-def focus_chapters_quiet(chapters: Sequence[Any], wanted: Iterable[str]) -> bool:
+def _names_any(chapters: Sequence[Any], wanted: Iterable[str]) -> bool:
     return any(any(c.id == w or (w.endswith("*") and c.id.startswith(w[:-1])) for w in wanted) for c in chapters)
 
 
-def _focus_nodes(model: TraceModel, chapters: Sequence[Any]) -> dict[str, list[Event]]:
-    """Architecture node -> the chapter events that happened in it, in order."""
+def chapter_components(model: TraceModel, chapters: Sequence[Any]) -> dict[str, list[Event]]:
+    """The architecture nodes (components) `chapters` involve -> the chapter events that happened in each, in
+    order: each event is placed on the component its process was at that moment; the processes a chapter names
+    count even where none of its events are theirs."""
     events = model.table.events_by_seq
     book = model.book
     host = model.table.host_namespaces()
@@ -262,7 +253,7 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
     focused: dict[str, list[Event]] | None = None
     if focus is not None:
         picked = focus_chapters(chapters, focus)
-        focused = _focus_nodes(model, picked)
+        focused = chapter_components(model, picked)
         if len(picked) == 1:
             caption = f"{title} · {caption}" if caption else title
             title = picked[0].title
@@ -346,7 +337,7 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
         extra = {"style": "rounded,filled,dashed"} if attrs.get("kind") == "external" else {}
         if attrs.get("role_kind") == "entrypoint":
             extra["penwidth"] = "3.5"
-        target.node(_node_id(node), label=node_label(node), fillcolor=theme.kind_fill(attrs.get("role_kind", "")),
+        target.node(node_id(node), label=node_label(node), fillcolor=theme.kind_fill(attrs.get("role_kind", "")),
                     **extra)
 
     members: dict[str, list[str]] = {}
@@ -416,8 +407,8 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
         src_group = arch.nodes[src].get("group", HOST_GROUP)
         dst_group = arch.nodes[dst].get("group", HOST_GROUP)
         if src_group == HOST_GROUP and dst_group != HOST_GROUP and dst_group in groups and not entered:
-            entered.append((_node_id(src), _node_id(dst)))
-        graph.edge(_node_id(src), _node_id(dst), label=label, **style)
+            entered.append((node_id(src), node_id(dst)))
+        graph.edge(node_id(src), node_id(dst), label=label, **style)
     # The step into the container may be drawn sideways (fit_16_9 tries it): the container's cluster beside the
     # host's rather than below it, so a long chain turns a corner instead of leaving a quadrant empty.
     graph.graph_attr["comment"] = "sideways " + " ".join(entered[0]) if entered else ""
@@ -447,7 +438,8 @@ def _legend(graph: Any, theme: Theme, edge_kinds: set[str], size: int) -> None:
     graph.subgraph(legend)
 
 
-def _node_id(node: str) -> str:
+def node_id(node: str) -> str:
+    """The Graphviz name of an architecture node (what the SVG's <title> holds)."""
     return "n_" + "".join(c if c.isalnum() else "_" for c in node)
 
 
