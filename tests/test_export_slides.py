@@ -278,3 +278,13 @@ def test_export_slide_is_the_one_call_the_tui_needs(tmp_path: Path) -> None:
     assert 'pivot_root(".", ".")' in "\n".join(label_lines(svg))
     whole = export_slide(recording, tmp_path / "whole.png")
     assert whole.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_focus_slide_shows_where_the_chapters_call_leads(tmp_path: Path) -> None:
+    recording = _recording("docker")
+    svg = export(recording, "architecture", "svg", "light", tmp_path / "n.svg", focus="unshare",
+                 chapters=_chapters(recording)).read_text()
+    text = "\n".join(label_lines(svg))
+    # unshare in runc init's middle stage, then the clone that starts the stage inside the container.
+    assert "runc:[2:INIT]" in text and "clone(CLONE_PARENT)" in text
+    assert re.search(r"container: new pid, mnt, uts, ipc,\s*\n?\s*net namespaces", text)

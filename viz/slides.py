@@ -263,6 +263,13 @@ def slide_dot(model: TraceModel, theme: Theme, *, title: str, caption: str = "",
         notes = notes or focus in PHASES.get("identity", ()) or focus == "identity" or any(
             c.id in PHASES["identity"] for c in picked)
     shown = [n for n in arch.nodes if focused is None or n in focused]
+    if focused is not None:
+        # Where a chapter's call leads: the arrow that carries it (unshare, then the clone into the container;
+        # pivot_root, then the exec of the entrypoint) is drawn with the component it reaches.
+        for src, dst, attrs in arch.edges(data=True):
+            calls = {focus_call_text(e) for e in focused.get(src, ())}
+            if dst not in shown and calls & set(attrs.get("lines") or ()):
+                shown.append(dst)
 
     node_size = theme.node_size + (8 if limit == LABEL_LIMIT else 0)
     small = theme.detail_size + (6 if limit == LABEL_LIMIT else 0)
