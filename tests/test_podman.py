@@ -153,6 +153,23 @@ def test_podman_rootful_chain(scenario_recording: Callable[[str], Path]) -> None
     assert ancestors[:3] == [entry.pid, runc_create.pid, second.pid] or second.pid in ancestors
     assert conmon_exec.pid in ancestors and exits[0].seq < entry.seq
 
+    # The order the chapters state: podman reaps the first conmon; podman connects to the attach socket before it
+    # runs runc start; conmon execs the cleanup podman after the entrypoint exited, and that podman runs runc delete.
+    podman_waits = [e for e in events if isinstance(e, Syscall) and e.pid == launched.pid and e.name == "wait4"
+                    and e.ret == conmon_exec.pid]
+    assert podman_waits and podman_waits[0].seq > second.seq
+    connect = next(e for e in events if isinstance(e, Syscall) and e.name == "connect" and e.pid == launched.pid
+                   and (e.notes or {}).get("path", "").endswith("/attach"))
+    start = next(e for e in events if isinstance(e, Exec) and e.path.endswith("runc") and "start" in e.argv)
+    assert connect.seq < start.seq < entry.seq
+    entry_exit = next(p.exit for p in table.history if p.pid == entry.pid and p.exit is not None)
+    cleanup = next(e for e in events if isinstance(e, Exec) and e.path.endswith("podman") and "cleanup" in e.argv
+                   and "--rm" in e.argv)
+    cleanup_proc = next(p for p in table.history if p.pid == cleanup.pid and p.start_seq <= cleanup.seq)
+    assert cleanup_proc.creator == second.pid and cleanup.seq > entry_exit.seq
+    delete = next(p for p in table.history if any("delete" in e.argv for e in p.execs if e.path.endswith("runc")))
+    assert delete.creator == cleanup.pid
+
     # Roles: podman, conmon, the cleanup re-exec by conmon, runc delete run from it.
     roles = {str(book.role(p)) for p in table.history}
     assert {"podman", "conmon (container monitor)", "podman container cleanup", "runc delete",
@@ -210,6 +227,18 @@ def test_podman_rootless_user_namespace_and_maps(recordings_dir: Path) -> None:
     assert all(e.seq >= user_made.seq - 1 for e in made), "a namespace was made before the user namespace"
     clone = next(e for e in events if isinstance(e, ProcessStarted) and "CLONE_NEWUSER" in e.flags)
     assert clone.ns["user"] == user_made.new
+
+    # The pause process: the cloned child becomes uid 0 (setresuid 0) and forks twice; the middle one exits and the
+    # grandchild execs podman with no arguments; the child then execs podman again with the run arguments.
+    child = clone.pid
+    setresuid = next(e for e in events if isinstance(e, Syscall) and e.pid == child and e.name == "setresuid")
+    assert setresuid.args.get("ruid") == 0
+    middle = next(e for e in events if isinstance(e, ProcessStarted) and e.creator == child)
+    pause = next(e for e in events if isinstance(e, ProcessStarted) and e.creator == middle.pid)
+    middle_exit = next(p.exit for p in table.history if p.pid == middle.pid and p.exit is not None)
+    reexec = next(e for e in events if isinstance(e, Exec) and e.pid == child)
+    assert setresuid.seq < middle.seq < pause.seq < middle_exit.seq < reexec.seq and "run" in reexec.argv
+    assert any(isinstance(e, Exec) and e.pid == pause.pid and len(e.argv) == 1 for e in events)
 
     # newuidmap and newgidmap write the two ranges: inside 0 -> the user, inside 1.. -> its subordinate range.
     writes = {
