@@ -428,3 +428,39 @@ def test_id_map_picture_and_console_section() -> None:
     text = console.export_text()
     assert "(newuidmap) wrote it afterwards" in text and "(newgidmap) wrote it afterwards" in text
     assert f"uids 1-65536  --> {rest.outside}-{rest.outside + 65535}" in text
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_rootless_podman_joins_a_running_pause_process(tmp_path: Path) -> None:
+    """With a pause process alive (left by an untraced podman command), the next podman joins its user and mount
+    namespaces with setns instead of cloning new ones: what the pause-process chapter says later commands do."""
+    require(os.geteuid() == 0, "making the scenario's user needs root")
+    scenario = get_scenario("podman-rootless")
+    readiness = scenario.check()
+    require(readiness.ready, f"podman-rootless is not ready: {readiness.reason} {readiness.fix}")
+    from scenarios.podman import podman, run_command
+    from scenarios.podman_rootless import processes_of, user_env, user_ids, user_places
+    from tracer.engine import TraceOptions
+    from tracer.session import TraceSession
+
+    try:
+        scenario.prepare()
+        places = user_places()
+        uid, gid = scenario_user = user_ids()
+        info = subprocess.run([*podman(places, "info", "--format", "{{.Host.Security.Rootless}}")],
+                              capture_output=True, text=True, timeout=120, env=user_env(places), cwd="/",
+                              user=uid, group=gid, extra_groups=[])
+        assert info.returncode == 0 and info.stdout.strip() == "true", info.stderr
+        assert processes_of(uid), "no pause process was left by the untraced podman"
+        events: list = []
+        options = TraceOptions(run_as=scenario_user, env=user_env(places), cwd="/", scenario="podman-rootless")
+        command = run_command(places, "boxtrace-podman-join-" + os.urandom(3).hex(), None)
+        result = TraceSession(command, [], options, tmp_path / "join.jsonl", sinks=[events.append]).run()
+        assert result.status == "completed" and result.exit_code == 0
+        joins = [e for e in events if isinstance(e, NamespaceChange) and e.via == "setns"]
+        assert {"user", "mnt"} <= {e.kind for e in joins}
+        assert not [e for e in events if isinstance(e, ProcessStarted) and "CLONE_NEWUSER" in e.flags]
+    finally:
+        scenario.cleanup()
+    assert leftovers() == []
