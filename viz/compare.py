@@ -1,7 +1,9 @@
 """`boxtrace compare TRACE TRACE [...]`: the same milestones side by side across runtimes.
 
 One column per recording, one row per milestone: which system call made each namespace and in which process
-(clone with CLONE_NEW* flags, unshare or setns), how the root changed (pivot_root or chroot), id maps, cgroup
+(clone with CLONE_NEW* flags, unshare or setns), the container's parent (who reaps the entrypoint: the shim for
+docker, conmon for podman) and who forked it, the user namespace that owns its namespaces (the host's, or a new
+one with uid 0's outside id), how the root changed (pivot_root or chroot), id maps, cgroup
 placement, capabilities dropped, no_new_privs, seccomp, the processes involved, syscalls by category and the
 time from the start to the entrypoint's execve. Everything comes from tracer.insights, so the table says what
 the traces show: teach and crun pass CLONE_NEW* to clone, runc (and docker, through runc) unshares.
