@@ -29,7 +29,7 @@ from scenarios.podman_rootless import (
     userns_problem,
 )
 from tests.prereqs import require
-from tracer.events import Exec, NamespaceChange, ProcessStarted, Syscall
+from tracer.events import Exec, Ipc, NamespaceChange, ProcessStarted, Syscall
 from tracer.insights.idmaps import id_maps
 from tracer.processes import ProcessTable
 from tracer.recording import load_recording
@@ -464,3 +464,38 @@ def test_rootless_podman_joins_a_running_pause_process(tmp_path: Path) -> None:
     finally:
         scenario.cleanup()
     assert leftovers() == []
+
+
+@pytest.mark.root
+def test_socket_paths_through_proc_self_fd_are_resolved(tmp_path: Path) -> None:
+    """bind to /proc/self/fd/N/name and connect to /proc/self/fd/M (as conmon and podman do): the trace keeps the
+    strings and notes the real paths, read while the tracee was stopped."""
+    require(os.geteuid() == 0, "tracing needs root")
+    import sys
+
+    from tracer.engine import TraceOptions
+    from tracer.session import TraceSession
+
+    directory = tmp_path / "a-directory-with-a-long-name"
+    directory.mkdir()
+    program = (
+        "import os, socket\n"
+        f"d = os.open({str(directory)!r}, os.O_RDONLY | os.O_DIRECTORY)\n"
+        "server = socket.socket(socket.AF_UNIX)\n"
+        "server.bind(f'/proc/self/fd/{d}/attach')\n"
+        "server.listen(1)\n"
+        f"p = os.open({str(directory / 'attach')!r}, os.O_PATH)\n"
+        "client = socket.socket(socket.AF_UNIX)\n"
+        "client.connect(f'/proc/self/fd/{p}')\n"
+    )
+    events: list = []
+    options = TraceOptions(filter="all", seccomp=False)
+    result = TraceSession([sys.executable, "-c", program], [], options, None, sinks=[events.append]).run()
+    assert result.exit_code == 0
+    calls = {e.name: e for e in events if isinstance(e, Syscall) and e.name in ("bind", "connect")
+             and str(e.args.get("path", "")).startswith("/proc/self/fd/")}
+    assert calls["bind"].args["path"].endswith("/attach")
+    assert calls["bind"].notes["path"] == str(directory / "attach")
+    assert calls["connect"].notes["path"] == str(directory / "attach")
+    ipc = [e for e in events if isinstance(e, Ipc) and e.via == "connect"]
+    assert ipc and ipc[0].path == str(directory / "attach")
