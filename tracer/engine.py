@@ -52,6 +52,7 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
+    Fault,
     Header,
     Ipc,
     IpcVia,
@@ -68,6 +69,7 @@ from tracer.events import (
     Syscall,
     ThreadStarted,
 )
+from tracer.inject import REACTION_NRS, Injector, InjectRule
 from tracer.memory import ProcessMemory
 from tracer.namespaces import (
     nspid_chain,
@@ -129,6 +131,8 @@ class TraceOptions:
     grace: float | None = None
     scenario: str | None = None
     mode: Mode | None = None
+    #: What-if faults to inject (tracer/inject.py): the chosen calls fail with an errno without running.
+    inject: tuple[InjectRule, ...] = ()
 
 
 @dataclass
@@ -152,6 +156,8 @@ class _Pending:
     #: Kept only for syscalls whose decoder reads results at the exit stop (pipe2's fds, wait4's status).
     context: SyscallContext | None = None
     raw: list[str] | None = None
+    #: The what-if rule that makes this call fail (set at entry: the kernel will not run it).
+    injected: InjectRule | None = None
 
 
 class TraceeState(Enum):
@@ -255,13 +261,18 @@ class Tracer:
         self._grace_timer: threading.Timer | None = None
         self._sink_error: Exception | None = None
         nrs = set(CONTAINER_SYSCALL_NRS)
-        for name in self.options.extra_syscalls:
+        self._injector: Injector | None = None
+        extra = tuple(self.options.extra_syscalls)
+        if self.options.inject:
+            self._injector = Injector(tuple(self.options.inject))
+            extra += self._injector.syscall_names
+        for name in extra:
             nr = SYSCALL_NRS_BY_NAME.get(name)
             if nr is None:
                 raise TraceError(f"unknown syscall name {name!r} for -e")
             nrs.add(nr)
         self._recorded_nrs = frozenset(nrs)
-        self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in self.options.extra_syscalls)
+        self._extra_nr_set = frozenset(SYSCALL_NRS_BY_NAME[n] for n in extra)
         self._record_all = self.options.filter == "all"
         self._dup_nrs = frozenset((SYSCALL_NRS_BY_NAME["dup2"], SYSCALL_NRS_BY_NAME["dup3"]))
         self._netlink = NetlinkWatch()
@@ -313,7 +324,12 @@ class Tracer:
             use_seccomp = bool(command) and not self._record_all
         self._seccomp = bool(use_seccomp and command)
         mode = self.options.mode or (Mode.DOCKER if attach and command else Mode.ATTACH if attach else Mode.LAUNCH)
+        if self._injector is not None and attach and not command:
+            self._injector = Injector(self._injector.rules, attach_only=True)  # raises if a rule names no process
         self._emit_header(command or [], attach, mode)
+        if self._injector is not None:
+            for rule in self._injector.rules:
+                self._notice("info", f"what-if {rule.text}: {rule.describe()}")
         status = Status.COMPLETED
         # Events are plain acyclic objects: the cyclic collector's passes over a growing heap only cost time. Only
         # when the trace owns the process (the CLI's main thread); a TUI around it keeps its collector.
@@ -653,6 +669,8 @@ class Tracer:
         return not self._seccomp
 
     def _child_full_stops(self, parent: _Tracee) -> bool:
+        if self._injector is not None and self._injector.fired:
+            return True  # after a fault, every new process is followed at every stop (see _inject)
         if parent.launched:
             # The launched tree inherits the seccomp filter: the kernel stops it only for recorded syscalls.
             return not self._seccomp
@@ -727,7 +745,10 @@ class Tracer:
         elif info.op == pt.SYSCALL_INFO_EXIT:
             tracee.state = TraceeState.RUNNING
             name = tracee.pending.name if tracee.pending is not None else None
-            self._on_exit(tracee, info.rval, info.is_error)
+            rval, is_error = info.rval, info.is_error
+            if tracee.pending is not None and tracee.pending.injected is not None:
+                rval, is_error = self._finish_injection(tracee, tracee.pending)
+            self._on_exit(tracee, rval, is_error)
             if tracee.watch:
                 tracee.watch = 0 if name == "write" else tracee.watch - 1
         self._resume(tracee)
@@ -765,10 +786,14 @@ class Tracer:
         if control_file_category(path) is not None:
             tracee.watch = self.WATCH_SYSCALLS
 
+    def _reacting(self, tracee: _Tracee) -> bool:
+        return self._injector is not None and self._injector.fired > 0 and not tracee.attached
+
     def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...]) -> None:
         if nr == self._close_nr and tracee.tgid in self._netlink:
             self._netlink.closed(tracee.tgid, args[0] & 0xFFFFFFFF)
-        if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs or nr in NETLINK_SYSCALL_NRS):
+        if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs or nr in NETLINK_SYSCALL_NRS
+                                      or (nr in REACTION_NRS and self._reacting(tracee))):
             tracee.pending = None
             return
         spec = SYSCALLS.get(nr)
@@ -789,7 +814,11 @@ class Tracer:
             show_env=self.options.show_env,
         )
         decoded, category = decode_syscall(context)
-        if category == "other" and not self._record_all and nr not in self._extra_nr_set:
+        reaction = self._injector.reaction(name, decoded, context) if self._reacting(tracee) else None  # type: ignore[union-attr]
+        if reaction:
+            # After a fault: what the runtime prints on stdout/stderr and what it removes, for the diagnosis.
+            decoded, category = reaction
+        if category == "other" and not self._record_all and nr not in self._extra_nr_set and not reaction:
             tracee.pending = None
             return
         if name in MOUNT_SYSCALLS:
@@ -804,10 +833,55 @@ class Tracer:
         if spec is not None and spec.decode_exit is not None:
             pending.context = context
         tracee.pending = pending
+        if self._injector is not None and nr in self._injector.nrs:
+            self._inject(tracee, pending)
         if name in NO_RETURN_SYSCALLS:
             # exit and exit_group never reach a syscall-exit stop: record them now (pending is cleared, so a
             # seccomp stop does not step to an exit stop that never comes).
             self._on_exit(tracee, 0, False)
+
+    # What-if faults (tracer/inject.py) ----------------------------------------------------------------------
+
+    def _inject(self, tracee: _Tracee, pending: _Pending) -> None:
+        """At the entry (or seccomp) stop: if a rule picks this call, make the kernel run nothing (orig_rax -1)."""
+        assert self._injector is not None
+        hit = self._injector.at_entry(tracee.tid, pending.nr, pending.args, attached=tracee.attached)
+        if hit is None:
+            return
+        rule, nth = hit
+        try:
+            pt.poke_user(tracee.tid, pt.USER_OFFSET_ORIG_RAX, -1)
+        except pt.PtraceError:
+            return  # gone (ESRCH): nothing to fail
+        pending.injected = rule
+        pending.notes = {**(pending.notes or {}), "injected": True}
+        self._emit(Fault(self._next_seq(), self._now(), pid=tracee.tgid, tid=tracee.tid, name=pending.name,
+                         args=pending.args, errno=rule.errno_name, nth=nth, rule=rule.text,
+                         process=read_comm(tracee.tid)))
+        # From now on the traced tree is followed at every stop, so its reaction (what it prints, what it undoes)
+        # is in the trace even where the seccomp filter would not stop it.
+        # Threads now running between seccomp stops are interrupted once, so their next resume is PTRACE_SYSCALL
+        # (a Go runtime prints from whichever thread runs; its write to stderr must not slip through).
+        for other in list(self.tracees.values()):
+            if other.attached:
+                continue
+            other.full_stops = True
+            if other is tracee or other.held or other.awaiting_first_stop or other.pending is not None:
+                continue
+            try:
+                pt.interrupt(other.tid)
+            except pt.PtraceError:
+                pass
+
+    def _finish_injection(self, tracee: _Tracee, pending: _Pending) -> tuple[int, bool]:
+        """At the exit stop of a skipped call: the kernel left -ENOSYS in rax; put the chosen -errno there."""
+        assert pending.injected is not None
+        value = -pending.injected.errno
+        try:
+            pt.poke_user(tracee.tid, pt.USER_OFFSET_RAX, value)
+        except pt.PtraceError:
+            pass
+        return value, True
 
     def _on_exit(self, tracee: _Tracee, rval: int, is_error: bool) -> None:
         pending = tracee.pending

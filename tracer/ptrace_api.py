@@ -145,6 +145,18 @@ def detach(tid: int, signal: int = 0) -> None:
     raw_ptrace(PTRACE_DETACH, tid, 0, signal)
 
 
+PTRACE_POKEUSER = 6
+#: offsetof(struct user, regs.X) on x86_64 (struct user_regs_struct is first in struct user; 8 bytes a register).
+USER_OFFSET_RAX = 10 * 8
+USER_OFFSET_ORIG_RAX = 15 * 8
+
+
+def poke_user(tid: int, offset: int, value: int) -> None:
+    """Write one word of the stopped tracee's user area (a register): fault injection's only write."""
+    if _fast_ptrace(PTRACE_POKEUSER, tid, offset, value & 0xFFFFFFFFFFFFFFFF) == -1:
+        raise _fail(tid)
+
+
 def set_options(tid: int, options: int) -> None:
     raw_ptrace(PTRACE_SETOPTIONS, tid, 0, options)
 

@@ -1,0 +1,184 @@
+"""The what-if lab's injector: decide which syscall fails, with which errno, without the kernel running it.
+
+A rule is written `SYSCALL[(PATH)]=ERRNO[@N][:PROCESS]`:
+- SYSCALL as the kernel spells it (`pivot_root`, `sethostname`, `execve`); `(PATH)` keeps only calls whose path
+  argument (or the file behind their fd, for write) contains PATH, e.g. `write(cgroup.procs)=EACCES`;
+- ERRNO a name (`EPERM`, `ENOSPC`) or a number;
+- `@N`: the N-th matching call fails (default: the first); the others run;
+- `:PROCESS`: only calls made by that process, named by its comm (a runc role such as `runc:[2:INIT]`) or its
+  program's name (`runc`, `sh`).
+
+The engine asks `at_entry` at every syscall-entry or PTRACE_EVENT_SECCOMP stop of a recorded call; when it
+answers with a rule, the engine writes -1 into orig_rax (the kernel then runs nothing and returns -ENOSYS) and, at
+the exit stop, writes -errno into rax: strace's `-e inject=SYSCALL:error=ERRNO` (src/syscall.c,
+tamper_with_syscall_entering/_exiting). A process that was running before the trace (an attached daemon's thread)
+is hit only when a rule names it by `:PROCESS`; in attach mode every rule must name a process.
+
+After the first fault the engine follows the traced tree at every stop and records what it writes to its stdout
+and stderr (`output_wanted`), so the diagnosis can quote what the runtime printed.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+import os
+import re
+from dataclasses import dataclass, field
+
+from tracer.decoders import SYSCALL_NRS_BY_NAME
+from tracer.decoders.base import SyscallContext
+from tracer.decoders.common import fd_path, read_buffer, read_string, s32
+from tracer.xlat.errnos import errno_name
+
+#: Calls that cannot be failed: they never return (there is no exit stop to write the error at).
+UNINJECTABLE = frozenset({"exit", "exit_group", "rt_sigreturn"})
+AT_FDCWD = -100
+AT_REMOVEDIR = 0x200
+#: Calls recorded after a fault although the container filter leaves them out: what the runtime removes.
+REACTION_NRS = frozenset(SYSCALL_NRS_BY_NAME[name] for name in ("rmdir", "unlinkat", "write"))
+#: Bytes of each write to fd 1 or 2 kept after a fault (runc's error is one line; a JSON log line a few hundred).
+OUTPUT_LIMIT = 4096
+_RULE = re.compile(
+    r"^(?P<syscall>[a-z0-9_]+)(?:\((?P<path>[^()]*)\))?=(?P<errno>[A-Za-z0-9]+)(?:@(?P<nth>\d+))?(?::(?P<process>.+))?$"
+)
+
+
+class InjectError(ValueError):
+    """A rule that cannot be used; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class InjectRule:
+    text: str
+    syscall: str
+    nr: int
+    errno: int
+    nth: int = 1
+    process: str | None = None
+    path: str | None = None
+
+    @property
+    def errno_name(self) -> str:
+        return errno_name(self.errno)
+
+    def describe(self) -> str:
+        which = "the first" if self.nth == 1 else f"call number {self.nth} of the"
+        where = f" whose path contains {self.path!r}" if self.path else ""
+        who = f" made by {self.process}" if self.process else ""
+        return f"{which} {self.syscall} calls{where}{who} fails with {self.errno_name}, without running"
+
+
+def parse_rule(text: str) -> InjectRule:
+    """`pivot_root=EPERM:runc:[2:INIT]` -> InjectRule; InjectError with one sentence when it cannot be used."""
+    match = _RULE.match(text.strip())
+    if match is None:
+        raise InjectError(f"--inject {text!r}: write SYSCALL=ERRNO[@N][:PROCESS], e.g. pivot_root=EPERM:runc:[2:INIT]")
+    syscall = match["syscall"]
+    nr = SYSCALL_NRS_BY_NAME.get(syscall)
+    if nr is None:
+        raise InjectError(f"--inject {text!r}: {syscall!r} is not a system call of this architecture")
+    if syscall in UNINJECTABLE:
+        raise InjectError(f"--inject {text!r}: {syscall} never returns, so it cannot be made to fail")
+    name = match["errno"]
+    if name.isdigit():
+        number = int(name)
+    else:
+        number = getattr(errno_module, name.upper(), 0) if name.upper().startswith("E") else 0
+    if not 0 < number < 4096:
+        raise InjectError(f"--inject {text!r}: {name!r} is not an errno name (EPERM, ENOENT, ENOSPC...) or number")
+    nth = int(match["nth"]) if match["nth"] else 1
+    if nth < 1:
+        raise InjectError(f"--inject {text!r}: @N counts from 1 (the first matching call)")
+    return InjectRule(text.strip(), syscall, nr, number, nth, match["process"] or None, match["path"] or None)
+
+
+@dataclass
+class _Count:
+    rule: InjectRule
+    seen: int = 0
+    done: bool = False
+
+
+@dataclass
+class Injector:
+    """Counts matching calls per rule and says which one to fail. One per trace; used on the tracer's thread."""
+
+    rules: tuple[InjectRule, ...]
+    attach_only: bool = False
+    _counts: list[_Count] = field(default_factory=list)
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.attach_only:
+            unnamed = [r.text for r in self.rules if not r.process]
+            if unnamed:
+                raise InjectError(
+                    f"--inject {unnamed[0]!r}: when attaching, name the process to hit (append :PROCESS, e.g. "
+                    ":runc:[2:INIT]); boxtrace never injects faults into an attached daemon unless it is named"
+                )
+        self._counts = [_Count(rule) for rule in self.rules]
+
+    @property
+    def syscall_names(self) -> tuple[str, ...]:
+        return tuple(sorted({rule.syscall for rule in self.rules}))
+
+    @property
+    def nrs(self) -> frozenset[int]:
+        return frozenset(rule.nr for rule in self.rules)
+
+    def at_entry(self, tid: int, nr: int, args: dict, *, attached: bool) -> tuple[InjectRule, int] | None:
+        """The rule (and which matching call this is) when this call must fail; None to let it run."""
+        comm: str | None = None
+        program: str | None = None
+        for count in self._counts:
+            rule = count.rule
+            if count.done or rule.nr != nr:
+                continue
+            if rule.process is None:
+                if attached:
+                    continue  # never a daemon's call unless the rule names it
+            else:
+                if comm is None:
+                    comm, program = _names(tid)
+                if rule.process not in (comm, program):
+                    continue
+            if rule.path is not None and not any(rule.path in str(args.get(key) or "")
+                                                 for key in ("path", "target", "dirfd_path", "pathname", "file")):
+                continue
+            count.seen += 1
+            if count.seen == rule.nth:
+                count.done = True
+                self.fired += 1
+                return rule, count.seen
+        return None
+
+    @staticmethod
+    def reaction(name: str, decoded: dict, context: SyscallContext) -> tuple[dict, str] | None:
+        """After a fault, the calls that show the runtime's reaction, with what they carry: writes to stdout and
+        stderr (with their text) and removals (rmdir, unlinkat: the path). None for any other call."""
+        args = context.args
+        if name == "write" and decoded.get("fd") in (1, 2):
+            return {**decoded, "data": read_buffer(context, args[1], min(args[2], OUTPUT_LIMIT))}, "other"
+        if name == "rmdir":
+            return {"path": read_string(context, args[0])}, "filesystem-view"
+        if name == "unlinkat":
+            dirfd = s32(args[0])
+            out: dict = {"dirfd": "AT_FDCWD" if dirfd == AT_FDCWD else dirfd, "path": read_string(context, args[1]),
+                         "flags": ["AT_REMOVEDIR"] if args[2] & AT_REMOVEDIR else []}
+            if dirfd != AT_FDCWD:
+                out["dirfd_path"] = fd_path(context, dirfd)
+            return out, "filesystem-view"
+        return None
+
+
+def _names(tid: int) -> tuple[str, str]:
+    try:
+        with open(f"/proc/{tid}/comm", encoding="utf-8", errors="replace") as handle:
+            comm = handle.read().rstrip("\n")
+    except OSError:
+        comm = ""
+    try:
+        program = os.path.basename(os.readlink(f"/proc/{tid}/exe"))
+    except OSError:
+        program = ""
+    return comm, program
