@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="record environment values (default: NAME=<redacted>)")
         p.add_argument("--tui", action="store_true", help="watch live in the terminal UI (default: console)")
         p.add_argument("--json", action="store_true", help="print events as JSON Lines (default: text)")
+        p.add_argument("--inject", action="append", metavar="SYSCALL=ERRNO[@N][:PROCESS]",
+                       help="what-if: make the N-th matching call (default: the first) of PROCESS (a comm such as "
+                            "runc:[2:INIT] or a program name) fail with ERRNO without running it; repeatable; "
+                            "SYSCALL(PATH) matches only calls on a path containing PATH (default: none)")
 
     run = command("run", "launch a command under the tracer and follow every process it creates",
                   "sudo boxtrace run -o t.jsonl -- unshare --pid --fork --mount-proc sh -c 'echo $$'",
@@ -162,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-tui", action="store_true",
                       help="print to the console instead of the TUI (default: the TUI when stdin and stdout are a "
                            "terminal)")
+    demo.add_argument("--what-if", dest="what_if", metavar="EXPERIMENT",
+                      help="runc only: break one step on purpose and follow runc's reaction: pivot_root, "
+                           "sethostname, unshare, cgroup or exec (default: none)")
+    demo.add_argument("--inject", action="append", metavar="SYSCALL=ERRNO[@N][:PROCESS]",
+                      help="inject your own fault into the scenario (see run --inject) (default: none)")
     demo.add_argument("--replay", action="store_true",
                       help="show the shipped recording instead of tracing (no root needed) (default: trace live)")
 

@@ -26,6 +26,7 @@ def _options(args: argparse.Namespace, **extra):
         filter=getattr(args, "filter", "container"),
         show_env=getattr(args, "show_env", False),
         extra_syscalls=tuple(getattr(args, "syscalls", ()) or ()),
+        inject=inject_rules(getattr(args, "inject", None) or (), attach_only=getattr(args, "command", "") == "attach"),
         **extra,
     )
 
@@ -40,6 +41,18 @@ def _check_syscall_names(names: tuple[str, ...]) -> None:
     if unknown:
         raise UsageError(f"-e: unknown syscall name {unknown[0]!r}: give names as the kernel spells them, "
                          "e.g. -e openat,read")
+
+
+def inject_rules(texts, *, attach_only: bool = False) -> tuple:
+    """--inject rules parsed (tracer/inject.py); a rule that cannot be used is misuse (exit 2)."""
+    from tracer.inject import InjectError, Injector, parse_rule
+
+    try:
+        rules = tuple(parse_rule(text) for text in texts)
+        Injector(rules, attach_only=attach_only)  # refuses, in attach mode, a rule that names no process
+    except InjectError as error:
+        raise UsageError(str(error)) from None
+    return rules
 
 
 def _check_can_trace() -> None:
@@ -243,7 +256,8 @@ def demo_command(args: argparse.Namespace) -> int:
         raise UsageError("--replay shows the shipped recording and writes nothing: leave out -o, or trace live")
     # The TUI needs a terminal both ways: with stdin from /dev/null (`make demo </dev/null`) nobody could press q.
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    return run_demo(args.scenario, output=args.output, tui=not args.no_tui and terminal, replay=args.replay)
+    return run_demo(args.scenario, output=args.output, tui=not args.no_tui and terminal, replay=args.replay,
+                    what_if=getattr(args, "what_if", None), inject=inject_rules(getattr(args, "inject", None) or ()))
 
 
 def doctor_command(args: argparse.Namespace) -> int:

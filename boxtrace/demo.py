@@ -5,6 +5,7 @@ With --replay, the shipped recording of the scenario is shown instead: no root, 
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from dataclasses import replace
@@ -26,15 +27,23 @@ def default_scenario() -> str:
     return "docker" if docker_answers(timeout=3.0) else "runc"
 
 
-def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool) -> int:
+def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, what_if: str | None = None,
+             inject: tuple = ()) -> int:
     from scenarios import UnknownScenario, get_scenario
 
     if name is None:
         name = "docker" if replay else default_scenario()
+    if what_if:
+        name = f"{name}:what-if={what_if}"
     try:
         scenario = get_scenario(name)
     except UnknownScenario as error:
         raise UserError(str(error), code=2) from None
+    if inject:
+        from tracer.inject import InjectRule
+
+        scenario = copy.copy(scenario)  # the registry's object stays as it is
+        scenario.inject = tuple(scenario.inject) + tuple(r.text if isinstance(r, InjectRule) else r for r in inject)
     if replay:
         return _replay(scenario.recording_path(), tui=tui)
     # Whether root is needed is the scenario's to say (teach-rootless runs as anyone), exactly as in
@@ -43,7 +52,7 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool) -
     if not readiness.ready:
         hint = f"; `boxtrace demo {name} --replay` shows the shipped recording" if os.geteuid() != 0 else ""
         raise UserError(f"the {name} scenario cannot run here: {readiness.reason} {readiness.fix}".strip() + hint)
-    out = Path(output) if output else Path.cwd() / f"boxtrace-{name}.jsonl"
+    out = Path(output) if output else Path.cwd() / f"boxtrace-{name.replace(':what-if=', '-what-if-')}.jsonl"
     check_output(str(out))
     if tui:
         return _live_tui(scenario, out)
@@ -97,7 +106,10 @@ def _live_tui(scenario, out: Path) -> int:
 
     scenario.prepare()
     launch = scenario.launch()
-    options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
+    from tracer.inject import parse_rule
+
+    options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd,
+                      inject=tuple(parse_rule(rule) for rule in scenario.inject))
     try:
         code = run_live_tui(command=launch.command, attach=launch.attach_pids, options=options, output=str(out))
     finally:

@@ -46,7 +46,20 @@ def _load() -> dict[str, Scenario]:
     return _scenarios
 
 
+#: A scenario with an injected fault is named `BASE:what-if=EXPERIMENT` (runc:what-if=pivot_root).
+WHAT_IF = ":what-if="
+
+
 def get_scenario(name: str) -> Scenario:
+    if WHAT_IF in name:
+        base, experiment = name.split(WHAT_IF, 1)
+        module = importlib.import_module(SCENARIO_MODULES.get(base, "scenarios.base"))
+        if not hasattr(module, "what_if_scenario"):
+            raise UnknownScenario(f"the {base!r} scenario has no what-if experiments (runc has)")
+        try:
+            return module.what_if_scenario(experiment)
+        except KeyError as error:
+            raise UnknownScenario(str(error.args[0])) from None
     if name not in SCENARIO_MODULES:
         raise UnknownScenario(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIO_MODULES)}")
     return _load()[name]

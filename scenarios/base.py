@@ -87,6 +87,8 @@ class Scenario:
     #: Attach to daemons and launch a client (docker, containerd) rather than launch the whole tree.
     attaches: bool = False
     milestones: tuple[Milestone, ...] = ()
+    #: What-if faults the trace injects (tracer/inject.py rules), for the experiment variants (runc --what-if).
+    inject: tuple[str, ...] = ()
 
     def check(self) -> Readiness:
         raise NotImplementedError

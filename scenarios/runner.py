@@ -41,6 +41,10 @@ def trace_scenario(
     scenario.prepare()
     launch = scenario.launch()
     base = options or TraceOptions()
+    if scenario.inject and not base.inject:
+        from tracer.inject import parse_rule
+
+        base = replace(base, inject=tuple(parse_rule(rule) for rule in scenario.inject))
     options = replace(
         base,
         scenario=scenario.name,

@@ -140,22 +140,22 @@ class _Folder:
         self.runtime_pids = {bundle.pid, *self.table.descendants(bundle.pid)}
         self.syscalls = [e for e in events if isinstance(e, Syscall) and e.pid in self.runtime_pids
                          and e.seq > bundle.seq]
-        entry = find_entrypoint(events)
-        self.entry: Exec | None = entry.exec if entry is not None and entry.exec.pid in self.runtime_pids else None
-        if self.entry is None:
-            self.entry = self._entry_by_args()
-        self.init_pid = self.entry.pid if self.entry is not None else self._init_by_name()
         self.rows: list[SpecRow] = []
         process = self.config.get("process")
         self.process: dict[str, Any] = process if isinstance(process, dict) else {}
         linux = self.config.get("linux")
         self.linux: dict[str, Any] = linux if isinstance(linux, dict) else {}
+        entry = find_entrypoint(events)
+        self.entry: Exec | None = entry.exec if entry is not None and entry.exec.pid in self.runtime_pids else None
+        if self.entry is None:
+            self.entry = self._entry_by_args()
+        self.init_pid = self.entry.pid if self.entry is not None else self._init_by_name()
         self.rootfs = self._rootfs()
 
     # Where ---------------------------------------------------------------------------------------------------
 
     def _entry_by_args(self) -> Exec | None:
-        args = self.process.get("args") if isinstance(self.config.get("process"), dict) else None
+        args = self.process.get("args")
         for event in self.events:
             if isinstance(event, Exec) and event.pid in self.runtime_pids and args and event.argv == args:
                 return event

@@ -23,6 +23,7 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
+    Fault,
     Header,
     Ipc,
     MountSnapshot,
@@ -134,6 +135,10 @@ def render_event(event: Event, table: ProcessTable) -> Text | None:
         pre = " (before tracing)" if event.preexisting else ""
         line.append(f" connected to {event.path}{peer}{pre}", style="bright_blue")
         return line
+    if isinstance(event, Fault):
+        from viz.inject_view import render_fault
+
+        return render_fault(event, _indent(table, event.pid) + describe_pid(table, event.pid))
     if isinstance(event, Notice):
         style = {"error": "bold red", "warning": "yellow"}.get(event.level, "dim")
         return Text(f"boxtrace: {event.message}", style=style)
@@ -263,6 +268,12 @@ class ConsoleView:
                 # quick.
                 relevant = [e for e in self._events if not (isinstance(e, Syscall) and e.category == "other")]
                 self.console.print(Group(Text(""), render_insights(Insights.from_events(relevant))))
+                if any(isinstance(e, Fault) for e in self._events):
+                    from viz.inject_view import render_fault_stories
+
+                    story = render_fault_stories(self._events)
+                    if story is not None:
+                        self.console.print(Group(Text(""), story))
                 self.console.file.flush()
             except BrokenPipeError:
                 self._stop_printing()

@@ -23,6 +23,7 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
+    Fault,
     Header,
     Ipc,
     MountSnapshot,
@@ -520,6 +521,10 @@ def event_text(event: Event) -> Text:
         return Text(f"connected to {event.path}{peer}{before}", style=EVENT_STYLES["ipc"])
     if isinstance(event, MountSnapshot):
         return Text(f"mount table {event.moment}: {len(event.mountinfo)} mounts", style=EVENT_STYLES["mounts"])
+    if isinstance(event, Fault):
+        from viz.inject_view import FAULT_STYLE, fault_text
+
+        return Text(fault_text(event), style=FAULT_STYLE)
     if isinstance(event, Notice):
         return Text(f"boxtrace: {event.message}", style=EVENT_STYLES.get(event.level, "italic"))
     if isinstance(event, End):
