@@ -797,7 +797,8 @@ class Tracer:
             tracee.pending = None
             return
         spec = SYSCALLS.get(nr)
-        if spec is None or (spec.decode is None and self._record_all):
+        if spec is None or (spec.decode is None and self._record_all
+                            and not (nr in REACTION_NRS and self._reacting(tracee))):
             # Nothing to decode (the bulk of a --filter all trace): keep the raw registers, skip the context.
             name = spec.name if spec else f"syscall_{nr}"
             category = spec.category if spec else Category.OTHER
