@@ -29,6 +29,7 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
+    Fault,
     Header,
     Ipc,
     MountSnapshot,
@@ -54,6 +55,7 @@ __all__ = [
     "Event",
     "Exec",
     "Exit",
+    "Fault",
     "Header",
     "Ipc",
     "Milestone",
@@ -85,6 +87,7 @@ __all__ = [
     "save_recording",
     "sequence_mermaid",
     "spec",
+    "what_if",
     "trace",
     "tree_svg",
 ]
@@ -181,6 +184,13 @@ def spec(recording: Recording) -> Any:
     from tracer.spec import spec_report
 
     return spec_report(events(recording))
+
+
+def what_if(recording: Recording) -> list[Any]:
+    """tracer.inject_story.FaultStory for each injected fault: what the runtime did next, sentence by sentence."""
+    from tracer.inject_story import fault_stories
+
+    return fault_stories(events(recording))
 
 
 # Diagrams -----------------------------------------------------------------------------------------------------

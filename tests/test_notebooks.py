@@ -94,6 +94,7 @@ def test_notebooks_exist() -> None:
         "02-docker-run-end-to-end.ipynb",
         "03-runtimes-compared.ipynb",
         "04-trace-it-yourself.ipynb",
+        "05-break-it-yourself.ipynb",
     ]
 
 
