@@ -142,7 +142,7 @@ def recording_path(scenario: str) -> Path:
 def load(source: str | Path) -> Recording:
     """A recording from a file, or, given a scenario name such as "docker", the one shipped with boxtrace."""
     path = Path(source)
-    if not path.exists() and str(source) in SCENARIO_MODULES:
+    if not path.exists() and (str(source) in SCENARIO_MODULES or "-what-if-" in str(source)):
         path = recording_path(str(source))
     return load_recording(path)
 

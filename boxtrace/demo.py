@@ -34,7 +34,7 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, w
     if name is None:
         name = "docker" if replay else default_scenario()
     if what_if:
-        name = f"{name}:what-if={what_if}"
+        name = f"{name}-what-if-{what_if}"
     try:
         scenario = get_scenario(name)
     except UnknownScenario as error:
@@ -52,7 +52,7 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, w
     if not readiness.ready:
         hint = f"; `boxtrace demo {name} --replay` shows the shipped recording" if os.geteuid() != 0 else ""
         raise UserError(f"the {name} scenario cannot run here: {readiness.reason} {readiness.fix}".strip() + hint)
-    out = Path(output) if output else Path.cwd() / f"boxtrace-{name.replace(':what-if=', '-what-if-')}.jsonl"
+    out = Path(output) if output else Path.cwd() / f"boxtrace-{name}.jsonl"
     check_output(str(out))
     if tui:
         return _live_tui(scenario, out)

@@ -46,8 +46,8 @@ def _load() -> dict[str, Scenario]:
     return _scenarios
 
 
-#: A scenario with an injected fault is named `BASE:what-if=EXPERIMENT` (runc:what-if=pivot_root).
-WHAT_IF = ":what-if="
+#: A scenario with an injected fault is named `BASE-what-if-EXPERIMENT` (runc-what-if-pivot_root).
+WHAT_IF = "-what-if-"
 
 
 def get_scenario(name: str) -> Scenario:

@@ -826,6 +826,57 @@ TEACH_NET_ORDER = Claim(
     chapters=("address", "link-up", "route", "first-packet"),
     source="rtnetlink(7) (ENETDOWN for a route on a down device); ping in busybox",
 )
+# The what-if experiments (runc with one step broken on purpose) -------------------------------------------------
+
+#: (experiment, the injected call as the trace shows it, what proves the kernel never ran it)
+_WHAT_IF_CALLS: dict[str, tuple[Call, Call]] = {
+    "pivot_root": (Call("syscall", "pivot_root", who=STAGE2, error="EPERM", label="pivot_root failing with EPERM"),
+                   PIVOT_BY_INIT),
+    "sethostname": (Call("syscall", "sethostname", who=STAGE2, error="EPERM",
+                         label="sethostname failing with EPERM"),
+                    Call("syscall", "sethostname", ok=True, label="a successful sethostname")),
+    "unshare": (Call("syscall", "unshare", who=STAGE1, error="ENOSPC", label="unshare failing with ENOSPC"),
+                Call("namespace", args={"via": "unshare"}, label="a namespace made by unshare")),
+    "cgroup": (Call("syscall", "write", args={"path": ends("/cgroup.procs")}, who=RUNC_RUN, error="EACCES",
+                    label="runc run's write to cgroup.procs failing with EACCES"),
+               CGROUP_PROCS_WRITE),
+    "exec": (Call("syscall", "execve", who=STAGE2, error="ENOENT", label="the entrypoint's execve failing with ENOENT"),
+             ENTRYPOINT_EXEC),
+}
+RUNC_RUN_STDERR = Call("syscall", "write", args={"fd": 2}, who=RUNC_RUN, label="runc run writing on stderr")
+STATE_REMOVED = Call("syscall", "unlinkat", args={"flags": has("AT_REMOVEDIR")}, who=RUNC_RUN, ok=True,
+                     label="runc run removing a directory (its state directory)")
+RUNC_RUN_FAILS = Call("exit", args={"code": 1}, who=RUNC_RUN, label="runc run exiting with status 1")
+
+
+def _what_if_claims(experiment: str) -> tuple[Claim, ...]:
+    scenario = (f"runc-what-if-{experiment}",)
+    failed, never = _WHAT_IF_CALLS[experiment]
+    return (
+        Claim(
+            id=f"what-if-{experiment}-never-ran",
+            says=f"the injected call fails ({failed}) and the kernel never runs it: the trace has no {never}",
+            evidence=(Count(failed, 1), Absent(never)),
+            scenarios=scenario,
+            chapters=("what-if", "error"),
+            source="ptrace(2) (a syscall number of -1 at the entry stop runs nothing); strace src/syscall.c",
+        ),
+        Claim(
+            id=f"what-if-{experiment}-runc-reacts",
+            says="runc run reads the bundle first; after the failure it prints the error on stderr, removes its "
+                 "state directory, and exits with status 1",
+            evidence=(Before(_runc("run"), failed), Before(failed, RUNC_RUN_STDERR), Before(failed, STATE_REMOVED),
+                      Before(STATE_REMOVED, RUNC_RUN_FAILS), Exists(RUNC_RUN_FAILS)),
+            scenarios=scenario,
+            chapters=("runc-run", "printed", "cleanup", "failed"),
+            source="runc libcontainer/process_linux.go (start: on error, p.manager.Destroy and the init killed), "
+                   "libcontainer/container_linux.go (destroy removes the state directory), utils.go fatal",
+        ),
+    )
+
+
+WHAT_IF_CLAIMS: tuple[Claim, ...] = tuple(
+    claim for experiment in _WHAT_IF_CALLS for claim in _what_if_claims(experiment))
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -839,6 +890,7 @@ CLAIMS: tuple[Claim, ...] = (
     CTR_NO_CGROUP_MOUNT, PIVOT_THEN_HOSTNAME, PIVOT_THEN_EXEC, HOOK_BEFORE_PIVOT, CREATE_EXITS_FIRST,
     SHIM_RUNS_RUNC, DELETE_AFTER_EXIT, CLI_ONLY_TALKS, DOCKERD_CONTAINERD, CTR_ONLY_TALKS, PID1_EXITS_FIRST,
     TEACH_CLONE_CLAIM, TEACH_ORDER, ID_MAPS_BY_PARENT, UNSHARE_CALLER, UNSHARE_MOUNTS, HOSTNAME_BY_CHILD,
+    *WHAT_IF_CLAIMS,
 )
 
 BY_ID: dict[str, Claim] = {claim.id: claim for claim in CLAIMS}

@@ -35,14 +35,14 @@ def record(name: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scenarios.record", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="scenarios to record (default with --all: every one, and the runc "
-                                                  "what-if experiments, named runc:what-if=EXPERIMENT)")
+                                                  "what-if experiments, named runc-what-if-EXPERIMENT)")
     parser.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
     names = list(SCENARIO_MODULES) if args.all or not args.names else args.names
     if args.all:
         from scenarios.runc import WHAT_IFS
 
-        names += [f"runc:what-if={name}" for name in WHAT_IFS]
+        names += [f"runc-what-if-{name}" for name in WHAT_IFS]
     failed = False
     for name in names:
         line = record(name)

@@ -248,7 +248,7 @@ class RuncWhatIfScenario(RuncScenario):
     def __init__(self, experiment: WhatIf) -> None:
         super().__init__()
         self.experiment = experiment
-        self.name = f"runc:what-if={experiment.name}"
+        self.name = f"runc-what-if-{experiment.name}"
         self.summary = f"runc run with {experiment.rule}: {experiment.title.lower()}"
         self.inject = (experiment.rule,)
         self.milestones = (

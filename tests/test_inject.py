@@ -171,14 +171,14 @@ def _never_ran(name: str, events: list[Event], fault: Fault) -> None:
     ("sethostname", "all"), ("exec", "all")])
 def test_what_if_experiment(name: str, filter_: str, tmp_path: Path) -> None:
     require(os.geteuid() == 0, "runc needs root")
-    scenario = get_scenario(f"runc:what-if={name}")
+    scenario = get_scenario(f"runc-what-if-{name}")
     require(scenario.check().ready, f"runc cannot run here: {scenario.check().reason}")
     path = tmp_path / f"{name}.jsonl"
     run = trace_scenario(scenario, output=path, options=TraceOptions(filter=filter_))
     assert load_recording(path).header.filter == filter_
     recording = load_recording(path)
     events = [recording.header, *recording.events]
-    assert recording.header.scenario == f"runc:what-if={name}"
+    assert recording.header.scenario == f"runc-what-if-{name}"
     assert run.result.status == "completed" and run.result.exit_code == 1
 
     rule = parse_rule(WHAT_IFS[name].rule)
