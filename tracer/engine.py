@@ -867,7 +867,7 @@ class Tracer:
             if other.attached:
                 continue
             other.full_stops = True
-            if other is tracee or other.held or other.awaiting_first_stop or other.pending is not None:
+            if other is tracee or other.state is not TraceeState.RUNNING or other.pending is not None:
                 continue
             try:
                 pt.interrupt(other.tid)
