@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="re-emit the events as JSON Lines (default: text)")
     show.add_argument("--no-summary", action="store_true",
                       help="leave out the summary and insights after the events (default: print them)")
+    show.add_argument("--full", action="store_true",
+                      help="print every event and the whole summary (default: on a terminal, the brief form: "
+                           "milestones, processes, execs, exits, namespace, root and identity changes)")
 
     tui = command("tui", "open a recording in the terminal UI", "boxtrace tui scenarios/recordings/docker.jsonl",
                   commands.tui_command)

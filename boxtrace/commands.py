@@ -154,8 +154,26 @@ def show_command(args: argparse.Namespace) -> int:
         return 0
     from viz.console import print_recording
 
-    print_recording(_console(), [recording.header, *recording.events], summary=not args.no_summary)
+    events = [recording.header, *recording.events]
+    brief = sys.stdout.isatty() and not args.full
+    print_recording(_console(), events, summary=not args.no_summary, brief=brief,
+                    milestones=milestone_seqs(events) if brief else frozenset())
     return 0
+
+
+def milestone_seqs(events: list) -> frozenset[int]:
+    """The key event (the first) of each milestone of the recording's scenario, for the brief form of `show`
+    (viz never imports scenarios: the CLI hands them over). Empty for a recording of no known scenario."""
+    from scenarios import UnknownScenario, get_scenario
+
+    name = events[0].scenario if events else None
+    if not name:
+        return frozenset()
+    try:
+        scenario = get_scenario(name)
+    except UnknownScenario:
+        return frozenset()
+    return frozenset(result.seqs[0] for result in scenario.evaluate(events) if result.seqs)
 
 
 def spec_command(args: argparse.Namespace) -> int:

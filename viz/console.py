@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracer.decoders import format_call
+from tracer.decoders.render import quote
 from tracer.events import (
     CATEGORIES,
     End,
@@ -72,87 +73,256 @@ def _quote(arg: str) -> str:
     return arg if arg and all(c.isalnum() or c in "-_./=:,@%+" for c in arg) else repr(arg)
 
 
-def render_event(event: Event, table: ProcessTable) -> Text | None:
-    """One line for an event, or None for events that print nothing (threads, the end line)."""
+#: Styles of the non-syscall events (the TUI and the console share them through `event_text`).
+EVENT_STYLES: dict[str, str] = {
+    "process": "green",
+    "exec": "bold green",
+    "namespace": "bold magenta",
+    "exit": "dim",
+    "exit-error": "red",
+    "signal": "yellow",
+    "ipc": "bright_blue",
+    "mounts": "cyan",
+    "notice": "italic",
+    "warning": "yellow",
+    "error": "bold red",
+}
+
+
+def event_text(event: Event, *, with_tid: bool = True) -> Text:
+    """The one text of an event, without its pid: strace-like for syscalls and execs, a short phrase for the
+    rest. The console and the TUI both print this; each adds its own pid column. `with_tid` prefixes a thread's
+    syscalls with `[tid]` (the console shows the tid in its pid column instead)."""
     if isinstance(event, Syscall):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        if event.tid != event.pid:
-            line.append(f"/{event.tid}", style="dim")
-        line.append(" ")
         style = CATEGORY_STYLES.get(event.category, "")
-        line.append(format_call(event.name, event.args, event.ret, event.error), style=style)
+        line = Text(format_call(event.name, event.args, event.ret, event.error), style=style)
         if event.error:
-            line.stylize("red", len(line) - len(event.error) - 0, len(line))
+            at = line.plain.rfind(event.error)
+            if at >= 0:
+                line.stylize("red", at, at + len(event.error))
+        if with_tid and event.tid and event.tid != event.pid:
+            line = Text.assemble((f"[{event.tid}] ", "dim"), line)
         if event.notes:
-            notes = ", ".join(f"{k}={v}" for k, v in event.notes.items())
+            notes = ", ".join(f"{key}={value}" for key, value in event.notes.items())
             line.append(f"  # {notes}", style="dim italic")
         return line
-    if isinstance(event, ProcessStarted):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        if event.via in ("launch", "attach"):
-            what = short_argv(event.argv or [event.comm])
-            line.append(f" {event.via}ed: {what}", style="green")
-        else:
-            flags = "|".join(event.flags) if event.flags else ""
-            line.append(f" + new process from {event.creator} via {event.via}", style="green")
-            if flags:
-                line.append(f"({flags})", style="dim")
-            if event.creator is not None and event.ppid != event.creator:
-                line.append(f" parent {event.ppid}", style="yellow")
-        return line
     if isinstance(event, Exec):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        line.append(f" {event.syscall}({event.path!r}, [{short_argv(event.argv)}])", style="bold green")
-        return line
+        shown = [quote(a if len(a) <= 60 else a[:57] + "...") for a in event.argv[:MAX_ARGV_SHOWN]]
+        if len(event.argv) > MAX_ARGV_SHOWN:
+            shown.append(f"... (+{len(event.argv) - MAX_ARGV_SHOWN})")
+        return Text(f"{event.syscall}({quote(event.path)}, [{', '.join(shown)}]) = 0", style=EVENT_STYLES["exec"])
+    if isinstance(event, ProcessStarted):
+        if event.via in ("launch", "attach"):
+            return Text(f"+ {event.via}ed: {short_argv(event.argv or [event.comm])}", style=EVENT_STYLES["process"])
+        text = Text(f"+ new process from {event.creator} via {event.via}", style=EVENT_STYLES["process"])
+        if event.flags:
+            text.append(f"({'|'.join(event.flags)})", style="dim")
+        if event.creator is not None and event.ppid != event.creator:
+            text.append(f" parent {event.ppid}", style="yellow")
+        return text
+    if isinstance(event, ThreadStarted):
+        return Text(f"+ thread {event.tid}", style="dim")
     if isinstance(event, NamespaceChange):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        line.append(f" new {event.kind} namespace {event.new} (was {event.old}) via {event.via}",
-                    style="bold magenta")
-        return line
+        return Text(f"new {event.kind} namespace {event.new} (was {event.old}) via {event.via}",
+                    style=EVENT_STYLES["namespace"])
     if isinstance(event, Exit):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
         if event.detached:
-            line.append(" detached (left running)", style="dim")
-        elif event.signal:
-            line.append(f" +++ killed by {event.signal} +++", style="red")
-        else:
-            line.append(f" +++ exited with {event.code} +++", style="dim" if event.code == 0 else "red")
-        return line
+            return Text("detached (left running)", style="dim")
+        if event.signal:
+            return Text(f"+++ killed by {event.signal} +++", style=EVENT_STYLES["exit-error"])
+        return Text(f"+++ exited with {event.code} +++", style=EVENT_STYLES["exit" if event.code == 0 else "exit-error"])
     if isinstance(event, Signal):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        line.append(f" --- {event.signal} ---", style="yellow")
-        return line
+        return Text(f"--- {event.signal} ---", style=EVENT_STYLES["signal"])
     if isinstance(event, Ipc):
-        peer = f" -> {event.peer_pid}" if event.peer_pid else ""
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        pre = " (before tracing)" if event.preexisting else ""
-        line.append(f" connected to {event.path}{peer}{pre}", style="bright_blue")
-        return line
+        peer = f" → pid {event.peer_pid}" if event.peer_pid else ""
+        before = " (before tracing)" if event.preexisting else ""
+        return Text(f"connected to {event.path}{peer}{before}", style=EVENT_STYLES["ipc"])
     if isinstance(event, Fault):
-        from viz.inject_view import render_fault
+        from viz.inject_view import FAULT_STYLE, fault_text
 
-        return render_fault(event, _indent(table, event.pid) + describe_pid(table, event.pid))
-    if isinstance(event, Notice):
-        style = {"error": "bold red", "warning": "yellow"}.get(event.level, "dim")
-        return Text(f"boxtrace: {event.message}", style=style)
+        return Text(fault_text(event), style=FAULT_STYLE)
     if isinstance(event, MountSnapshot):
-        line = Text(_indent(table, event.pid))
-        line.append(describe_pid(table, event.pid), style="bold")
-        line.append(f" mount table {event.moment}: {len(event.mountinfo)} mounts", style="cyan")
-        return line
+        return Text(f"mount table {event.moment}: {len(event.mountinfo)} mounts", style=EVENT_STYLES["mounts"])
+    if isinstance(event, Notice):
+        return Text(f"boxtrace: {event.message}", style=EVENT_STYLES.get(event.level, "dim"))
+    if isinstance(event, End):
+        code = "" if event.exit_code is None else f", exit code {event.exit_code}"
+        return Text(f"trace {event.status}: {event.processes} processes{code}", style="bold")
     if isinstance(event, Header):
         what = short_argv(event.command) if event.command else f"pids {', '.join(map(str, event.attached))}"
         return Text(f"boxtrace {event.mode}: {what}", style="bold")
+    return Text(event.type)
+
+
+# Noise: routine events that say nothing about the container, folded (never dropped) in the container view ------
+
+#: What each kind of routine event is called on a folded line.
+NOISE_LABELS: dict[str, str] = {
+    "go-runtime": "Go runtime events (thread starts, SIGURG preemption)",
+    "probe": "feature probes (seccomp, capability bounds)",
+    "path-search": "PATH search misses (execve ENOENT)",
+}
+#: The short names used when one folded line holds several kinds.
+NOISE_SHORT: dict[str, str] = {"go-runtime": "Go runtime", "probe": "probes", "path-search": "PATH misses"}
+#: seccomp operations that only ask what the kernel supports (libseccomp's and runc's feature checks).
+_SECCOMP_QUERIES = ("SECCOMP_GET_ACTION_AVAIL", "SECCOMP_GET_NOTIF_SIZES")
+
+
+def _names_flag(args: object, flag: str) -> bool:
+    stack = [args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, str) and (value == flag or flag in value.split("|")):
+            return True
+    return False
+
+
+def noise_kind(event: Event) -> str | None:
+    """Which kind of routine event this is, or None for an event that belongs on screen.
+
+    - go-runtime: a thread created with CLONE_THREAD, or SIGURG sent or received (Go's runtime preempts
+      goroutines with SIGURG since Go 1.14; dockerd, containerd, the shim and runc are Go programs);
+    - probe: a seccomp call that only asks what the kernel supports (SECCOMP_GET_*, or a filter call that fails on
+      purpose with EFAULT/EINVAL to test a flag), or prctl(PR_CAPBSET_READ) looking for the last capability;
+    - path-search: an execve that failed with ENOENT (a shell or execvp trying each PATH directory).
+    """
+    if isinstance(event, Signal):
+        return "go-runtime" if event.signal == "SIGURG" else None
+    if not isinstance(event, Syscall):
+        return None
+    name = event.name
+    if name in ("clone", "clone3"):
+        return "go-runtime" if _names_flag(event.args, "CLONE_THREAD") else None
+    if name in ("tgkill", "tkill"):
+        return "go-runtime" if _names_flag(event.args, "SIGURG") else None
+    if name == "seccomp":
+        if event.error in ("EFAULT", "EINVAL") or _names_flag(event.args, _SECCOMP_QUERIES[0]) or _names_flag(
+                event.args, _SECCOMP_QUERIES[1]):
+            return "probe"
+        return None
+    if name == "prctl":
+        return "probe" if _names_flag(event.args, "PR_CAPBSET_READ") else None
+    if name in ("execve", "execveat") and event.error == "ENOENT":
+        return "path-search"
+    return None
+
+
+def fold_text(kinds: Counter[str]) -> str:
+    """`… 37 Go runtime events (thread starts, SIGURG preemption)`, or `… 12 routine events: 9 Go runtime, 3 probes`."""
+    total = sum(kinds.values())
+    if len(kinds) == 1:
+        (kind,) = kinds
+        label = NOISE_LABELS[kind]
+        if total == 1:
+            label = label.replace("events", "event").replace("probes", "probe").replace("misses", "miss")
+        return f"… {total} {label}"
+    parts = ", ".join(f"{count} {NOISE_SHORT[kind]}" for kind, count in kinds.most_common())
+    return f"… {total} routine events: {parts}"
+
+
+def render_event(event: Event, table: ProcessTable) -> Text | None:
+    """One line for an event: indented by the process tree, the pid (and tid, and the pid inside its
+    namespace), then `event_text`. None for events that print nothing (threads, the end line)."""
     if isinstance(event, (ThreadStarted, End)):
         return None
-    return None
+    if isinstance(event, (Notice, Header)):
+        return event_text(event)
+    pid = event.pid
+    line = Text(_indent(table, pid))
+    line.append(describe_pid(table, pid), style="bold")
+    if isinstance(event, Syscall) and event.tid != pid:
+        line.append(f"/{event.tid}", style="dim")
+    line.append(" ")
+    line.append_text(event_text(event, with_tid=False))
+    return line
+
+
+# The brief form of `boxtrace show` -------------------------------------------------------------------------------
+
+#: Syscalls that change where the process's `/` is.
+ROOT_SWITCHES = frozenset({"pivot_root", "chroot"})
+#: Syscalls that change who the process is: its ids, capabilities, no_new_privs, seccomp filter.
+IDENTITY_CALLS = frozenset({"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+                            "capset", "setfsuid", "setfsgid"})
+IDENTITY_PRCTLS = ("PR_SET_NO_NEW_PRIVS", "PR_SET_SECCOMP", "PR_CAPBSET_DROP", "PR_CAP_AMBIENT", "PR_SET_KEEPCAPS")
+NAMESPACE_CALLS = frozenset({"unshare", "setns", "clone", "clone3"})
+#: A run of at least this many like calls (same process, same call, same first argument) prints as two lines.
+MIN_RUN = 3
+
+
+def in_brief(event: Event, milestones: frozenset[int] = frozenset()) -> bool:
+    """Whether the brief form prints an event: every milestone, process start, exec and exit, namespace change,
+    root switch and identity change, connection between programs, mount-table moment and boxtrace notice."""
+    if event.seq in milestones:
+        return True
+    if isinstance(event, (Header, ProcessStarted, Exec, Exit, NamespaceChange, Ipc, MountSnapshot, Notice)):
+        return True
+    if not isinstance(event, Syscall) or event.error is not None:
+        return False
+    name = event.name
+    if name in ROOT_SWITCHES or name in IDENTITY_CALLS or name == "sethostname":
+        return True
+    if name in NAMESPACE_CALLS:
+        return name == "setns" or _names_any_namespace(event.args)
+    if name == "prctl":
+        return any(_names_flag(event.args, option) for option in IDENTITY_PRCTLS)
+    return False
+
+
+def _names_any_namespace(args: object) -> bool:
+    return any(_names_flag(args, flag) for flag in (
+        "CLONE_NEWNS", "CLONE_NEWUTS", "CLONE_NEWIPC", "CLONE_NEWPID", "CLONE_NEWNET", "CLONE_NEWUSER",
+        "CLONE_NEWCGROUP", "CLONE_NEWTIME"))
+
+
+def _run_key(event: Event) -> tuple | None:
+    if not isinstance(event, Syscall):
+        return None
+    first = next(iter(event.args.values()), None) if event.args else None
+    return (event.pid, event.name, repr(first))
+
+
+def brief_lines(events: list[Event], milestones: frozenset[int] = frozenset()) -> list[Text]:
+    """The brief form: the events `in_brief` keeps, each on one line, a run of like calls (runc dropping 37
+    capabilities one prctl at a time) as its first call and a count; then how much was left out."""
+    table = ProcessTable()
+    kept: list[tuple[Event, Text]] = []
+    countable = 0
+    for event in events:
+        table.add(event)
+        if isinstance(event, (ThreadStarted, End)):
+            continue
+        countable += 1
+        if in_brief(event, milestones):
+            line = render_event(event, table)
+            if line is not None:
+                kept.append((event, line))
+    lines: list[Text] = []
+    index = 0
+    while index < len(kept):
+        event, line = kept[index]
+        key = _run_key(event)
+        run = 1
+        while key is not None and index + run < len(kept) and _run_key(kept[index + run][0]) == key:
+            run += 1
+        lines.append(line)
+        if run >= MIN_RUN:
+            last = kept[index + run - 1][0]
+            more = Text(_indent(table, event.pid) + f"  … {run - 1} more like it, the last: ", style="dim")
+            more.append_text(event_text(last, with_tid=False))
+            lines.append(more)
+            index += run
+        else:
+            index += 1
+    shown = len(kept)
+    if countable > shown:
+        lines.append(Text(f"(brief form: {countable - shown} of {countable} events not shown; "
+                          "`boxtrace show --full` prints every one)", style="dim italic"))
+    return lines
 
 
 def render_summary(table: ProcessTable, events: list[Event] | None = None) -> Table:
@@ -184,6 +354,35 @@ def render_summary(table: ProcessTable, events: list[Event] | None = None) -> Ta
         if end.status != "completed":
             summary.add_row("trace", end.status)
     return summary
+
+
+def render_brief_summary(events: list[Event]) -> Text:
+    """The summary of the brief form in a few lines: counts, namespaces entered, processes, the exit code, and
+    where the rest is."""
+    table = ProcessTable.from_events(events)
+    counts: Counter[str] = Counter()
+    errors = 0
+    created: dict[str, set[int]] = {}
+    host = table.host_namespaces()
+    for event in events:
+        if isinstance(event, Syscall):
+            counts[event.category] += 1
+            errors += event.error is not None
+        elif isinstance(event, NamespaceChange) and event.new is not None and event.new != host.get(event.kind):
+            created.setdefault(event.kind, set()).add(event.new)
+    text = Text("summary: ", style="bold")
+    text.append(f"{sum(counts.values())} syscalls (")
+    text.append(", ".join(f"{counts[c]} {c}" for c in CATEGORIES if counts[c]))
+    text.append(f"), {errors} failed\n")
+    kinds = ", ".join(sorted(created)) or "none"
+    end = table.end
+    code = "-" if end is None or end.exit_code is None else str(end.exit_code)
+    text.append(f"new namespaces: {kinds} · {len(table.history)} processes · exit code {code}")
+    if end is not None and end.status != "completed":
+        text.append(f" · trace {end.status}", style="yellow")
+    text.append("\n`boxtrace show --full` adds what the trace says about namespaces, cgroups, capabilities, "
+                "seccomp and mounts", style="dim italic")
+    return text
 
 
 class ConsoleView:
@@ -279,9 +478,19 @@ class ConsoleView:
                 self._stop_printing()
 
 
-def print_recording(console: Console, events: list[Event], *, summary: bool = True) -> None:
-    """`boxtrace show`: the same lines as the live run, then the summary."""
-    view = ConsoleView(console, live_status=False)
-    for event in events:
-        view(event)
-    view.close(summary=summary)
+def print_recording(console: Console, events: list[Event], *, summary: bool = True, brief: bool = False,
+                    milestones: frozenset[int] = frozenset()) -> None:
+    """`boxtrace show`: the same lines as the live run, then the summary. `brief` prints the brief form instead
+    of every event (`brief_lines`, each cut to the console's width so the tree's indentation stays readable);
+    `milestones` are the seqs of the scenario's milestones, which the brief form always shows."""
+    if not brief:
+        view = ConsoleView(console, live_status=False)
+        for event in events:
+            view(event)
+        view.close(summary=summary)
+        return
+    for line in brief_lines(events, milestones):
+        console.print(line, highlight=False, no_wrap=True, overflow="ellipsis", crop=True)
+    if summary:
+        console.print(Text(""))
+        console.print(render_brief_summary(events), highlight=False)

@@ -23,39 +23,24 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
-    Fault,
     Header,
     Ipc,
     MountSnapshot,
     NamespaceChange,
-    Notice,
     ProcessStarted,
     Signal,
     Syscall,
     ThreadStarted,
 )
 from tracer.processes import Process, ProcessTable
-from viz.console import CATEGORY_STYLES, MAX_ARGV_SHOWN, short_argv
+from viz.console import EVENT_STYLES, event_text, noise_kind
+
+__all__ = ["EVENT_STYLES", "event_text", "noise_kind"]
 
 try:  # viz.roles names processes by the part they play; a plain basename does when it is missing
     from viz.roles import RoleBook
 except ImportError:  # pragma: no cover
     RoleBook = None  # type: ignore[assignment,misc]
-
-try:  # the decoders package is written alongside the TUI; fall back to a plain rendering until it exists
-    from tracer.decoders import format_call
-    from tracer.decoders.render import quote
-except ImportError:  # pragma: no cover - only while tracer.decoders is incomplete
-    import json
-
-    def quote(text: str) -> str:
-        return json.dumps(text, ensure_ascii=False)
-
-    def format_call(name: str, args: dict[str, Any], ret: int | None, error: str | None) -> str:
-        inner = ", ".join(f"{key}={value!r}" for key, value in args.items())
-        result = "?" if ret is None else str(ret)
-        return f"{name}({inner}) = {result}" + (f" {error}" if error else "")
-
 
 #: Programs whose first non-option argument names what they are doing (`runc create`, `docker run`).
 SUBCOMMAND_PROGRAMS = frozenset(
@@ -88,19 +73,6 @@ BADGE_KINDS: dict[str, str] = {
     "user": "user", "cgroup": "cgroup", "time": "time",
 }
 
-EVENT_STYLES: dict[str, str] = {
-    "process": "green",
-    "exec": "bold green",
-    "namespace": "bold magenta",
-    "exit": "dim",
-    "exit-error": "red",
-    "signal": "yellow",
-    "ipc": "bright_blue",
-    "mounts": "cyan",
-    "notice": "italic",
-    "warning": "yellow",
-    "error": "bold red",
-}
 
 
 def event_category(event: Event) -> str | None:
@@ -469,67 +441,3 @@ class TraceModel:
             f"{procs} processes ({running} running) · {self.syscalls} syscalls · {len(self.events)} events · "
             f"{spaces} namespace sets"
         )
-
-
-def event_text(event: Event) -> Text:
-    """The text of one event without its pid: strace-like for syscalls, a short sentence for the rest."""
-    if isinstance(event, Syscall):
-        style = CATEGORY_STYLES.get(event.category, "")
-        line = Text(format_call(event.name, event.args, event.ret, event.error), style=style)
-        if event.error:
-            at = line.plain.rfind(event.error)
-            if at >= 0:
-                line.stylize("red", at, at + len(event.error))
-        if event.tid and event.tid != event.pid:
-            line = Text.assemble((f"[{event.tid}] ", "dim"), line)
-        if event.notes:
-            notes = ", ".join(f"{key}={value}" for key, value in event.notes.items())
-            line.append(f"  # {notes}", style="dim italic")
-        return line
-    if isinstance(event, Exec):
-        shown = [quote(a if len(a) <= 60 else a[:57] + "...") for a in event.argv[:MAX_ARGV_SHOWN]]
-        if len(event.argv) > MAX_ARGV_SHOWN:
-            shown.append(f"... (+{len(event.argv) - MAX_ARGV_SHOWN})")
-        return Text(f"{event.syscall}({quote(event.path)}, [{', '.join(shown)}]) = 0", style=EVENT_STYLES["exec"])
-    if isinstance(event, ProcessStarted):
-        if event.via in ("launch", "attach"):
-            return Text(f"+ {event.via}ed: {short_argv(event.argv or [event.comm])}", style=EVENT_STYLES["process"])
-        text = Text(f"+ new process {event.pid} from {event.creator} via {event.via}", style=EVENT_STYLES["process"])
-        if event.flags:
-            text.append(f"({'|'.join(event.flags)})", style="dim")
-        if event.creator is not None and event.ppid != event.creator:
-            text.append(f", parent {event.ppid}", style="yellow")
-        return text
-    if isinstance(event, ThreadStarted):
-        return Text(f"+ thread {event.tid}", style="dim")
-    if isinstance(event, NamespaceChange):
-        return Text(
-            f"→ new {event.kind} namespace {event.new} (was {event.old}) via {event.via}",
-            style=EVENT_STYLES["namespace"],
-        )
-    if isinstance(event, Exit):
-        if event.detached:
-            return Text("detached (left running)", style="dim")
-        if event.signal:
-            return Text(f"+++ killed by {event.signal} +++", style=EVENT_STYLES["exit-error"])
-        return Text(f"+++ exited with {event.code} +++", style=EVENT_STYLES["exit" if event.code == 0 else "exit-error"])
-    if isinstance(event, Signal):
-        return Text(f"--- {event.signal} ---", style=EVENT_STYLES["signal"])
-    if isinstance(event, Ipc):
-        peer = f" → pid {event.peer_pid}" if event.peer_pid else ""
-        before = " (before tracing)" if event.preexisting else ""
-        return Text(f"connected to {event.path}{peer}{before}", style=EVENT_STYLES["ipc"])
-    if isinstance(event, MountSnapshot):
-        return Text(f"mount table {event.moment}: {len(event.mountinfo)} mounts", style=EVENT_STYLES["mounts"])
-    if isinstance(event, Fault):
-        from viz.inject_view import FAULT_STYLE, fault_text
-
-        return Text(fault_text(event), style=FAULT_STYLE)
-    if isinstance(event, Notice):
-        return Text(f"boxtrace: {event.message}", style=EVENT_STYLES.get(event.level, "italic"))
-    if isinstance(event, End):
-        code = "" if event.exit_code is None else f", exit code {event.exit_code}"
-        return Text(f"trace {event.status}: {event.processes} processes{code}", style="bold")
-    if isinstance(event, Header):
-        return Text(f"boxtrace {event.mode}: {' '.join(event.command)}", style="bold")
-    return Text(event.type)

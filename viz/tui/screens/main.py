@@ -143,7 +143,13 @@ class MainScreen(Screen[None]):
         self.reload_events()
         self.boxtrace.start_live()
         self.refresh_summary()
+        self.show_intro()
         self.process_tree.focus()
+
+    def show_intro(self) -> None:
+        """The first screen says how to begin: how many chapters, and `n`."""
+        if self.chapter < 0:
+            self.narration_panel.show_intro(self.walkthrough() if self.model.events else None)
 
     # Live updates ----------------------------------------------------------------------------------------
 
@@ -176,14 +182,17 @@ class MainScreen(Screen[None]):
 
     def reload_events(self, keep: int | None = None) -> None:
         seqs = self.model.view(self.subject, self.flt)
-        self.event_list.show(seqs, with_pid=self.subject is None, keep=keep)
+        self.event_list.show(seqs, with_pid=self.subject is None, keep=keep, fold=not self.flt.everything)
         whose = "all processes" if self.subject is None else (
             f"{self.model.lineage(self.subject)} {self.model.describe_pid(self.subject)}")
         self.event_list.border_title = f"events of {whose}"
         self._count_shown()
 
     def _count_shown(self) -> None:
-        self.event_list.border_subtitle = f"{len(self.event_list.seqs)} shown · {self.flt.describe()}"
+        events = self.event_list
+        folded = events.folded_count
+        note = f" ({folded} folded, a shows all)" if folded else ""
+        events.border_subtitle = f"{events.event_count} shown{note} · {self.flt.describe()}"
 
     # Layout ----------------------------------------------------------------------------------------------
 

@@ -1,12 +1,18 @@
 """The event list (centre pane): decoded syscalls coloured by category, virtualised with the Line API.
 
-Only the lines on screen are rendered (`render_line`), from a list of seqs, so 100 000 events scroll like 100.
+Only the lines on screen are rendered (`render_line`), from a list of rows, so 100 000 events scroll like 100.
 Rendered text is cached per event; the cursor, the walkthrough highlight and search matches are applied on top.
+
+In the container view runs of routine events (viz.console.noise_kind: Go runtime thread starts and SIGURG
+preemption, seccomp and capability feature probes, PATH-search misses) fold into one row that names how many of
+what it holds; Enter (or a click on it) unfolds it. A row is keyed by the seq of its first event, so a folded row
+sits where its first event would, and the all-events view (`a`) shows every event unfolded.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,7 +25,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from viz.tui.model import TraceModel
+from viz.console import fold_text
+from viz.tui.model import TraceModel, noise_kind
 
 #: Longer lines are cut (with …) in the list; the details pane shows the whole call.
 MAX_LINE_CELLS = 400
@@ -35,6 +42,7 @@ class EventList(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
+        Binding("enter", "unfold", "Unfold", show=False),
     ]
 
     COMPONENT_CLASSES = {
@@ -42,6 +50,7 @@ class EventList(ScrollView, can_focus=True):
         "event-list--marked",
         "event-list--match",
         "event-list--time",
+        "event-list--fold",
     }
 
     DEFAULT_CSS = """
@@ -52,6 +61,7 @@ class EventList(ScrollView, can_focus=True):
         & > .event-list--marked { background: $warning 25%; }
         & > .event-list--match { background: $secondary; color: $text; }
         & > .event-list--time { color: $foreground 45%; }
+        & > .event-list--fold { color: $foreground 55%; text-style: italic; }
         &:focus > .event-list--cursor { background: $accent 60%; }
     }
     """
@@ -84,12 +94,29 @@ class EventList(ScrollView, can_focus=True):
         self._max_width = 0
         #: The last move centred the cursor (a chapter, a search): a resize centres it again.
         self._centered = False
+        #: Whether runs of routine events fold; the folded rows (first seq -> every seq of the run) and, for each
+        #: folded seq after the first, the first seq of its row.
+        self.folding = False
+        self.folds: dict[int, list[int]] = {}
+        self._fold_of: dict[int, int] = {}
+        #: Rows the user unfolded (by first seq): they stay open when the list is rebuilt.
+        self.unfolded: set[int] = set()
+        #: Every event the list stands for, folded or not (the "N shown" count).
+        self.event_count = 0
 
     # Content -----------------------------------------------------------------------------------------------
 
-    def show(self, seqs: list[int], *, with_pid: bool, keep: int | None = None) -> None:
-        """Replace the list; keep the cursor on `keep` (or the nearest later event) when it is given."""
-        self.seqs = seqs
+    def show(self, seqs: list[int], *, with_pid: bool, keep: int | None = None, fold: bool = False) -> None:
+        """Replace the list; keep the cursor on `keep` (or the nearest later event) when it is given. `fold`
+        folds runs of routine events."""
+        self.folding = fold
+        self.folds = {}
+        self._fold_of = {}
+        self.seqs = []
+        self.event_count = 0
+        self._add_rows(seqs)
+        if keep is not None:
+            self._unfold_containing(keep)
         self._index = {}
         self.with_pid = with_pid
         self._max_width = 0
@@ -109,7 +136,7 @@ class EventList(ScrollView, can_focus=True):
             return
         following = bool(self.seqs) and self.cursor == len(self.seqs) - 1
         was_empty = not self.seqs
-        self.seqs.extend(new)
+        self._add_rows(new)
         self._update_virtual_size()
         if following:
             self.cursor = len(self.seqs) - 1
@@ -118,6 +145,77 @@ class EventList(ScrollView, can_focus=True):
         elif was_empty:
             self._cursor_moved()
         self.refresh()
+
+    def _add_rows(self, seqs: Iterable[int]) -> None:
+        """Append events as rows: a routine event joins the folded row before it, or folds with the routine
+        event before it into a new row; anything else gets its own row."""
+        rows = self.seqs
+        folds = self.folds
+        model = self.model
+        for seq in seqs:
+            self.event_count += 1
+            if self.folding and rows:
+                event = model.event(seq)
+                if event is not None and noise_kind(event) is not None:
+                    last = rows[-1]
+                    if last in folds:
+                        folds[last].append(seq)
+                        self._fold_of[seq] = last
+                        continue
+                    if last not in self.unfolded:
+                        previous = model.event(last)
+                        if previous is not None and noise_kind(previous) is not None:
+                            folds[last] = [last, seq]
+                            self._fold_of[seq] = last
+                            self._strips_for(last)
+                            continue
+            rows.append(seq)
+        # A row the user unfolded earlier is shown as its events.
+        for first in [f for f in folds if f in self.unfolded]:
+            self._expand(first)
+
+    def _strips_for(self, seq: int) -> None:
+        """Forget the cached look of a row that became a folded row."""
+        for key in [k for k in self._strips.keys() if k[0] == seq]:
+            self._strips.discard(key)
+
+    def _expand(self, first: int) -> bool:
+        run = self.folds.pop(first, None)
+        if run is None:
+            return False
+        for seq in run[1:]:
+            self._fold_of.pop(seq, None)
+        self._strips_for(first)
+        at = bisect.bisect_left(self.seqs, first)
+        self.seqs[at:at + 1] = run
+        self._index = {}
+        return True
+
+    def _unfold_containing(self, seq: int) -> None:
+        first = self._fold_of.get(seq, seq if seq in self.folds else None)
+        if first is not None and self._expand(first):
+            self.unfolded.add(first)
+
+    def fold_at(self, index: int) -> list[int] | None:
+        """The events of a folded row, or None for a row of one event."""
+        if 0 <= index < len(self.seqs):
+            return self.folds.get(self.seqs[index])
+        return None
+
+    def action_unfold(self) -> None:
+        """Enter on a folded row: show the events it holds."""
+        if self.fold_at(self.cursor) is None:
+            return
+        first = self.seqs[self.cursor]
+        self.unfolded.add(first)
+        self._expand(first)
+        self._update_virtual_size()
+        self.refresh()
+        self._cursor_moved()
+
+    @property
+    def folded_count(self) -> int:
+        return sum(len(run) for run in self.folds.values())
 
     def set_marked(self, seqs: Iterable[int]) -> None:
         self.marked = frozenset(seqs)
@@ -138,7 +236,10 @@ class EventList(ScrollView, can_focus=True):
         return self._index.get(seq)
 
     def select(self, seq: int, *, center: bool = True) -> bool:
-        """Put the cursor on an event; False if the list does not show it."""
+        """Put the cursor on an event (unfolding the row that holds it); False if the list does not show it."""
+        if seq in self._fold_of or (seq in self.folds):
+            self._unfold_containing(seq)
+            self._update_virtual_size()
         index = self.index_of(seq)
         if index is None:
             return False
@@ -218,7 +319,11 @@ class EventList(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
-            self.move_cursor(int(self.scroll_offset.y) + offset.y)
+            index = int(self.scroll_offset.y) + offset.y
+            if index == self.cursor and self.fold_at(index) is not None:
+                self.action_unfold()
+            else:
+                self.move_cursor(index)
 
     # Rendering ---------------------------------------------------------------------------------------------
 
@@ -253,11 +358,32 @@ class EventList(ScrollView, can_focus=True):
             self._texts[key] = text
         return text
 
+    def _fold_line(self, run: list[int]) -> Text:
+        first = self.model.event(run[0])
+        kinds: Counter[str] = Counter()
+        for seq in run:
+            event = self.model.event(seq)
+            kind = noise_kind(event) if event is not None else None
+            if kind is not None:
+                kinds[kind] += 1
+        t = first.t if first is not None else 0.0
+        text = Text.assemble((f"{t:9.3f} ", self.get_component_rich_style("event-list--time")))
+        if self.with_pid:
+            text.append(" " * 8)
+        text.append(fold_text(kinds), style=self.get_component_rich_style("event-list--fold"))
+        text.append("  (Enter unfolds)", style="dim")
+        return text
+
     def _strip(self, seq: int) -> Strip:
         """The line of an event without any background: cached, since rendering text is the costly part."""
         query = self.search_text
-        key = (seq, self.with_pid, query)
+        run = self.folds.get(seq)
+        key = (seq, self.with_pid, query if run is None else f"\0fold{len(run)}")
         strip = self._strips.get(key)
+        if strip is None and run is not None:
+            text = self._fold_line(run)
+            strip = Strip(text.render(self.app.console), text.cell_len)
+            self._strips[key] = strip
         if strip is None:
             text = self._text(seq)
             if query and query.lower() in text.plain.lower():
@@ -284,7 +410,7 @@ class EventList(ScrollView, can_focus=True):
         style = base
         if index == self.cursor:
             style = base + self.get_component_rich_style("event-list--cursor")
-        elif seq in self.marked:
+        elif seq in self.marked or (seq in self.folds and not self.marked.isdisjoint(self.folds[seq])):
             style = base + self.get_component_rich_style("event-list--marked")
         strip = self._strip(seq)
         if strip.cell_length > self._max_width:

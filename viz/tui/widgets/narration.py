@@ -60,6 +60,7 @@ class NarrationPanel(VerticalScroll):
     def show(self, walkthrough: Walkthrough, index: int, model: TraceModel) -> None:
         chapter = walkthrough.chapters[index]
         total = len(walkthrough.chapters)
+        self.remove_class("-intro")
         self.add_class("-active")
         self.border_title = f"walkthrough · {walkthrough.source}"
         self.query_one("#narration-title", Static).update(
@@ -93,6 +94,24 @@ class NarrationPanel(VerticalScroll):
                        style="bold" if current else "dim")
         self.query_one("#narration-toc", Static).update(toc)
         self.scroll_home(animate=False)
+
+    def show_intro(self, walkthrough: Walkthrough | None) -> None:
+        """Before the first chapter: what the walkthrough holds and which key begins it."""
+        self.add_class("-active", "-intro")
+        self.border_title = "walkthrough" + (f" · {walkthrough.source}" if walkthrough is not None else "")
+        count = len(walkthrough.chapters) if walkthrough is not None else 0
+        title = Text.assemble(("Press ", ""), ("n", "bold reverse"), (" to begin", "bold"))
+        if count:
+            first, last = walkthrough.chapters[0].title, walkthrough.chapters[-1].title
+            title.append(f" the walkthrough: {count} chapters, from “{first}” to “{last}”.")
+        else:
+            title.append(" the walkthrough (its chapters are found in the trace as it arrives).")
+        self.query_one("#narration-title", Static).update(title)
+        self.query_one("#narration-text", Static).update(
+            Text("p goes back, z zooms a chapter for a projector, ? lists every key.", style="dim"))
+        self.query_one("#narration-compare").remove_class("-shown")
+        for part in ("#narration-events", "#narration-foot", "#narration-toc"):
+            self.query_one(part, Static).update("")
 
     def _quoted(self, chapter: Chapter, model: TraceModel) -> Text:
         lines = Text()
