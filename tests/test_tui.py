@@ -381,7 +381,11 @@ def test_live_trace_shows_what_a_recording_holds(tmp_path: Path, unshare_command
         screen = app.main_screen
         # The tree and the list grew in place, batch by batch, to the whole trace.
         assert all(screen.process_tree.node_for(p) is not None for p in app.model.table.history)
-        assert screen.event_list.seqs == app.model.view(None, screen.flt)
+        assert screen.event_list.all_seqs() == app.model.view(None, screen.flt)
+        # Rows folded batch by batch as the events arrived are the rows of the same list folded at once.
+        grown = (list(screen.event_list.seqs), dict(screen.event_list.folds))
+        screen.reload_events()
+        assert (screen.event_list.seqs, screen.event_list.folds) == grown
         await pilot.press("n")  # the walkthrough works on a live trace too
         assert screen.current_chapter is not None
         await pilot.press("q")

@@ -7,12 +7,17 @@ Tests build `BoxtraceApp(recording=..., scenario_name=...)` (or `live=LiveTrace(
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import signal
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tracer.engine import TraceOptions
@@ -39,6 +44,8 @@ class BoxtraceApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (stops a live trace first)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and panes"),
+        Binding("s", "save_screenshot", "Screenshot", id="screenshot", show=False,
+                tooltip="Save an SVG screenshot to the export directory"),
     ]
 
     def __init__(self, recording: Recording | None = None, scenario_name: str | None = None,
@@ -235,18 +242,57 @@ class BoxtraceApp(App[int]):
     # Export ----------------------------------------------------------------------------------------------
 
     def export_target(self) -> tuple[Path, str]:
-        """Where `e` writes: export_dir, else beside the recording, else the current directory."""
+        """Where `e` and `s` write: `--export-dir`, else the current directory; never beside the recording (a
+        shipped one lives in the source tree, which may not be the user's to write in). The stem names the
+        recording the files come from."""
         source = self.recording.path if self.recording is not None else (
             str(self.live.output) if self.live is not None and self.live.output else None)
-        directory = self.export_dir or (Path(source).resolve().parent if source else Path.cwd())
+        directory = self.export_dir or Path.cwd()
         stem = Path(source).stem if source else "boxtrace"
         return directory, stem
+
+    def action_save_screenshot(self) -> None:
+        """`s` (and the palette's Screenshot): the screen as an SVG in the export directory."""
+        directory, stem = self.export_target()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = f"{stem}-screen-{stamp}.svg"
+        number = 1
+        while (directory / name).exists():
+            number += 1
+            name = f"{stem}-screen-{stamp}-{number}.svg"
+        try:
+            written = self.save_screenshot(filename=name, path=str(directory))
+        except OSError as error:
+            self.notify(f"could not save the screenshot: {describe_os_error(error, directory)}", severity="error",
+                        timeout=8)
+            return
+        self.notify(f"saved the screen to {written}", timeout=6)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette's commands, with its Screenshot saving where `s` does (Textual's own goes to
+        ~/Downloads, which may not exist)."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                directory, _ = self.export_target()
+                yield SystemCommand("Screenshot", f"Save an SVG screenshot of the screen to {directory}",
+                                    self.action_save_screenshot)
+            else:
+                yield command
 
     def recording_for_export(self) -> Recording:
         if self.recording is not None:
             return self.recording
         assert self.model.header is not None
         return Recording(header=self.model.header, events=list(self.model.events))
+
+
+def describe_os_error(error: OSError, directory: Path) -> str:
+    """An OSError as the end of one sentence, without Python's names for it."""
+    where = error.filename or directory
+    reason = error.strerror or os.strerror(error.errno or errno.EIO)
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where} is not writable here ({reason.lower()}); start boxtrace with --export-dir DIR"
+    return f"{where}: {reason.lower()}"
 
 
 def run_recording_tui(recording: Recording) -> int:

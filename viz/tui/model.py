@@ -75,6 +75,23 @@ BADGE_KINDS: dict[str, str] = {
 
 
 
+def trace_warning(model: TraceModel, *, recording: bool) -> str | None:
+    """One sentence when what is on screen is not a whole trace: a recording with no end line (truncated), or a
+    trace that ended interrupted or failed."""
+    end = model.end
+    if end is None:
+        if not recording or model.header is None:
+            return None
+        last = model.events[-1].t if model.events else 0.0
+        return (f"This recording is truncated: it stops at {last:.3f} s with no end line (the tracer was stopped "
+                "or the file was cut), so what happened after that is not in it.")
+    if end.status != "completed":
+        open_ = sum(1 for p in model.table.processes.values() if p.alive)
+        still = f"; {open_} processes had not exited when it stopped" if open_ else ""
+        return f"This trace was {end.status} before the traced command finished{still}."
+    return None
+
+
 def event_category(event: Event) -> str | None:
     """The category an event counts under for the `f` filter; None for trace-level events (notices, the end)."""
     if isinstance(event, Syscall):
@@ -433,11 +450,19 @@ class TraceModel:
                 return event.seq, True
         return None, False
 
-    def count_summary(self) -> str:
+    def count_summary(self, *, live: bool = False) -> str:
+        """Counts for the line under the header. Processes with no exit yet are "running" only while a live
+        trace runs; in a recording they are what the trace ended without seeing exit (a truncated one)."""
         procs = len(self.table.history)
-        running = sum(1 for p in self.table.processes.values() if p.alive)
+        open_ = sum(1 for p in self.table.processes.values() if p.alive)
+        if live and not self.finished:
+            state = f" ({open_} running)"
+        elif open_:
+            state = f" ({open_} with no exit recorded)"
+        else:
+            state = ""
         spaces = len(self.palette)
         return (
-            f"{procs} processes ({running} running) · {self.syscalls} syscalls · {len(self.events)} events · "
+            f"{procs} processes{state} · {self.syscalls} syscalls · {len(self.events)} events · "
             f"{spaces} namespace sets"
         )

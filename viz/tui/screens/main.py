@@ -22,14 +22,14 @@ from textual.widgets import Footer, Header, Tree
 from tracer.events import Event
 from tracer.processes import Process
 from viz.tui.messages import ExportDone, SearchDone
-from viz.tui.model import Changes, EventFilter, TraceModel
+from viz.tui.model import Changes, EventFilter, TraceModel, trace_warning
 from viz.tui.walkthrough import Walkthrough, build_walkthrough
 from viz.tui.widgets.details import DetailsPane
 from viz.tui.widgets.event_list import EventList
 from viz.tui.widgets.narration import NarrationPanel
 from viz.tui.widgets.process_tree import ProcessTree
 from viz.tui.widgets.search import SearchBar
-from viz.tui.widgets.summary import TraceSummary
+from viz.tui.widgets.summary import TraceBanner, TraceSummary
 
 if TYPE_CHECKING:
     from viz.tui.app import BoxtraceApp
@@ -125,6 +125,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield TraceSummary(id="summary")
+        yield TraceBanner(id="banner")
         with Horizontal(id="panes"):
             yield ProcessTree(self.model, id="processes")
             with Vertical(id="centre"):
@@ -173,7 +174,8 @@ class MainScreen(Screen[None]):
 
     def refresh_summary(self) -> None:
         app = self.boxtrace
-        self.summary_line.show(self.model, self.flt, app.state, app.output_note)
+        self.summary_line.show(self.model, self.flt, app.state, app.output_note, live=app.live is not None)
+        self.query_one(TraceBanner).show(trace_warning(self.model, recording=app.recording is not None))
         header = self.model.header
         if header is not None:
             self.app.sub_title = header.scenario or app.source_name
@@ -428,8 +430,14 @@ class MainScreen(Screen[None]):
                 target = directory / f"{stem}-architecture.{fmt}"
                 result = export(recording, view="architecture", fmt=fmt, theme=theme, output=target)
                 written.append(Path(result) if result else target)
-        except Exception as error:  # noqa: BLE001 - shown to the user as one line
-            self.post_message(ExportDone(written, error=f"{type(error).__name__}: {error}"))
+        except OSError as error:
+            from viz.tui.app import describe_os_error
+
+            self.post_message(ExportDone(written, error=describe_os_error(error, directory)))
+            return
+        except Exception as error:  # noqa: BLE001 - shown to the user as one sentence
+            reason = str(error).strip().rstrip(".") or "the diagram could not be drawn"
+            self.post_message(ExportDone(written, error=reason))
             return
         self.post_message(ExportDone(written))
 

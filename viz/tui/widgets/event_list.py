@@ -213,6 +213,13 @@ class EventList(ScrollView, can_focus=True):
         self.refresh()
         self._cursor_moved()
 
+    def all_seqs(self) -> list[int]:
+        """Every event the list stands for, folded rows opened, in order."""
+        out: list[int] = []
+        for seq in self.seqs:
+            out.extend(self.folds.get(seq, (seq,)))
+        return out
+
     @property
     def folded_count(self) -> int:
         return sum(len(run) for run in self.folds.values())

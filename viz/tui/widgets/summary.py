@@ -8,12 +8,27 @@ from textual.widgets import Static
 from viz.tui.model import EventFilter, TraceModel
 
 
+class TraceBanner(Static):
+    """A warning across the screen: the recording is truncated, or the trace was interrupted."""
+
+    DEFAULT_CSS = """
+    TraceBanner { height: auto; padding: 0 1; background: $warning 30%; color: $text; text-style: bold;
+                  display: none; }
+    TraceBanner.-shown { display: block; }
+    """
+
+    def show(self, sentence: str | None) -> None:
+        self.set_class(bool(sentence), "-shown")
+        self.update(f"⚠ {sentence}" if sentence else "")
+
+
 class TraceSummary(Static):
     DEFAULT_CSS = """
     TraceSummary { height: auto; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def show(self, model: TraceModel, flt: EventFilter, state: str, note: str | None = None) -> None:
+    def show(self, model: TraceModel, flt: EventFilter, state: str, note: str | None = None, *,
+             live: bool = False) -> None:
         header = model.header
         text = Text()
         if header is not None:
@@ -26,7 +41,7 @@ class TraceSummary(Static):
             text.append("\n")
         text.no_wrap = True
         text.overflow = "ellipsis"
-        text.append(model.count_summary(), style="dim")
+        text.append(model.count_summary(live=live), style="dim")
         text.append(f" · {state}", style="bold")
         text.append(f" · showing {flt.describe()}", style="dim")
         if note:
