@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from boxtrace import commands
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func, command_parser=p)
         return p
 
+    def tui_view_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--present", action="store_true",
+                       help="open the TUI in presenter mode on chapter 1: one chapter at a time, large, for a "
+                            "projector; P toggles it (default: the three panes)")
+        p.add_argument("--export-dir", type=Path, metavar="DIR",
+                       help="where the TUI's e (diagram) and s (screenshot) write (default: the current directory)")
+
     def trace_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("-o", "--output", metavar="FILE",
                        help="write the recording (JSON Lines) to FILE as the trace goes (default: none)")
@@ -85,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--show-env", action="store_true",
                        help="record environment values (default: NAME=<redacted>)")
         p.add_argument("--tui", action="store_true", help="watch live in the terminal UI (default: console)")
+        tui_view_options(p)
         p.add_argument("--json", action="store_true", help="print events as JSON Lines (default: text)")
         p.add_argument("--inject", action="append", metavar="SYSCALL=ERRNO[@N][:PROCESS]",
                        help="what-if: make the N-th matching call (default: the first) of PROCESS (a comm such as "
@@ -124,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui = command("tui", "open a recording in the terminal UI", "boxtrace tui scenarios/recordings/docker.jsonl",
                   commands.tui_command)
     tui.add_argument("trace", metavar="TRACE", help="a recording (.jsonl) made by boxtrace")
+    tui_view_options(tui)
 
     export = command("export", "draw a recording: architecture, tree, sequence or timeline",
                      "boxtrace export scenarios/recordings/docker.jsonl --view tree -o docker-tree.svg",
@@ -174,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "sethostname, unshare, cgroup or exec (default: none)")
     demo.add_argument("--inject", action="append", metavar="SYSCALL=ERRNO[@N][:PROCESS]",
                       help="inject your own fault into the scenario (see run --inject) (default: none)")
+    tui_view_options(demo)
     demo.add_argument("--replay", action="store_true",
                       help="show the shipped recording instead of tracing (no root needed) (default: trace live)")
 

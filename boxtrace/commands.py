@@ -77,10 +77,11 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
                 raise UserError(f"no process with pid {pid}")
     check_output(args.output)
     options = _options(args, scenario=scenario, **(extra_options or {}))
-    if getattr(args, "tui", False):
+    if getattr(args, "tui", False) or getattr(args, "present", False):
         from viz.tui.app import run_live_tui
 
-        return run_live_tui(command=command, attach=attach, options=options, output=args.output)
+        return run_live_tui(command=command, attach=attach, options=options, output=args.output,
+                            present=args.present, export_dir=args.export_dir)
     sinks = []
     view = None
     if getattr(args, "json", False):
@@ -199,7 +200,7 @@ def tui_command(args: argparse.Namespace) -> int:
     from viz.tui.app import run_recording_tui
 
     recording = load_recording(args.trace)
-    return run_recording_tui(recording)
+    return run_recording_tui(recording, present=args.present, export_dir=args.export_dir)
 
 
 def export_format(view: str, fmt: str | None, output: Path) -> str:
@@ -274,8 +275,11 @@ def demo_command(args: argparse.Namespace) -> int:
         raise UsageError("--replay shows the shipped recording and writes nothing: leave out -o, or trace live")
     # The TUI needs a terminal both ways: with stdin from /dev/null (`make demo </dev/null`) nobody could press q.
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if args.present and args.no_tui:
+        raise UsageError("--present is a mode of the TUI: leave out --no-tui")
     return run_demo(args.scenario, output=args.output, tui=not args.no_tui and terminal, replay=args.replay,
-                    what_if=getattr(args, "what_if", None), inject=inject_rules(getattr(args, "inject", None) or ()))
+                    what_if=getattr(args, "what_if", None), inject=inject_rules(getattr(args, "inject", None) or ()),
+                    present=args.present, export_dir=args.export_dir)
 
 
 def doctor_command(args: argparse.Namespace) -> int:

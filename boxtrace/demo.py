@@ -28,7 +28,7 @@ def default_scenario() -> str:
 
 
 def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, what_if: str | None = None,
-             inject: tuple = ()) -> int:
+             inject: tuple = (), present: bool = False, export_dir: Path | None = None) -> int:
     from scenarios import UnknownScenario, get_scenario
 
     if name is None:
@@ -45,7 +45,7 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, w
         scenario = copy.copy(scenario)  # the registry's object stays as it is
         scenario.inject = tuple(scenario.inject) + tuple(r.text if isinstance(r, InjectRule) else r for r in inject)
     if replay:
-        return _replay(scenario.recording_path(), tui=tui)
+        return _replay(scenario.recording_path(), tui=tui, present=present, export_dir=export_dir)
     # Whether root is needed is the scenario's to say (teach-rootless runs as anyone), exactly as in
     # `boxtrace scenarios`, which shows the same check().
     readiness = scenario.check()
@@ -55,11 +55,11 @@ def run_demo(name: str | None, *, output: str | None, tui: bool, replay: bool, w
     out = Path(output) if output else Path.cwd() / f"boxtrace-{name}.jsonl"
     check_output(str(out))
     if tui:
-        return _live_tui(scenario, out)
+        return _live_tui(scenario, out, present=present, export_dir=export_dir)
     return _live_console(scenario, out)
 
 
-def _replay(path: Path, *, tui: bool) -> int:
+def _replay(path: Path, *, tui: bool, present: bool = False, export_dir: Path | None = None) -> int:
     from tracer.recording import load_recording
 
     if not path.exists():
@@ -68,7 +68,7 @@ def _replay(path: Path, *, tui: bool) -> int:
     if tui:
         from viz.tui.app import run_recording_tui
 
-        return run_recording_tui(recording)
+        return run_recording_tui(recording, present=present, export_dir=export_dir)
     from rich.console import Console
 
     from viz.console import print_recording
@@ -100,7 +100,7 @@ def _live_console(scenario, out: Path) -> int:
     return run.result.exit_code or 0
 
 
-def _live_tui(scenario, out: Path) -> int:
+def _live_tui(scenario, out: Path, *, present: bool = False, export_dir: Path | None = None) -> int:
     from tracer.engine import TraceOptions
     from viz.tui.app import run_live_tui
 
@@ -111,7 +111,8 @@ def _live_tui(scenario, out: Path) -> int:
     options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd,
                       inject=tuple(parse_rule(rule) for rule in scenario.inject))
     try:
-        code = run_live_tui(command=launch.command, attach=launch.attach_pids, options=options, output=str(out))
+        code = run_live_tui(command=launch.command, attach=launch.attach_pids, options=options, output=str(out),
+                            present=present, export_dir=export_dir)
     finally:
         scenario.cleanup()
     print(f"recording written to {out}", file=sys.stderr)

@@ -27,6 +27,7 @@ from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
 from viz.tui.model import TraceModel
 from viz.tui.screens.help import HelpScreen
 from viz.tui.screens.main import MainScreen
+from viz.tui.screens.presenter import PresenterScreen
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "app.tcss"
 EXIT_FAILURE = 1
@@ -49,13 +50,15 @@ class BoxtraceApp(App[int]):
     ]
 
     def __init__(self, recording: Recording | None = None, scenario_name: str | None = None,
-                 live: LiveTrace | None = None, export_dir: Path | None = None) -> None:
+                 live: LiveTrace | None = None, export_dir: Path | None = None, present: bool = False) -> None:
         super().__init__()
         if (recording is None) == (live is None):
             raise ValueError("give either a recording or a live trace")
         self.recording = recording
         self.live = live
         self.export_dir = export_dir
+        #: Open in presenter mode, on chapter 1 (`--present`).
+        self.present = present
         self.model = TraceModel()
         if recording is not None:
             self.model.extend([recording.header, *recording.events])
@@ -172,6 +175,8 @@ class BoxtraceApp(App[int]):
         self.main_screen.refresh_summary()
         if self.main_screen.showing_output:
             self.main_screen.show_output()
+        if isinstance(self.screen, PresenterScreen):
+            self.screen.refresh_chapters()
         self.notify(f"trace {self.state}: {result.events} events, {result.processes} processes")
 
     def on_tracer_failed(self, message: TracerFailed) -> None:
@@ -295,18 +300,19 @@ def describe_os_error(error: OSError, directory: Path) -> str:
     return f"{where}: {reason.lower()}"
 
 
-def run_recording_tui(recording: Recording) -> int:
-    """`boxtrace tui TRACE`: browse a recording."""
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+def run_recording_tui(recording: Recording, *, present: bool = False, export_dir: Path | None = None) -> int:
+    """`boxtrace tui TRACE`: browse a recording (`present`: in presenter mode)."""
+    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario, present=present,
+                      export_dir=export_dir)
     code = app.run()
     return 0 if code is None else code
 
 
 def run_live_tui(command: list[str] | None, attach: list[int] | None, options: TraceOptions,
-                 output: str | None) -> int:
+                 output: str | None, *, present: bool = False, export_dir: Path | None = None) -> int:
     """`boxtrace run --tui` / `boxtrace docker --tui`: trace in a worker thread while the screen follows."""
     live = LiveTrace(command, attach, options, output)
-    app = BoxtraceApp(live=live, scenario_name=options.scenario)
+    app = BoxtraceApp(live=live, scenario_name=options.scenario, present=present, export_dir=export_dir)
     try:
         code = app.run()
     finally:

@@ -23,6 +23,7 @@ from tracer.events import Event
 from tracer.processes import Process
 from viz.tui.messages import ExportDone, SearchDone
 from viz.tui.model import Changes, EventFilter, TraceModel, trace_warning
+from viz.tui.screens.presenter import PresenterScreen
 from viz.tui.walkthrough import Walkthrough, build_walkthrough
 from viz.tui.widgets.details import DetailsPane
 from viz.tui.widgets.event_list import EventList
@@ -67,6 +68,7 @@ class MainScreen(Screen[None]):
         Binding("d", "side_pane('details')", "Details", id="details-pane", tooltip="Show or hide the details"),
         Binding("z", "zoom", "Zoom", id="zoom", tooltip="Zoom the walkthrough (or the focused pane) to the screen"),
         Binding("e", "export", "Export", id="export", tooltip="Export the architecture diagram (SVG, PNG)"),
+        Binding("P", "present", "Present", id="present", tooltip="Presenter mode: one chapter at a time, large"),
         Binding("right_square_bracket", "search_again(1)", "Next match", id="next-match", show=False),
         Binding("left_square_bracket", "search_again(-1)", "Prev match", id="previous-match", show=False),
         Binding("o", "output", "Output", id="output", show=False,
@@ -91,6 +93,7 @@ class MainScreen(Screen[None]):
         #: Side panes the user hid (three panes) or asked for (fewer): "tree", "details".
         self._hidden: set[str] = set()
         self._side: str | None = "tree"
+        self._presenter_refreshed = 0.0
 
     @property
     def boxtrace(self) -> BoxtraceApp:
@@ -146,6 +149,8 @@ class MainScreen(Screen[None]):
         self.refresh_summary()
         self.show_intro()
         self.process_tree.focus()
+        if self.boxtrace.present:
+            self.call_after_refresh(self.action_present)
 
     def show_intro(self) -> None:
         """The first screen says how to begin: how many chapters, and `n`."""
@@ -169,6 +174,10 @@ class MainScreen(Screen[None]):
         self.event_list.append(e.seq for e in changes.events if model.accepts(subject, flt, e))
         self._count_shown()
         self.refresh_summary()
+        presenter = self.app.screen
+        if isinstance(presenter, PresenterScreen) and time.monotonic() - self._presenter_refreshed > 0.3:
+            self._presenter_refreshed = time.monotonic()
+            presenter.refresh_chapters()
         if self.showing_output and time.monotonic() - self._output_shown_at > 0.5:
             self.show_output()
 
@@ -350,6 +359,18 @@ class MainScreen(Screen[None]):
         if self.chapter < 0 or self._walk is None or self.chapter >= len(self._walk.chapters):
             return None
         return self._walk.chapters[self.chapter]
+
+    def action_present(self) -> None:
+        """`P` (and `--present`): the chapter in presenter mode, from chapter 1 if none is open yet."""
+        if isinstance(self.app.screen, PresenterScreen):
+            return
+        self.app.push_screen(PresenterScreen(self, max(self.chapter, 0)), callback=self._presenter_closed)
+
+    def _presenter_closed(self, index: int | None) -> None:
+        """Back from presenter mode: Enter opened a chapter (show it at its key event), P just left."""
+        if index is not None and 0 <= index < len(self.walkthrough().chapters):
+            self.go_to_chapter(index)
+            self.event_list.focus()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
