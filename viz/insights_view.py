@@ -388,12 +388,23 @@ def render_seccomp_section(insights: Insights) -> RenderableType | None:
 
 
 def render_mounts(insights: Insights) -> RenderableType | None:
-    facts = insights.mounts.facts()
-    if not facts:
+    """The mount-table changes, grouped: one heading per process and pair of moments, its facts under it."""
+    diffs = [diff for diff in insights.mounts.diffs if diff.facts()]
+    if not diffs:
         return None
-    return Group(
-        _section("Mount table: before and after"), *(Text(f"  {line}", style="cyan") for line in facts)
-    )
+    parts: list[RenderableType] = [_section("Mount table: before and after")]
+    for diff in diffs:
+        head = f"{diff.pid}: {diff.before_moment} -> {diff.after_moment}"
+        parts.append(Text(f"  {diff.pid}, from {diff.before_moment} to {diff.after_moment}", style="bold cyan"))
+        # A grid keeps a wrapped fact under its own indentation.
+        grid = Table.grid(padding=0)
+        grid.add_column(width=4)
+        grid.add_column(ratio=1)
+        for line in diff.facts():
+            fact = line[len(head) + 2:] if line.startswith(head + ": ") else line
+            grid.add_row("", Text(fact, style="cyan"))
+        parts.append(grid)
+    return Group(*parts)
 
 
 def render_mount_tree(tree: MountTree, title: str = "") -> RenderableType:
