@@ -45,10 +45,10 @@ THREE_PANES_WIDTH = 120
 #: is alone and `t` / `d` bring a side pane in.
 TWO_PANES_WIDTH = 90
 #: The tree takes what its names need, up to this share of the screen (three panes / fewer).
-TREE_SHARE = {"three": 0.34, "two": 0.4, "one": 0.5}
+TREE_SHARE = {"three": 0.28, "two": 0.4, "one": 0.5}
 TREE_MIN_WIDTH = 22
 #: The details pane: this share of the screen, between these widths.
-DETAILS_SHARE = {"three": 0.28, "two": 0.45, "one": 0.5}
+DETAILS_SHARE = {"three": 0.27, "two": 0.45, "one": 0.5}
 DETAILS_MIN_WIDTH, DETAILS_MAX_WIDTH = 34, 72
 
 

@@ -70,6 +70,7 @@ class PresenterScreen(Screen[int | None]):
         super().__init__()
         self.main = main
         self.index = index
+        self._ready = False
 
     @property
     def model(self) -> TraceModel:
@@ -88,6 +89,7 @@ class PresenterScreen(Screen[int | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ready = True
         self.show()
 
     def on_resize(self) -> None:
@@ -115,6 +117,8 @@ class PresenterScreen(Screen[int | None]):
     # Drawing -------------------------------------------------------------------------------------------------
 
     def show(self) -> None:
+        if not self._ready:
+            return  # a live batch arrived between push_screen and compose: on_mount shows it
         walk = self.main.walkthrough()
         total = len(walk.chapters)
         if not total:
