@@ -137,8 +137,23 @@ def docker_command(args: argparse.Namespace) -> int:
     if not docker_args:
         raise UsageError("docker needs `docker run` arguments after --, e.g. -- --rm boxtrace/busybox echo hi")
     _check_can_trace()
-    launch = docker_launch(docker_args)
-    return trace_command(args, command=launch.command, attach=launch.attach_pids, scenario="docker")
+    if not getattr(args, "inject", None):
+        launch = docker_launch(docker_args)
+        return trace_command(args, command=launch.command, attach=launch.attach_pids, scenario="docker")
+    # A fault must hit this docker run's container only, never one that someone else starts meanwhile through the
+    # same daemons: docker writes the new container's id to a --cidfile, and the injector checks it (container_scope).
+    import tempfile
+
+    from tracer.inject import container_scope
+
+    with tempfile.TemporaryDirectory(prefix="boxtrace-cid-") as directory:
+        cidfile = next((docker_args[i + 1] for i, arg in enumerate(docker_args[:-1]) if arg == "--cidfile"), None)
+        if cidfile is None:
+            cidfile = os.path.join(directory, "cid")
+            docker_args = ["--cidfile", cidfile, *docker_args]
+        launch = docker_launch(docker_args)
+        return trace_command(args, command=launch.command, attach=launch.attach_pids, scenario="docker",
+                             extra_options={"inject_scope": container_scope(cidfile)})
 
 
 def show_command(args: argparse.Namespace) -> int:

@@ -69,6 +69,32 @@ def test_nth_call_and_attached_daemons() -> None:
         Injector((parse_rule("getpid=EPERM"),), attach_only=True)
 
 
+def test_container_scope_follows_the_id_up_the_ancestry(tmp_path: Path) -> None:
+    import time
+
+    from tracer.inject import container_scope
+
+    token = f"cid{os.getpid()}x{time.time_ns()}"
+    cidfile = tmp_path / "cid"
+    scope = container_scope(str(cidfile))
+    parent = subprocess.Popen(["sh", "-c", "sleep 30; true", token])  # $0 = the token, in sh's command line
+    try:
+        deadline = time.monotonic() + 5
+        children: list[int] = []
+        while not children and time.monotonic() < deadline:
+            path = Path(f"/proc/{parent.pid}/task/{parent.pid}/children")
+            children = [int(c) for c in path.read_text().split()] if path.exists() else []
+            time.sleep(0.02)
+        assert children
+        assert not scope(children[0]), "no id written yet: nothing is in scope"
+        cidfile.write_text(token + "\n")
+        assert scope(children[0]) and scope(parent.pid)
+        assert not scope(os.getpid())
+    finally:
+        parent.kill()
+        parent.wait()
+
+
 def test_logrus_lines_are_quoted_by_their_message() -> None:
     line = 'time="2026-12-04T10:15:30Z" level=error msg="runc run failed: pivot_root .: operation not permitted"\n'
     assert printed_text(line) == "error: runc run failed: pivot_root .: operation not permitted"
@@ -228,3 +254,42 @@ def test_demo_what_if_end_to_end(tmp_path: Path) -> None:
     _assert_clean(_container_id(list(events)), [e.pid for e in events if isinstance(e, ProcessStarted)])
     assert subprocess.run(["runc", "--root", str(RUNC_ROOT), "list", "-q"], capture_output=True,
                           text=True, check=False).returncode == 0
+
+
+@pytest.mark.root
+@pytest.mark.slow
+@pytest.mark.cli_e2e("docker")
+def test_docker_with_an_injected_fault_leaves_the_daemons_alone(tmp_path: Path) -> None:
+    """docker mode attaches to dockerd and containerd: the fault hits only the named runc stage, docker reports
+    runc's error, and the daemons (never hit, detached) go on serving; the failed container is gone."""
+    require(os.geteuid() == 0, "docker needs root")
+    from scenarios.daemons import docker_answers
+
+    require(docker_answers(timeout=5.0), "no Docker engine answers")
+    name = f"boxtrace-whatif-{os.getpid()}"
+    out = tmp_path / "docker.jsonl"
+    result = run_boxtrace("docker", "-o", out, "--inject", "sethostname=EPERM:runc:[2:INIT]", "--",
+                          "--rm", "--network", "none", "--name", name, "boxtrace/busybox", "hostname", cwd=tmp_path)
+    try:
+        assert result.returncode == 125, result.stderr[-2000:]
+        recording = load_recording(out)
+        events = [recording.header, *recording.events]
+        faults = [e for e in events if isinstance(e, Fault)]
+        assert len(faults) == 1 and faults[0].process == "runc:[2:INIT]"
+        attached = {e.pid for e in events if isinstance(e, ProcessStarted) and e.via == "attach"}
+        assert faults[0].pid not in attached
+        # Only the named stage's call failed; no attached daemon's call carries an injected error.
+        injected = [e for e in events if isinstance(e, Syscall) and (e.notes or {}).get("injected")]
+        assert [e.pid for e in injected] == [faults[0].pid]
+        story = fault_stories(events)[0]
+        printed = " ".join(line.text for line in story.topic("printed"))
+        assert "sethostname: operation not permitted" in printed and "docker" in printed
+        assert docker_answers(timeout=10.0), "dockerd stopped answering"
+        listed = subprocess.run(["docker", "ps", "-a", "-q", "--filter", f"name={name}"], capture_output=True,
+                                text=True, check=False)
+        assert listed.stdout.strip() == "", "the failed container was left behind"
+        for event in events:
+            if isinstance(event, Exit) and event.pid in attached:
+                assert event.detached, f"attached daemon {event.pid} ended instead of being detached"
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)

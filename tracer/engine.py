@@ -133,6 +133,8 @@ class TraceOptions:
     mode: Mode | None = None
     #: What-if faults to inject (tracer/inject.py): the chosen calls fail with an errno without running.
     inject: tuple[InjectRule, ...] = ()
+    #: Which processes a fault may hit (tracer.inject.container_scope for `boxtrace docker`); None: any.
+    inject_scope: Callable[[int], bool] | None = None
 
 
 @dataclass
@@ -264,7 +266,7 @@ class Tracer:
         self._injector: Injector | None = None
         extra = tuple(self.options.extra_syscalls)
         if self.options.inject:
-            self._injector = Injector(tuple(self.options.inject))
+            self._injector = Injector(tuple(self.options.inject), scope=self.options.inject_scope)
             extra += self._injector.syscall_names
         for name in extra:
             nr = SYSCALL_NRS_BY_NAME.get(name)
@@ -325,7 +327,8 @@ class Tracer:
         self._seccomp = bool(use_seccomp and command)
         mode = self.options.mode or (Mode.DOCKER if attach and command else Mode.ATTACH if attach else Mode.LAUNCH)
         if self._injector is not None and attach and not command:
-            self._injector = Injector(self._injector.rules, attach_only=True)  # raises if a rule names no process
+            # Raises if a rule names no process: an attached daemon is hit only when named.
+            self._injector = Injector(self._injector.rules, attach_only=True, scope=self._injector.scope)
         self._emit_header(command or [], attach, mode)
         if self._injector is not None:
             for rule in self._injector.rules:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno as errno_module
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tracer.decoders import SYSCALL_NRS_BY_NAME
@@ -105,6 +106,9 @@ class Injector:
 
     rules: tuple[InjectRule, ...]
     attach_only: bool = False
+    #: Only calls of processes this accepts (by tid) can be hit: `boxtrace docker` limits faults to its own
+    #: container (container_scope), so a container someone else starts meanwhile is never touched.
+    scope: Callable[[int], bool] | None = None
     _counts: list[_Count] = field(default_factory=list)
     fired: int = 0
 
@@ -142,6 +146,8 @@ class Injector:
                     comm, program = _names(tid)
                 if rule.process not in (comm, program):
                     continue
+            if self.scope is not None and not self.scope(tid):
+                continue
             if rule.path is not None and not any(rule.path in str(args.get(key) or "")
                                                  for key in ("path", "target", "dirfd_path", "pathname", "file")):
                 continue
@@ -169,6 +175,51 @@ class Injector:
                 out["dirfd_path"] = fd_path(context, dirfd)
             return out, "filesystem-view"
         return None
+
+
+def container_scope(cidfile: str, max_depth: int = 16) -> Callable[[int], bool]:
+    """A scope for `docker run --cidfile FILE`: a process works for that container when the container's id (docker
+    writes it to FILE at create) is in its own or an ancestor's command line (runc create/start ... ID, the shim's
+    -id ID) or in its cgroup path (/docker/ID). runc's init stages are children of runc create (CLONE_PARENT)."""
+    found: list[str] = []
+
+    def container_id() -> str:
+        if not found:
+            try:
+                with open(cidfile, encoding="ascii", errors="replace") as handle:
+                    text = handle.read().strip()
+            except OSError:
+                return ""
+            if text:
+                found.append(text)
+        return found[0] if found else ""
+
+    def scope(tid: int) -> bool:
+        cid = container_id()
+        if not cid:
+            return False
+        try:
+            with open(f"/proc/{tid}/cgroup", encoding="utf-8", errors="replace") as handle:
+                if cid in handle.read():
+                    return True
+        except OSError:
+            pass
+        pid = tid
+        for _ in range(max_depth):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if cid.encode() in handle.read():
+                        return True
+                with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as handle:
+                    ppid = next((int(line.split()[1]) for line in handle if line.startswith("PPid:")), 0)
+            except (OSError, ValueError):
+                return False
+            if ppid <= 1:
+                return False
+            pid = ppid
+        return False
+
+    return scope
 
 
 def _names(tid: int) -> tuple[str, str]:

@@ -113,18 +113,24 @@ def _story(events: list[Event], table: ProcessTable, fault: Fault, index: int, f
                 and isinstance(event.args.get("data"), str) and event.args["data"].strip():
             printed.setdefault(event.pid, []).append(event)
     for pid, writes in printed.items():
-        streams = sorted({"stderr" if w.args["fd"] == 2 else "stdout" for w in writes})
-        texts = []
+        texts: list[str] = []
+        kept: list[Syscall] = []
         for write in writes:
             text = printed_text(write.args["data"])
-            if text and text not in texts:
-                texts.append(text)
+            if text and "\\x" not in text:  # binary (a shim's protocol bytes) is not a message
+                kept.append(write)
+                if text not in texts:
+                    texts.append(text)
+        streams = sorted({"stderr" if w.args["fd"] == 2 else "stdout" for w in kept})
+        writes = kept
+        if not texts:
+            continue
         quote = " / ".join(texts)
         if len(quote) > QUOTE_LIMIT:
             quote = quote[:QUOTE_LIMIT - 3] + "..."
         story.lines.append(StoryLine("printed", f"{_label(table, pid)} printed on {' and '.join(streams)}: "
                                                 f"\"{quote}\"", tuple(w.seq for w in writes)))
-    if not printed:
+    if not story.topic("printed"):
         story.lines.append(StoryLine("printed", "no process printed anything on stdout or stderr afterwards"))
 
     # What was undone.
@@ -137,11 +143,14 @@ def _story(events: list[Event], table: ProcessTable, fault: Fault, index: int, f
             "cleaned", f"{_label(table, cgroups[0].pid)} removed the container's cgroup "
                        f"({', '.join('/' + n for n in groups)}) in {len(cgroups)} hierarchies",
             tuple(e.seq for e in cgroups)))
-    if others:
-        paths = [_removed_path(e) for e in others]
+    by_remover: dict[int, list[Syscall]] = {}
+    for event in others:
+        by_remover.setdefault(event.pid, []).append(event)
+    for pid, mine in by_remover.items():
+        paths = [_removed_path(e) for e in mine]
         story.lines.append(StoryLine(
-            "cleaned", f"{_label(table, others[0].pid)} deleted {', '.join(paths[:6])}"
-                       + (f" and {len(paths) - 6} more" if len(paths) > 6 else ""), tuple(e.seq for e in others)))
+            "cleaned", f"{_label(table, pid)} deleted {', '.join(paths[:6])}"
+                       + (f" and {len(paths) - 6} more" if len(paths) > 6 else ""), tuple(e.seq for e in mine)))
     umounts = [e for e in after if isinstance(e, Syscall) and e.name == "umount2" and e.error is None]
     if umounts:
         story.lines.append(StoryLine("cleaned", f"{len(umounts)} mounts were undone (umount2)",
