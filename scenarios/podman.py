@@ -6,9 +6,10 @@ monitor is detached from podman (reparented) and can outlive it. conmon runs `ru
 container's init waiting; podman runs `runc start`. When the entrypoint exits, conmon execs `podman container
 cleanup` (the exit command podman handed it), which runs `runc delete`.
 
-Everything podman keeps is private to boxtrace: images and containers under /var/lib/boxtrace/podman, run-time state,
-runc's state and the network config under /run/boxtrace/podman, a containers.conf of our own (CONTAINERS_CONF), and
-one cgroup parent per launch; the user's own podman storage (/var/lib/containers) is never read or written.
+Everything podman keeps is private to boxtrace: images and containers under /var/lib/boxtrace/podman, run-time state
+and the network config under /run/boxtrace/podman, a containers.conf of our own (CONTAINERS_CONF), and one cgroup
+parent per launch; the user's own podman storage (/var/lib/containers) is never read or written. runc keeps its state
+in its default /run/runc (see RUNC_DEFAULT_ROOT for why), under the container's unique id, removed by runc delete.
 
 Prerequisites: root, podman, conmon and runc. Three things of this machine shape the command line, and `check()` and
 `boxtrace doctor` explain each (see `machine_notes()`): podman's default ulimits (nofile 1048576) exceed the hard
@@ -70,6 +71,10 @@ RUN_ROOT = STATE_DIR / "podman"
 #: Directories podman 4.3 creates for its blob-info cache and network run state even with a private --root; removed
 #: after boxtrace's own use when they did not exist before.
 SHARED_PODMAN_DIRS: tuple[Path, ...] = (Path("/var/lib/containers"), Path("/run/containers"))
+#: runc's default state directory, which podman as root uses. Not moved with --runtime-flag root=...: podman does
+#: not hand that flag to the `podman container cleanup` it gives conmon, whose `runc delete` would then look in
+#: /run/runc and leave the state behind. Removed after a launch when it was not there before and is empty again.
+RUNC_DEFAULT_ROOT = Path("/run/runc")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -92,7 +97,6 @@ class PodmanPlaces:
             "--tmpdir", str(run / "libpod"),
             "--network-config-dir", str(run / "networks"),
             "--volumepath", str(self.graph_root / "volumes"),
-            "--runtime-flag", f"root={run / 'runc'}",
             "--cgroup-manager", "cgroupfs",
             "--events-backend", "file",
         ]  # fmt: skip
@@ -135,11 +139,14 @@ def podman(places: PodmanPlaces, *args: str) -> list[str]:
 
 def podman_quiet(places: PodmanPlaces, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     """Run a podman command on `places` with its containers.conf, capture its output, never raise."""
+    existed = shared_dirs_present()
     try:
         return subprocess.run(podman(places, *args), capture_output=True, text=True, timeout=timeout, check=False,
                               env=places.env(), cwd="/")
     except (OSError, subprocess.TimeoutExpired) as error:
         return subprocess.CompletedProcess(podman(places, *args), 127, "", str(error))
+    finally:
+        remove_new_shared_dirs(existed)
 
 
 def run_command(places: PodmanPlaces, name: str, cgroup_parent: str | None) -> list[str]:
@@ -237,11 +244,21 @@ def machine_notes() -> list[MachineNote]:
 # Storage, image and cleanup --------------------------------------------------------------------------------------
 
 
-def remove_new_shared_dirs(existed: dict[Path, bool]) -> None:
-    """Remove the shared podman directories that a podman command of ours created (they hold only caches)."""
+def remove_new_shared_dirs(existed: dict[Path, bool], with_files: bool = False) -> None:
+    """Remove the shared podman directories that a podman command of ours created. Without `with_files` only
+    empty directories go (podman makes /run/containers/networks on any command; a podman of someone else's that
+    started meanwhile keeps its files); with it, the whole tree (the blob-info cache our import wrote)."""
     for path, was_there in existed.items():
-        if not was_there and path.is_dir():
+        if was_there or not path.is_dir():
+            continue
+        if with_files:
             shutil.rmtree(path, ignore_errors=True)
+            continue
+        for directory in sorted((p for p in path.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [path]:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
 
 
 def shared_dirs_present() -> dict[Path, bool]:
@@ -509,6 +526,8 @@ class PodmanScenario(Scenario):
     def __init__(self) -> None:
         self.container_name: str | None = None
         self.cgroup_parent: str | None = None
+        self.runc_root_existed = True
+        self.shared_existed: dict[Path, bool] = {}
 
     def check(self) -> Readiness:
         return first_problem(
@@ -525,12 +544,14 @@ class PodmanScenario(Scenario):
         try:
             import_podman_image(podman(self.places), env=self.places.env())
         finally:
-            remove_new_shared_dirs(existed)
+            remove_new_shared_dirs(existed, with_files=True)
         remove_left_containers(self.places)
-
 
     def launch(self) -> Launch:
         self.places.write_conf()
+        self.runc_root_existed = RUNC_DEFAULT_ROOT.exists()
+        # podman run makes /run/containers/networks (netavark's run directory) even with --network none.
+        self.shared_existed = shared_dirs_present()
         self.container_name = unique_id("podman")
         self.cgroup_parent = f"/{self.container_name}"
         return Launch(
@@ -545,8 +566,16 @@ class PodmanScenario(Scenario):
                 podman_quiet(self.places, "rm", "--force", self.container_name)
         if self.cgroup_parent:
             remove_cgroup_tree(self.cgroup_parent)
+        if not self.runc_root_existed:
+            try:
+                RUNC_DEFAULT_ROOT.rmdir()  # only when empty: runc delete removed the container's state
+            except OSError:
+                pass
+        remove_new_shared_dirs(self.shared_existed)
+        self.shared_existed = {}
         self.container_name = None
         self.cgroup_parent = None
+        self.runc_root_existed = True
 
 
 SCENARIO = PodmanScenario()

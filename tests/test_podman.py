@@ -181,11 +181,19 @@ def test_podman_rootful_chain(scenario_recording: Callable[[str], Path]) -> None
     assert all((e.notes or {}).get("path", "").endswith("/userdata/attach") for e in attach)
 
     # Cleanup: no container in boxtrace's podman storage, no cgroup, no shared podman directory created.
-    left = subprocess.run(podman(ROOTFUL, "ps", "-aq"), capture_output=True, text=True, timeout=60,
-                          env=ROOTFUL.env())
+    from scenarios.podman import podman_quiet
+
+    left = podman_quiet(ROOTFUL, "ps", "-aq")
     assert left.returncode == 0 and left.stdout.strip() == ""
     name = next(a for a in launched.argv if a.startswith("boxtrace-podman-"))
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{name}")), "the container's cgroup parent is left"
+    # runc's state is gone too: the cleanup podman's runc delete looks where runc create wrote.
+    container_id = next(e.argv[-1] for e in events if isinstance(e, Exec) and e.path.endswith("runc")
+                        and "delete" in e.argv)
+    assert not any(Path(root, container_id).exists() for root in ("/run/runc", "/run/boxtrace/podman/runc"))
+    runc_roots = {a.split("=", 1)[1] for e in events if isinstance(e, Exec) and e.path.endswith("runc")
+                  for a in e.argv if a.startswith("--root=")}
+    assert runc_roots <= {"/run/runc"}, runc_roots
     still = subprocess.run(["pgrep", "-f", name], capture_output=True, text=True)
     assert still.stdout.strip() == "", f"processes of the container still run: {still.stdout}"
     for path, existed in shared_before.items():
@@ -439,7 +447,7 @@ def test_rootless_podman_joins_a_running_pause_process(tmp_path: Path) -> None:
     scenario = get_scenario("podman-rootless")
     readiness = scenario.check()
     require(readiness.ready, f"podman-rootless is not ready: {readiness.reason} {readiness.fix}")
-    from scenarios.podman import podman, run_command
+    from scenarios.podman import run_command
     from scenarios.podman_rootless import processes_of, user_env, user_ids, user_places
     from tracer.engine import TraceOptions
     from tracer.session import TraceSession
