@@ -7,11 +7,12 @@ user namespace alive, podman re-executes itself inside it, and from then on it i
 the container is created inside (owned by) that user namespace, and its capabilities count only there. What needs
 real privilege on the host (a cgroup the user does not own, a raised limit, a device) still fails.
 
-prepare() makes a system user `boxtrace-podman` with a subordinate range (`useradd --system
---add-subids-for-system`), a private home under /var/tmp/boxtrace with its own podman storage and a copy of the
-rootfs tarball (the checkout and root's cache may be unreadable to that user), and imports the image as that user.
-cleanup() kills what that user still runs (the pause process), removes its files and the user (userdel also drops
-its /etc/subuid and /etc/subgid lines).
+prepare() makes a system user `boxtrace-pm-<pid of this boxtrace>` with a subordinate range (`useradd --system
+--add-subids-for-system`), a private home /var/tmp/boxtrace/<user> with its own podman storage and a copy of the
+rootfs tarball (the checkout and root's cache may be unreadable to that user), a run directory /run/boxtrace/<user>
+as its XDG_RUNTIME_DIR, and imports the image as that user. cleanup() kills what that user still runs (the pause
+process), removes its files and the user (userdel also drops its /etc/subuid and /etc/subgid lines); prepare() also
+removes the users of boxtrace processes that no longer exist.
 
 Prerequisites: root (to make the user; boxtrace traces as root, which may ptrace setuid helpers), podman, conmon,
 runc, newuidmap/newgidmap (Debian's uidmap) and unprivileged user namespaces.
@@ -59,9 +60,21 @@ from scenarios.podman import (
 from scenarios.rootfs import rootfs_tarball
 from tracer.events import Exec, ProcessStarted, Syscall
 
-USER = "boxtrace-podman"
-HOME = Path("/var/tmp/boxtrace/podman-rootless")
-RUNTIME_DIR = STATE_DIR / "podman-rootless"
+#: The scenario's user is named after the boxtrace process that made it (prepare, trace and cleanup run in one
+#: process), so that two boxtrace sessions on one machine never share, or delete, each other's user.
+USER_PREFIX = "boxtrace-pm-"
+
+
+def user_name(pid: int | None = None) -> str:
+    return f"{USER_PREFIX}{pid or os.getpid()}"
+
+
+def home_dir(pid: int | None = None) -> Path:
+    return Path("/var/tmp/boxtrace") / user_name(pid)
+
+
+def runtime_dir(pid: int | None = None) -> Path:
+    return STATE_DIR / user_name(pid)
 SUBID_FILES = {"uid": Path("/etc/subuid"), "gid": Path("/etc/subgid")}
 
 
@@ -151,9 +164,9 @@ def _read(path: Path) -> str | None:
 # The user and its files --------------------------------------------------------------------------------------
 
 
-def user_ids() -> tuple[int, int] | None:
+def user_ids(pid: int | None = None) -> tuple[int, int] | None:
     try:
-        entry = pwd.getpwnam(USER)
+        entry = pwd.getpwnam(user_name(pid))
     except KeyError:
         return None
     return entry.pw_uid, entry.pw_gid
@@ -165,17 +178,17 @@ def ensure_user() -> tuple[int, int]:
     if ids is None:
         result = run_quiet(
             ["useradd", "--system", "--add-subids-for-system", "--user-group", "--no-create-home",
-             "--home-dir", str(HOME), "--shell", "/usr/sbin/nologin",
-             "--comment", "boxtrace podman-rootless scenario (removed by its cleanup)", USER]
+             "--home-dir", str(home_dir()), "--shell", "/usr/sbin/nologin",
+             "--comment", "boxtrace podman-rootless scenario (removed by its cleanup)", user_name()]
         )  # fmt: skip
         ids = user_ids()
         if ids is None:
-            raise RuntimeError(f"useradd {USER} failed: {(result.stderr or result.stdout).strip()}")
+            raise RuntimeError(f"useradd {user_name()} failed: {(result.stderr or result.stdout).strip()}")
     for kind in ("uid", "gid"):
-        if subid_problem(kind, _read(SUBID_FILES[kind]), USER, ids[0]) is not None:
+        if subid_problem(kind, _read(SUBID_FILES[kind]), user_name(), ids[0]) is not None:
             # A user made by an older useradd without -F: give it a range above every existing one.
             start = _free_subid_start()
-            run_quiet(["usermod", f"--add-sub{kind}s", f"{start}-{start + 65535}", USER])
+            run_quiet(["usermod", f"--add-sub{kind}s", f"{start}-{start + 65535}", user_name()])
     return ids
 
 
@@ -185,11 +198,11 @@ def _free_subid_start() -> int:
 
 
 def user_places() -> PodmanPlaces:
-    return PodmanPlaces(HOME / "podman", RUNTIME_DIR / "podman")
+    return PodmanPlaces(home_dir() / "podman", runtime_dir() / "podman")
 
 
 def user_env(places: PodmanPlaces) -> dict[str, str]:
-    return places.env(home=str(HOME), extra={"XDG_RUNTIME_DIR": str(RUNTIME_DIR), "USER": USER, "LOGNAME": USER})
+    return places.env(home=str(home_dir()), extra={"XDG_RUNTIME_DIR": str(runtime_dir()), "USER": user_name(), "LOGNAME": user_name()})
 
 
 def _own(path: Path, ids: tuple[int, int], mode: int) -> None:
@@ -200,17 +213,17 @@ def _own(path: Path, ids: tuple[int, int], mode: int) -> None:
 
 def stage_files(ids: tuple[int, int]) -> Path:
     """The user's private home and run directory, its containers.conf and a copy of the rootfs tarball."""
-    HOME.parent.mkdir(parents=True, exist_ok=True)
-    HOME.parent.chmod(0o755)
-    _own(HOME, ids, 0o700)
-    _own(RUNTIME_DIR, ids, 0o700)
+    home_dir().parent.mkdir(parents=True, exist_ok=True)
+    home_dir().parent.chmod(0o755)
+    _own(home_dir(), ids, 0o700)
+    _own(runtime_dir(), ids, 0o700)
     places = user_places()
     _own(places.graph_root, ids, 0o700)
     _own(places.run_root, ids, 0o700)
     places.write_conf()
     for path in (places.conf, places.run_root / "tmp"):
         os.chown(path, *ids)
-    tarball = HOME / "rootfs.tar"
+    tarball = home_dir() / "rootfs.tar"
     if not tarball.exists():
         shutil.copyfile(rootfs_tarball(), tarball)
         os.chown(tarball, *ids)
@@ -251,32 +264,45 @@ def stop_processes(uid: int) -> None:
             pass
 
 
-def remove_user() -> list[str]:
+def remove_user(pid: int | None = None) -> list[str]:
     """Kill the user's processes (by pid), unmount and remove its files, delete the user; returns what is left."""
-    ids = user_ids()
+    ids = user_ids(pid)
     if ids is not None:
         stop_processes(ids[0])
-    for target in sorted(mounts_under(HOME) + mounts_under(RUNTIME_DIR), key=len, reverse=True):
+    home, run = home_dir(pid), runtime_dir(pid)
+    for target in sorted(mounts_under(home) + mounts_under(run), key=len, reverse=True):
         run_quiet(["umount", "--lazy", target])
-    for path in (HOME, RUNTIME_DIR):
+    for path in (home, run):
         shutil.rmtree(path, ignore_errors=True)
     if ids is not None:
-        run_quiet(["userdel", USER])
-    return leftovers()
+        run_quiet(["userdel", user_name(pid)])
+    return leftovers(pid)
 
 
-def leftovers() -> list[str]:
+def remove_stale_users() -> list[str]:
+    """Remove the users of earlier boxtrace processes that are gone (a session killed before its cleanup)."""
+    removed = []
+    for entry in pwd.getpwall():
+        suffix = entry.pw_name.removeprefix(USER_PREFIX)
+        if entry.pw_name.startswith(USER_PREFIX) and suffix.isdigit() and not Path(f"/proc/{suffix}").exists():
+            remove_user(int(suffix))
+            removed.append(entry.pw_name)
+    return removed
+
+
+def leftovers(pid: int | None = None) -> list[str]:
     """What of the scenario's user is still on the machine (empty when cleanup was complete)."""
+    name, home, run = user_name(pid), home_dir(pid), runtime_dir(pid)
     left = []
-    ids = user_ids()
+    ids = user_ids(pid)
     if ids is not None:
-        left.append(f"user {USER} (uid {ids[0]})")
-        left += [f"process {pid}" for pid in processes_of(ids[0])]
+        left.append(f"user {name} (uid {ids[0]})")
+        left += [f"process {p}" for p in processes_of(ids[0])]
     for path in SUBID_FILES.values():
-        if any(r.owner == USER for r in parse_subids(_read(path) or "")):
-            left.append(f"{path} entry for {USER}")
-    left += [str(p) for p in (HOME, RUNTIME_DIR) if p.exists()]
-    left += [f"mount {target}" for target in mounts_under(HOME) + mounts_under(RUNTIME_DIR)]
+        if any(r.owner == name for r in parse_subids(_read(path) or "")):
+            left.append(f"{path} entry for {name}")
+    left += [str(p) for p in (home, run) if p.exists()]
+    left += [f"mount {target}" for target in mounts_under(home) + mounts_under(run)]
     return left
 
 
@@ -535,12 +561,13 @@ class PodmanRootlessScenario(Scenario):
         if ids is not None:
             # The user exists (from an earlier prepare): its ranges must still be there.
             for kind in ("uid", "gid"):
-                answer = subid_problem(kind, _read(SUBID_FILES[kind]), USER, ids[0])
+                answer = subid_problem(kind, _read(SUBID_FILES[kind]), user_name(), ids[0])
                 if answer is not None:
                     return answer
         return Readiness(True)
 
     def prepare(self) -> None:
+        remove_stale_users()
         ids = ensure_user()
         tarball = stage_files(ids)
         places = user_places()

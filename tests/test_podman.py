@@ -210,12 +210,12 @@ def test_podman_rootless_user_namespace_and_maps(recordings_dir: Path) -> None:
     scenario = get_scenario("podman-rootless")
     readiness = scenario.check()
     require(readiness.ready, f"podman-rootless is not ready: {readiness.reason} {readiness.fix}")
-    from scenarios.podman_rootless import USER, user_ids
+    from scenarios.podman_rootless import user_ids, user_name
     from scenarios.runner import trace_scenario
 
     scenario.prepare()
     uid, gid = user_ids()
-    ranges = {kind: next(r for r in parse_subids(Path(f"/etc/sub{kind}").read_text()) if r.owner == USER)
+    ranges = {kind: next(r for r in parse_subids(Path(f"/etc/sub{kind}").read_text()) if r.owner == user_name())
               for kind in ("uid", "gid")}
     path = recordings_dir / "podman-rootless-live.jsonl"
     try:
@@ -283,7 +283,7 @@ def test_podman_rootless_user_namespace_and_maps(recordings_dir: Path) -> None:
     # Cleanup: no user, no subordinate ranges, no files, no process, no mount.
     assert leftovers() == []
     with open("/etc/passwd") as passwd:
-        assert f"{USER}:" not in passwd.read()
+        assert f"{user_name()}:" not in passwd.read()
 
 
 # The shipped recordings: compare, roles, insights ----------------------------------------------------------------
