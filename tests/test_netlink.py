@@ -430,3 +430,17 @@ def test_runc_brings_up_lo_with_rtnetlink(scenario_recording):
     assert "RTM_NEWLINK lo index 1 up" in described and "ack of RTM_NEWLINK" in described
     assert {c.args["netns"] for c in calls} <= netns and len({c.args["netns"] for c in calls}) == 1
     assert all(c.category == "namespaces" for c in calls)
+
+
+def test_rename_and_move_descriptions():
+    """A rename names the device twice (what the tracer found at the index, and the new name); a move says which
+    namespace the pid or fd stands for when the tracer could resolve it."""
+    rename = {"type": "RTM_NEWLINK", "ifinfo": {"index": 2, "name": "veth-box", "flags": [], "change": []},
+              "attrs": [{"type": "IFLA_IFNAME", "value": "eth0"}]}
+    assert describe_message(rename) == "RTM_NEWLINK veth-box index 2 new name eth0"
+    move = {"type": "RTM_NEWLINK", "ifinfo": {"index": 2, "name": "veth-box", "flags": [], "change": []},
+            "attrs": [{"type": "IFLA_NET_NS_PID", "value": 77, "netns": 4026532239}]}
+    assert describe_message(move) == "RTM_NEWLINK veth-box index 2 netns of pid 77 (net:[4026532239])"
+    by_fd = {"type": "RTM_SETLINK", "ifinfo": {"index": 2, "flags": [], "change": []},
+             "attrs": [{"type": "IFLA_NET_NS_FD", "value": 5, "path": "net:[4026532240]"}]}
+    assert describe_message(by_fd) == "RTM_SETLINK index 2 netns fd 5 (net:[4026532240])"

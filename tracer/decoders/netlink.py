@@ -415,11 +415,13 @@ def _describe(message: dict[str, Any]) -> str:
     parts = [str(kind)]
     if "ifinfo" in message:
         info = message["ifinfo"]
-        name = attr_value(attrs, "IFLA_IFNAME") or info.get("name")
-        if name:
-            parts.append(str(name))
+        new_name, current = attr_value(attrs, "IFLA_IFNAME"), info.get("name")
+        if current or new_name:
+            parts.append(str(current or new_name))
         if info.get("index"):
             parts.append(f"index {info['index']}")
+        if current and new_name and new_name != current:
+            parts.append(f"new name {new_name}")  # a rename, as `ip link set NAME name NEW` sends it
         kind_name = attr_value(attrs, "IFLA_LINKINFO", "IFLA_INFO_KIND")
         if kind_name:
             parts.append(f"type {kind_name}")
@@ -429,7 +431,9 @@ def _describe(message: dict[str, Any]) -> str:
         for key, label in (("IFLA_NET_NS_PID", "netns of pid"), ("IFLA_NET_NS_FD", "netns fd")):
             found = find_attr(attrs, key)
             if found is not None:
-                parts.append(f"{label} {found.get('value')}")
+                path = str(found.get("path") or "")
+                target = found.get("netns") or (path[5:-1] if path.startswith("net:[") else "")
+                parts.append(f"{label} {found.get('value')}" + (f" (net:[{target}])" if target else ""))
         master = find_attr(attrs, "IFLA_MASTER")
         if master is not None:
             parts.append(f"master {master.get('name') or master.get('value')}")
