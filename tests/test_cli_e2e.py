@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from boxtrace.cli import subcommands
 from scenarios import SCENARIO_MODULES, get_scenario
 from scenarios.staging import STAGING_ROOT, reachable_by
 from tests.cli_e2e import BOXTRACE, assert_no_crash, popen_boxtrace, run_boxtrace
@@ -354,9 +355,12 @@ def svg_text(path: Path) -> str:
 def test_export_writes_each_view(tmp_path: Path) -> None:
     runc = SHIPPED / "runc.jsonl"
     cases = {"architecture": ("a.svg", b"<svg"), "tree": ("t.png", b"\x89PNG"), "sequence": ("s.mmd", b"sequence"),
-             "timeline": ("t.json", b"{")}
+             "timeline": ("t.json", b"{"), "page": ("p.html", b"<!DOCTYPE html>"), "network": ("n.svg", b"<svg")}
+    views = next(a.choices for a in subcommands()["export"]._actions if a.dest == "view")
+    assert set(cases) == set(views or ()), "a view the parser offers has no case here: add its file and magic"
     for view, (name, magic) in cases.items():
-        result = run_boxtrace("export", runc, "--view", view, "-o", tmp_path / name)
+        trace = SHIPPED / "teach-net.jsonl" if view == "network" else runc
+        result = run_boxtrace("export", trace, "--view", view, "-o", tmp_path / name)
         assert result.returncode == 0, (view, result.stderr)
         assert result.stdout.strip() == f"wrote {tmp_path / name}"
         assert magic in (tmp_path / name).read_bytes()[:400], view
