@@ -271,7 +271,7 @@ def test_attach_follows_a_loop_and_detaches_leaving_it_running(tmp_path: Path) -
         stdout, stderr = tracer.communicate(timeout=60)
         assert_no_crash(subprocess.CompletedProcess(tracer.args, tracer.returncode, stdout, stderr))
         assert tracer.returncode == 130, stderr
-        assert f"{loop.pid} attached: sh -c" in stdout
+        assert re.search(rf"^\s*{loop.pid}\b.*attached: sh -c", stdout, re.MULTILINE), stdout
         assert "detached" in (stdout + stderr) or "interrupted" in stdout
         assert loop.poll() is None, "the attached process keeps running"
         with open(f"/proc/{loop.pid}/status") as status:
