@@ -173,3 +173,25 @@ def test_container_view_folds_routine_events_and_all_events_shows_them() -> None
             await pilot.press("q")
 
     asyncio.run(main())
+
+
+def test_long_console_lines_keep_the_tree_indentation() -> None:
+    """On a terminal a long line continues under its event text, never at column 0, and loses no character."""
+    from viz.console import hanging_lines
+
+    events = events_of("docker")
+    table = ProcessTable()
+    checked = 0
+    for event in events:
+        table.add(event)
+        line = render_event(event, table)
+        if line is None or len(line.plain) <= 80 or not line.plain.startswith("  "):
+            continue
+        parts = hanging_lines(line, 80)
+        assert len(parts) >= 2 and all(len(part.plain) <= 80 for part in parts)
+        indent = len(line.plain) - len(line.plain.lstrip(" "))
+        hang = line.plain.find(" ", indent) + 1  # under the event text, after the pid column
+        assert hang > indent and all(p.plain.startswith(" " * hang) for p in parts[1:]), parts[1].plain
+        assert "".join([parts[0].plain, *(p.plain[hang:] for p in parts[1:])]) == line.plain
+        checked += 1
+    assert checked > 10

@@ -325,6 +325,22 @@ def brief_lines(events: list[Event], milestones: frozenset[int] = frozenset()) -
     return lines
 
 
+def hanging_lines(line: Text, width: int) -> list[Text]:
+    """A long line cut at the terminal's width, its continuation lines starting under the event text rather than
+    at column 0, so the tree's indentation stays readable however long a call is."""
+    plain = line.plain
+    if len(plain) <= width:
+        return [line]
+    hang = len(plain) - len(plain.lstrip(" "))
+    after_pid = plain.find(" ", hang)
+    if 0 <= after_pid < width // 2:
+        hang = after_pid + 1
+    room = max(20, width - hang)
+    offsets = list(range(width, len(plain), room))
+    parts = line.divide(offsets)
+    return [part if index == 0 else Text(" " * hang) + part for index, part in enumerate(parts)]
+
+
 def render_summary(table: ProcessTable, events: list[Event] | None = None) -> Table:
     """Counts by category, namespaces created, processes and the exit code."""
     counts: Counter[str] = Counter()
@@ -419,7 +435,8 @@ class ConsoleView:
                     # --filter all trace of 100k syscalls would feel).
                     self.console.file.write(line.plain + "\n")
                 else:
-                    self.console.print(line, soft_wrap=True, highlight=False)
+                    for part in hanging_lines(line, self.console.width):
+                        self.console.print(part, highlight=False, no_wrap=True, overflow="ignore", crop=False)
             except BrokenPipeError:
                 self._stop_printing()
                 return
