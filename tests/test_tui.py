@@ -437,6 +437,10 @@ def test_live_teach_scenario_walks_through_its_milestones(tmp_path: Path) -> Non
             assert screen.current_chapter is chapter
             assert screen.event_list.selected_seq == chapter.first_seq, chapter.id
             assert set(screen.event_list.marked) == set(chapter.seqs), chapter.id
+            # The key event of a live trace's chapter lands in view too (tests/test_tui_layout.py has the sizes).
+            events = screen.event_list
+            top, rows = int(events.scroll_offset.y), events.scrollable_content_region.height
+            assert top <= events.index_of(chapter.first_seq) < top + rows, chapter.id
             shown["narrations"].append(str(screen.narration_panel.query_one("#narration-title").render()))
         await pilot.press("q")
 
