@@ -69,8 +69,9 @@ CONTAINER = Milestone(
     id="container",
     title="The container is born in a network namespace of its own",
     narration=(
-        "clone(CLONE_NEWNET) starts the container's process in a second new network namespace. It waits there, "
-        "with nothing but a loopback device, until the runtime has wired it."
+        "clone(CLONE_NEWNET|CLONE_NEWPID) starts the container's process in a second new network namespace (and "
+        "as pid 1 of a new pid namespace). It waits there, with nothing but a loopback device, until the runtime "
+        "has wired it."
     ),
     find=m.syscall("clone", where=m.has_flags("CLONE_NEWNET")),
 )

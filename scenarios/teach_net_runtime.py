@@ -11,8 +11,9 @@ NETLINK_ROUTE socket (what `ip link` and `ip addr` send), and the kernel answers
 This program never touches the machine's own network: it first moves itself into a new, empty network namespace
 (the "host side" of this lesson), so the veth pair, the addresses and the ping live between two namespaces it made,
 and both vanish when their last process exits. It needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and only the standard
-library, so it can be read and run as a plain file. The "container" here is only a network namespace: files,
-hostname and processes stay shared with the host, to keep the lesson about the network.
+library, so it can be read and run as a plain file. The "container" here is a network namespace and a pid namespace
+(its program is pid 1, as in any container); files and hostname stay shared with the host, to keep the lesson about
+the network.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 
-CLONE_NEWNET = 0x40000000  # <linux/sched.h>
+CLONE_NEWNET, CLONE_NEWPID = 0x40000000, 0x20000000  # <linux/sched.h>
 SIGCHLD = 17
 SYS_clone = {"x86_64": 56, "aarch64": 220}[platform.machine()]
 
@@ -180,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         must(libc.unshare(CLONE_NEWNET), "unshare")
         go_read, go_write = os.pipe()
         sys.stdout.flush()
-        # 2. The container: a child born in a network namespace of its own (clone with CLONE_NEWNET). It sees
-        #    only a loopback device, down, until we give it an interface.
-        pid = libc.syscall(ctypes.c_long(SYS_clone), ctypes.c_long(CLONE_NEWNET | SIGCHLD), *[ctypes.c_long(0)] * 4)
+        # 2. The container: a child born in a network namespace of its own (clone with CLONE_NEWNET), and a pid
+        #    namespace in which it is pid 1. It sees only a loopback device, down, until we give it an interface.
+        flags = CLONE_NEWNET | CLONE_NEWPID | SIGCHLD
+        pid = libc.syscall(ctypes.c_long(SYS_clone), ctypes.c_long(flags), *[ctypes.c_long(0)] * 4)
         if pid == 0:
             try:
                 os.close(go_write)

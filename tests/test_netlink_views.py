@@ -49,7 +49,7 @@ def test_tui_details_pane_shows_the_veth_message_as_a_tree():
                 seq = screen.event_list.selected_seq
                 event = app.model.event(seq)
                 pane = screen.details_pane
-                assert pane.display and pane.size.width >= 40
+                assert pane.display and pane.size.width >= 30
                 # What the pane holds, laid out at the pane's own width.
                 seen[chapter.title] = (getattr(event, "name", type(event).__name__),
                                        _text(pane.body.content, width=pane.size.width - 2))
