@@ -41,12 +41,8 @@ def record_notifications(app: BoxtraceApp) -> list[str]:
     return seen
 
 
-def test_export_and_screenshot_go_to_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A shipped recording is opened from the source tree; `e` and `s` write into the current directory."""
-    monkeypatch.chdir(tmp_path)
-    before = sorted(p.name for p in RECORDINGS.iterdir())
-    app = BoxtraceApp(recording=load_recording(RECORDINGS / "runc.jsonl"))
-    seen = record_notifications(app)
+def export_and_screenshot(app: BoxtraceApp):
+    """A script that presses e (and waits for the export worker), then s, then q."""
 
     async def script(pilot: Pilot) -> None:
         await pilot.press("e")
@@ -56,7 +52,17 @@ def test_export_and_screenshot_go_to_the_current_directory(tmp_path: Path, monke
         await pilot.pause()
         await pilot.press("q")
 
-    run(app, script)
+    return script
+
+
+def test_export_and_screenshot_go_to_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shipped recording is opened from the source tree; `e` and `s` write into the current directory."""
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in RECORDINGS.iterdir())
+    app = BoxtraceApp(recording=load_recording(RECORDINGS / "runc.jsonl"))
+    seen = record_notifications(app)
+
+    run(app, export_and_screenshot(app))
     assert sorted(p.name for p in RECORDINGS.iterdir()) == before, "wrote beside the shipped recording"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert "runc-architecture.svg" in names and "runc-architecture.png" in names, names
@@ -74,15 +80,7 @@ def test_a_failed_write_is_one_sentence(tmp_path: Path) -> None:
     app = BoxtraceApp(recording=load_recording(RECORDINGS / "runc.jsonl"), export_dir=blocker / "out")
     seen = record_notifications(app)
 
-    async def script(pilot: Pilot) -> None:
-        await pilot.press("e")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.press("s")
-        await pilot.pause()
-        await pilot.press("q")
-
-    run(app, script)
+    run(app, export_and_screenshot(app))
     failures = [m for m in seen if m.startswith(("could not", "export failed"))]
     assert len(failures) == 2, seen
     for message in failures:

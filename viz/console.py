@@ -341,19 +341,25 @@ def hanging_lines(line: Text, width: int) -> list[Text]:
     return [part if index == 0 else Text(" " * hang) + part for index, part in enumerate(parts)]
 
 
-def render_summary(table: ProcessTable, events: list[Event] | None = None) -> Table:
-    """Counts by category, namespaces created, processes and the exit code."""
+def _tally(table: ProcessTable, events: list[Event]) -> tuple[Counter[str], int, dict[str, set[int]]]:
+    """Syscalls by category, how many failed, and the namespaces (by kind, their inodes) not the host's."""
     counts: Counter[str] = Counter()
     errors = 0
-    source = events if events is not None else list(table.events_by_seq.values())
     created: dict[str, set[int]] = {}
     host = table.host_namespaces()
-    for event in source:
+    for event in events:
         if isinstance(event, Syscall):
             counts[event.category] += 1
             errors += event.error is not None
         elif isinstance(event, NamespaceChange) and event.new is not None and event.new != host.get(event.kind):
             created.setdefault(event.kind, set()).add(event.new)
+    return counts, errors, created
+
+
+def render_summary(table: ProcessTable, events: list[Event] | None = None) -> Table:
+    """Counts by category, namespaces created, processes and the exit code."""
+    source = events if events is not None else list(table.events_by_seq.values())
+    counts, errors, created = _tally(table, source)
     summary = Table(title="boxtrace summary", show_header=False, box=None, pad_edge=False)
     summary.add_column("what", style="bold")
     summary.add_column("value")
@@ -376,16 +382,7 @@ def render_brief_summary(events: list[Event]) -> Text:
     """The summary of the brief form in a few lines: counts, namespaces entered, processes, the exit code, and
     where the rest is."""
     table = ProcessTable.from_events(events)
-    counts: Counter[str] = Counter()
-    errors = 0
-    created: dict[str, set[int]] = {}
-    host = table.host_namespaces()
-    for event in events:
-        if isinstance(event, Syscall):
-            counts[event.category] += 1
-            errors += event.error is not None
-        elif isinstance(event, NamespaceChange) and event.new is not None and event.new != host.get(event.kind):
-            created.setdefault(event.kind, set()).add(event.new)
+    counts, errors, created = _tally(table, events)
     text = Text("summary: ", style="bold")
     text.append(f"{sum(counts.values())} syscalls (")
     text.append(", ".join(f"{counts[c]} {c}" for c in CATEGORIES if counts[c]))
