@@ -78,10 +78,12 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
     check_output(args.output)
     options = _options(args, scenario=scenario, **(extra_options or {}))
     if getattr(args, "tui", False) or getattr(args, "present", False):
+        from scenarios import lesson_for
+        from tracer.session import SessionSource
         from viz.tui.app import run_live_tui
 
-        return run_live_tui(command=command, attach=attach, options=options, output=args.output,
-                            present=args.present, export_dir=args.export_dir)
+        source = SessionSource(command, attach, options, args.output)
+        return run_live_tui(source, lesson_for(options.scenario), present=args.present, export_dir=args.export_dir)
     sinks = []
     view = None
     if getattr(args, "json", False):
@@ -211,11 +213,13 @@ def spec_command(args: argparse.Namespace) -> int:
 
 
 def tui_command(args: argparse.Namespace) -> int:
+    from scenarios import lesson_for
     from tracer.recording import load_recording
     from viz.tui.app import run_recording_tui
 
     recording = load_recording(args.trace)
-    return run_recording_tui(recording, present=args.present, export_dir=args.export_dir)
+    return run_recording_tui(recording, lesson_for(recording.header.scenario), present=args.present,
+                             export_dir=args.export_dir)
 
 
 def export_format(view: str, fmt: str | None, output: Path) -> str:
@@ -237,9 +241,11 @@ def export_format(view: str, fmt: str | None, output: Path) -> str:
 
 def _chapters(recording) -> list:  # noqa: ANN001 - a Recording; chapters are viz.tui.walkthrough.Chapter
     """The walkthrough's chapters of a recording: viz never imports scenarios, the CLI hands them over."""
+    from scenarios import lesson_for
     from viz.tui.walkthrough import build_walkthrough
 
-    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    lesson = lesson_for(recording.header.scenario)
+    return build_walkthrough([recording.header, *recording.events], lesson).chapters
 
 
 def export_command(args: argparse.Namespace) -> int:

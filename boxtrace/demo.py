@@ -66,9 +66,11 @@ def _replay(path: Path, *, tui: bool, present: bool = False, export_dir: Path | 
         raise UserError(f"no shipped recording at {path}: run `sudo make recordings` to make it")
     recording = load_recording(path)
     if tui:
+        from scenarios import lesson_for
         from viz.tui.app import run_recording_tui
 
-        return run_recording_tui(recording, present=present, export_dir=export_dir)
+        return run_recording_tui(recording, lesson_for(recording.header.scenario), present=present,
+                                 export_dir=export_dir)
     from rich.console import Console
 
     from viz.console import print_recording
@@ -102,6 +104,7 @@ def _live_console(scenario, out: Path) -> int:
 
 def _live_tui(scenario, out: Path, *, present: bool = False, export_dir: Path | None = None) -> int:
     from tracer.engine import TraceOptions
+    from tracer.session import SessionSource
     from viz.tui.app import run_live_tui
 
     scenario.prepare()
@@ -111,7 +114,7 @@ def _live_tui(scenario, out: Path, *, present: bool = False, export_dir: Path | 
     options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd,
                       inject=tuple(parse_rule(rule) for rule in scenario.inject))
     try:
-        code = run_live_tui(command=launch.command, attach=launch.attach_pids, options=options, output=str(out),
+        code = run_live_tui(SessionSource(launch.command, launch.attach_pids, options, str(out)), scenario,
                             present=present, export_dir=export_dir)
     finally:
         scenario.cleanup()

@@ -65,6 +65,14 @@ def get_scenario(name: str) -> Scenario:
     return _load()[name]
 
 
+def lesson_for(name: str | None) -> Scenario | None:
+    """The scenario named in a recording's header, as the lesson the viewers are handed; None when there is no
+    name or it names no scenario of this version."""
+    if not name or name not in SCENARIO_MODULES:
+        return None
+    return _load()[name]
+
+
 def __getattr__(attr: str) -> Any:
     if attr == "SCENARIOS":
         return _load()

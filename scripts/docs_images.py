@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scenarios import lesson_for  # noqa: E402
 from tracer.recording import load_recording  # noqa: E402
 from viz.export import export  # noqa: E402
 from viz.tui.app import BoxtraceApp  # noqa: E402
@@ -56,7 +57,7 @@ def _chapters(recording) -> list:
 
 
 async def _screenshot(recording) -> None:
-    app = BoxtraceApp(recording=recording)
+    app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         for _ in range(CHAPTER_PRESSES):

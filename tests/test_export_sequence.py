@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import lesson_for
 from tracer.processes import ProcessTable
 from tracer.recording import load_recording
 from viz.export import mermaid_text, sequence_mermaid
@@ -28,7 +29,7 @@ CHAINS = {
 
 def _sequence(name: str) -> tuple[str, list]:
     recording = load_recording(RECORDINGS / f"{name}.jsonl")
-    chapters = build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    chapters = build_walkthrough([recording.header, *recording.events], lesson_for(recording.header.scenario)).chapters
     model = build_model(ProcessTable.from_events([recording.header, *recording.events]))
     return sequence_mermaid(model, LIGHT, chapters), chapters
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.processes import ProcessTable
 from tracer.recording import Recording, load_recording
@@ -43,7 +44,7 @@ def _recording(name: str) -> Recording:
 
 
 def _chapters(recording: Recording) -> list:
-    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    return build_walkthrough([recording.header, *recording.events], lesson_for(recording.header.scenario)).chapters
 
 
 def _size(svg: str) -> tuple[float, float]:

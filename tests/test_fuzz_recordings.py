@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scenarios import lesson_for
 from tracer.events import Event, Header
 from tracer.recording import MAX_LINE_BYTES, Recording, RecordingError, load_recording
 
@@ -124,7 +125,7 @@ def check_library(recording: Recording) -> None:
 
     events = [recording.header, *recording.events]
     model = TraceModel(events)
-    build_walkthrough(events, recording.header.scenario)
+    build_walkthrough(events, lesson_for(recording.header.scenario))
     console = Console(file=io.StringIO(), width=100)
     for event in events[:20] + events[-20:]:
         console.print(render_event_details(model, event))

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.engine import TraceOptions
 from tracer.events import REDACTED, Syscall
@@ -504,7 +505,7 @@ def _everything_the_tui_shows(path: Path) -> list[str]:
     from viz.tui.app import BoxtraceApp
 
     recording = load_recording(path)
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
     seen: list[str] = []
 
     async def main() -> None:

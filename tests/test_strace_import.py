@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.events import Exec, Exit, Header, ProcessStarted, Signal, Syscall, ThreadStarted
 from tracer.recording import Recording, load_recording
@@ -407,7 +408,7 @@ def test_import_opens_in_the_tui_and_exports(strace, tmp_path: Path) -> None:
     assert recording.header.command[:2] == ["unshare", "--fork"]
 
     # Headless TUI: every process in the tree, every event selectable, the walkthrough has chapters.
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
     seen: dict[str, object] = {}
 
     async def main() -> None:

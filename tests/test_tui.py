@@ -31,10 +31,12 @@ import pytest_textual_snapshot
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.engine import TraceOptions
 from tracer.events import CATEGORIES, End, Exec, Header, Syscall
 from tracer.recording import load_recording
+from tracer.session import SessionSource
 from viz.tui.app import BoxtraceApp
 from viz.tui.live import EventPump, LiveTrace
 from viz.tui.messages import EventsArrived
@@ -90,7 +92,7 @@ def run_app(app: BoxtraceApp, script: Callable[[Pilot], object], size: tuple[int
 
 def open_recording(path: Path, **kwargs) -> BoxtraceApp:
     recording = load_recording(path)
-    return BoxtraceApp(recording=recording, scenario_name=recording.header.scenario, **kwargs)
+    return BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario), **kwargs)
 
 
 def comparable(event) -> dict:
@@ -233,10 +235,10 @@ def test_walkthrough_is_computed_from_the_trace_not_positions(scenario_recording
     """The same chapters from the recording's events, whatever their seq numbers (a prefix shows fewer)."""
     recording = load_recording(scenario_recording("runc"))
     events = [recording.header, *recording.events]
-    full = build_walkthrough(events, "runc")
+    full = build_walkthrough(events, lesson_for("runc"))
     pivot = next(c for c in full.chapters if c.id == "pivot_root")
     before_pivot = [e for e in events if e.seq < pivot.first_seq]
-    partial = build_walkthrough(before_pivot, "runc")
+    partial = build_walkthrough(before_pivot, lesson_for("runc"))
     assert "pivot_root" not in [c.id for c in partial.chapters]
     assert any(title == pivot.title for title in partial.missing)
 
@@ -371,7 +373,7 @@ def test_live_trace_shows_what_a_recording_holds(tmp_path: Path, unshare_command
     """The TUI's live pipeline (tracer thread -> batches -> messages -> model) loses and reorders nothing: at the
     end the app holds exactly the events of the recording that same run wrote."""
     output = tmp_path / "live.jsonl"
-    live = LiveTrace(unshare_command, None, TraceOptions(), str(output))
+    live = LiveTrace(SessionSource(unshare_command, None, TraceOptions(), str(output)))
     app = BoxtraceApp(live=live)
 
     async def script(pilot: Pilot) -> None:
@@ -417,8 +419,8 @@ def test_live_teach_scenario_walks_through_its_milestones(tmp_path: Path) -> Non
     launch = scenario.launch()
     options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
     output = tmp_path / "teach-live.jsonl"
-    live = LiveTrace(launch.command, launch.attach_pids, options, str(output))
-    app = BoxtraceApp(live=live, scenario_name=options.scenario)
+    live = LiveTrace(SessionSource(launch.command, launch.attach_pids, options, str(output)))
+    app = BoxtraceApp(live=live, lesson=lesson_for(options.scenario))
     shown: dict[str, list] = {"chapters": [], "narrations": []}
 
     async def script(pilot: Pilot) -> None:
@@ -456,7 +458,7 @@ def test_live_teach_scenario_walks_through_its_milestones(tmp_path: Path) -> Non
     assert comparable(app.model.header) == comparable(recording.header)
     assert [comparable(e) for e in app.model.events] == [comparable(e) for e in recording.events]
     events = [recording.header, *recording.events]
-    assert build_walkthrough(events, recording.header.scenario).chapters == shown["chapters"]
+    assert build_walkthrough(events, lesson_for(recording.header.scenario)).chapters == shown["chapters"]
     generic = [c.id for c in generic_walkthrough(events).chapters]
     assert generic != [c.id for c in shown["chapters"]]
     # The container's shell ran as pid 1 under the hostname the runtime set.
@@ -472,7 +474,7 @@ def alive(pid: int) -> bool:
 
 
 def test_quit_stops_a_launched_trace_and_kills_its_processes(tmp_path: Path) -> None:
-    live = LiveTrace(["sh", "-c", "sleep 300; echo never"], None, TraceOptions(), str(tmp_path / "stop.jsonl"))
+    live = LiveTrace(SessionSource(["sh", "-c", "sleep 300; echo never"], None, TraceOptions(), str(tmp_path / "stop.jsonl")))
     app = BoxtraceApp(live=live)
     pids: list[int] = []
 
@@ -497,7 +499,7 @@ def test_quit_stops_a_launched_trace_and_kills_its_processes(tmp_path: Path) -> 
 def test_quit_detaches_from_an_attached_process(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "300"])
     try:
-        live = LiveTrace(None, [sleeper.pid], TraceOptions(), str(tmp_path / "attach.jsonl"))
+        live = LiveTrace(SessionSource(None, [sleeper.pid], TraceOptions(), str(tmp_path / "attach.jsonl")))
         app = BoxtraceApp(live=live)
 
         async def script(pilot: Pilot) -> None:
@@ -597,7 +599,7 @@ def test_snapshot_main_screen_three_panes(snap_compare) -> None:
     """The three panes on the shipped runc recording (fixed pids and times): `runc init` chosen in the process
     tree, its execveat re-exec chosen in its events, and that exec's details (path "/", what execveat does)."""
     recording = load_recording(RUNC_RECORDING)
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
 
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()  # run_before starts before the main screen is composed

@@ -83,6 +83,7 @@ from tracer.netlink_watch import NetlinkWatch
 from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
+from tracer.source import TraceResult
 from tracer.spec_capture import bundle_argument, read_bundle_config
 from tracer.xlat.errnos import errno_name
 
@@ -136,13 +137,6 @@ class TraceOptions:
     #: Which processes a fault may hit (tracer.inject.container_scope for `boxtrace docker`); None: any.
     inject_scope: Callable[[int], bool] | None = None
 
-
-@dataclass
-class TraceResult:
-    exit_code: int | None
-    status: str  # completed | interrupted | failed
-    events: int
-    processes: int
 
 
 @dataclass(slots=True)

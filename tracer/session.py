@@ -7,14 +7,17 @@ values unless the user asked for them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-from tracer.engine import TraceOptions, Tracer, TraceResult
+from tracer.engine import TraceOptions, Tracer
 from tracer.events import Event
 from tracer.recording import Recorder
+from tracer.source import EventSink, TraceResult
 
-Sink = Callable[[Event], None]
+Sink = EventSink
 
 
 class TraceSession:
@@ -55,6 +58,55 @@ class TraceSession:
 
     def request_stop(self, reason: str = "interrupted", forward: int | None = None) -> None:
         self.tracer.request_stop(reason, forward)
+
+
+class SessionSource:
+    """A `TraceSession` as an `tracer.source.EventSource`: what the CLI hands the TUI for a live trace.
+
+    With `redirect_output` the traced program's stdin, stdout and stderr go to a file (beside the recording, or a
+    temporary one) so that it cannot write over a full-screen display.
+    """
+
+    def __init__(self, command: Sequence[str] | None, attach: Sequence[int] | None, options: TraceOptions,
+                 output: str | Path | None = None, *, redirect_output: bool = True) -> None:
+        self.command = list(command or [])
+        self.attach = list(attach or [])
+        self.options = options
+        self.recording_path = str(output) if output is not None else None
+        if redirect_output and options.output_path is None:
+            if output is not None:
+                options.output_path = f"{output}.out"
+            else:
+                handle = tempfile.NamedTemporaryFile(prefix="boxtrace-", suffix=".out", delete=False)  # noqa: SIM115
+                handle.close()
+                options.output_path = handle.name
+        self.program_output: str | None = options.output_path
+        self.launches = bool(self.command)
+        if self.command:
+            what = " ".join(self.command)
+            self.description = f"{what} (attached to {', '.join(map(str, self.attach))})" if self.attach else what
+        else:
+            self.description = "attached to " + ", ".join(map(str, self.attach))
+        self._session: TraceSession | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def run(self, sink: EventSink) -> TraceResult:
+        session = TraceSession(self.command or None, self.attach or None, self.options, self.recording_path,
+                               sinks=[sink])
+        with self._lock:
+            self._session = session
+            stop_now = self._stop.is_set()
+        if stop_now:
+            session.request_stop("interrupted")
+        return session.run()
+
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            session = self._session
+        if session is not None:
+            session.request_stop("interrupted")
 
 
 def trace_to_list(command: Sequence[str] | None = None, attach: Sequence[int] | None = None,

@@ -1,7 +1,11 @@
 """The boxtrace TUI: open a recording, or trace live, and walk through what the kernel was asked to do.
 
-Entry points for the CLI: `run_recording_tui(recording)` and `run_live_tui(command, attach, options, output)`.
-Tests build `BoxtraceApp(recording=..., scenario_name=...)` (or `live=LiveTrace(...)`) and drive it with Pilot.
+Entry points for the CLI: `run_recording_tui(recording, lesson)` and `run_live_tui(source, lesson)`: the CLI hands
+over the lesson (the scenario's milestones, or None) and, for a live trace, the event source
+(tracer.source.EventSource); viz builds neither. Tests build `BoxtraceApp(recording=..., lesson=...)` (or
+`live=LiveTrace(source)`) and drive it with Pilot.
+
+The main screen posts messages up (`MainScreen.Ready`) and the app sets state down (`MainScreen.status`).
 """
 
 from __future__ import annotations
@@ -20,14 +24,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tracer.engine import TraceOptions
 from tracer.recording import Recording
+from tracer.source import EventSource
 from viz.tui.live import LiveTrace
 from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
 from viz.tui.model import TraceModel
 from viz.tui.screens.help import HelpScreen
-from viz.tui.screens.main import MainScreen
+from viz.tui.screens.main import MainScreen, ScreenSetup
 from viz.tui.screens.presenter import PresenterScreen
+from viz.tui.walkthrough import Lesson
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "app.tcss"
 EXIT_FAILURE = 1
@@ -49,7 +54,7 @@ class BoxtraceApp(App[int]):
                 tooltip="Save an SVG screenshot to the export directory"),
     ]
 
-    def __init__(self, recording: Recording | None = None, scenario_name: str | None = None,
+    def __init__(self, recording: Recording | None = None, lesson: Lesson | None = None,
                  live: LiveTrace | None = None, export_dir: Path | None = None, present: bool = False) -> None:
         super().__init__()
         if (recording is None) == (live is None):
@@ -62,24 +67,36 @@ class BoxtraceApp(App[int]):
         self.model = TraceModel()
         if recording is not None:
             self.model.extend([recording.header, *recording.events])
-            scenario_name = scenario_name or recording.header.scenario
-        elif live is not None:
-            scenario_name = scenario_name or live.options.scenario
-        self.scenario_name = scenario_name
+        self.lesson = lesson
+        self._main_screen: MainScreen | None = None
         self.state = "recording" if recording is not None else "starting"
         self.tracer_worker: Worker | None = None
         self._quitting = False
         self._signal_loop: asyncio.AbstractEventLoop | None = None
         #: The signal (SIGTERM, SIGHUP) that ended a live trace, for the exit status; see _stop_on_signals.
         self.stop_signal: int | None = None
-        self._main_screen: MainScreen | None = None
         self._saved_sigcont: signal.Handlers | object | None = None
 
     # Screens ---------------------------------------------------------------------------------------------
 
     def get_default_screen(self) -> MainScreen:
-        self._main_screen = MainScreen(self.model)
+        setup = ScreenSetup(lesson=self.lesson, source_name=self.source_name, output_note=self.output_note,
+                            program_output=self.program_output, export_to=self.export_target(),
+                            recording=self.recording, live=self.live is not None, present=self.present)
+        self._main_screen = MainScreen(self.model, setup, status=self.state)
         return self._main_screen
+
+    @property
+    def state(self) -> str:
+        """What the trace is doing, for the summary line ("tracing…", "finished (exit 0)"); set down on the
+        main screen whenever it changes."""
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._state = value
+        if self._main_screen is not None:
+            self._main_screen.status = value
 
     @property
     def main_screen(self) -> MainScreen:
@@ -92,8 +109,12 @@ class BoxtraceApp(App[int]):
             for warning in self.recording.warnings:
                 self.notify(warning, severity="warning", timeout=6)
 
+    def on_main_screen_ready(self, message: MainScreen.Ready) -> None:
+        """The main screen's widgets exist: a live trace can start feeding them."""
+        self.start_live()
+
     def start_live(self) -> None:
-        """Start the tracer worker (the main screen calls this once its widgets exist)."""
+        """Start the tracer worker (once the main screen's widgets exist)."""
         if self.live is None or self.tracer_worker is not None:
             return
         self.state = "tracing…"
@@ -136,7 +157,7 @@ class BoxtraceApp(App[int]):
         itself until it is seized; when it is resumed, an inherited Python handler would run in the child (and
         fail there, without an event loop) before its exec. Keep SIGCONT at its default while a launch may be
         between fork and exec; `_restore_sigcont` puts the driver's handler back."""
-        if self.live is None or not self.live.command or threading.current_thread() is not threading.main_thread():
+        if self.live is None or not self.live.launches or threading.current_thread() is not threading.main_thread():
             return
         self._saved_sigcont = signal.getsignal(signal.SIGCONT)
         signal.signal(signal.SIGCONT, signal.SIG_DFL)
@@ -300,19 +321,20 @@ def describe_os_error(error: OSError, directory: Path) -> str:
     return f"{where}: {reason.lower()}"
 
 
-def run_recording_tui(recording: Recording, *, present: bool = False, export_dir: Path | None = None) -> int:
-    """`boxtrace tui TRACE`: browse a recording (`present`: in presenter mode)."""
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario, present=present,
-                      export_dir=export_dir)
+def run_recording_tui(recording: Recording, lesson: Lesson | None = None, *, present: bool = False,
+                      export_dir: Path | None = None) -> int:
+    """`boxtrace tui TRACE`: browse a recording (with the lesson of its scenario, when the CLI found one;
+    `present`: in presenter mode)."""
+    app = BoxtraceApp(recording=recording, lesson=lesson, present=present, export_dir=export_dir)
     code = app.run()
     return 0 if code is None else code
 
 
-def run_live_tui(command: list[str] | None, attach: list[int] | None, options: TraceOptions,
-                 output: str | None, *, present: bool = False, export_dir: Path | None = None) -> int:
+def run_live_tui(source: EventSource, lesson: Lesson | None = None, *, present: bool = False,
+                 export_dir: Path | None = None) -> int:
     """`boxtrace run --tui` / `boxtrace docker --tui`: trace in a worker thread while the screen follows."""
-    live = LiveTrace(command, attach, options, output)
-    app = BoxtraceApp(live=live, scenario_name=options.scenario, present=present, export_dir=export_dir)
+    live = LiveTrace(source)
+    app = BoxtraceApp(live=live, lesson=lesson, present=present, export_dir=export_dir)
     try:
         code = app.run()
     finally:

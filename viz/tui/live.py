@@ -1,25 +1,22 @@
 """A live trace inside the TUI: the tracer on one worker thread, its events batched into messages.
 
-ptrace belongs to the thread that made the calls, so the whole trace (`TraceSession.run`) happens on one Textual
-thread worker. That thread must never wait for the screen: its sink, `EventPump`, only appends to a list; a small
+ptrace belongs to the thread that made the calls, so the whole trace (the event source's `run`, handed over by the
+CLI: see tracer.source.EventSource) happens on one Textual thread worker. That thread must never wait for the screen: its sink, `EventPump`, only appends to a list; a small
 timer thread posts the list as one `EventsArrived` every 50 ms (or at once when 500 events are waiting), and posts
-less often while the app is behind. Stopping travels the other way through `TraceSession.request_stop`
+less often while the app is behind. Stopping travels the other way through the source's `request_stop`
 (a `threading.Event` inside the tracer): launch mode kills its tracees, attach mode detaches from them.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
 from textual.message import Message
 
-from tracer.engine import TraceOptions, TraceResult
 from tracer.events import Event
-from tracer.session import TraceSession
+from tracer.source import EventSource, TraceResult
 from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
 
 #: Post a batch at least this often...
@@ -82,38 +79,30 @@ class EventPump:
 
 
 class LiveTrace:
-    """One live trace for the app: what to trace and how, and the means to stop it from any thread."""
+    """One live trace for the app: the event source the CLI handed over, its result, and a stop from any thread."""
 
-    def __init__(self, command: Sequence[str] | None, attach: Sequence[int] | None, options: TraceOptions,
-                 output: str | Path | None = None) -> None:
-        self.command = list(command or [])
-        self.attach = list(attach or [])
-        self.options = options
-        self.output = output
-        if options.output_path is None:
-            # The traced program must not write over the screen: its stdin/stdout/stderr go to a file.
-            if output is not None:
-                options.output_path = f"{output}.out"
-            else:
-                handle = tempfile.NamedTemporaryFile(prefix="boxtrace-", suffix=".out", delete=False)  # noqa: SIM115
-                handle.close()
-                options.output_path = handle.name
-        self.session: TraceSession | None = None
+    def __init__(self, source: EventSource) -> None:
+        self.source = source
         self.result: TraceResult | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
 
     @property
     def program_output(self) -> str | None:
-        return self.options.output_path
+        return self.source.program_output
+
+    @property
+    def output(self) -> str | None:
+        """The recording being written, if any."""
+        return self.source.recording_path
+
+    @property
+    def launches(self) -> bool:
+        return self.source.launches
 
     def describe(self) -> str:
-        if self.command:
-            what = " ".join(self.command)
-            return f"{what} (attached to {', '.join(map(str, self.attach))})" if self.attach else what
-        return "attached to " + ", ".join(map(str, self.attach))
+        return self.source.description
 
     def run(self, post: Callable[[Message], object], queue_size: Callable[[], int] = lambda: 0,
             cancelled: threading.Event | None = None) -> TraceResult | None:
@@ -126,14 +115,7 @@ class LiveTrace:
 
         pump = EventPump(post, queue_size, on_tick=watch_cancel)
         try:
-            session = TraceSession(self.command or None, self.attach or None, self.options, self.output,
-                                   sinks=[pump])
-            with self._lock:
-                self.session = session
-                stop_now = self._stop.is_set()
-            if stop_now:
-                session.request_stop("interrupted")
-            result = session.run()
+            result = self.source.run(pump)
         except BaseException as error:  # noqa: BLE001 - every failure becomes a message for the user
             self.error = error
             pump.close()
@@ -149,11 +131,9 @@ class LiveTrace:
 
     def request_stop(self) -> None:
         """Ask the trace to end (any thread): launched tracees are killed, attached ones detached."""
-        with self._lock:
-            self._stop.set()
-            session = self.session
-        if session is not None and not self.done.is_set():
-            session.request_stop("interrupted")
+        self._stop.set()
+        if not self.done.is_set():
+            self.source.request_stop()
 
     @property
     def stop_requested(self) -> bool:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from textual.message import Message
 
-from tracer.engine import TraceResult
 from tracer.events import Event
+from tracer.source import TraceResult
 
 
 @dataclass

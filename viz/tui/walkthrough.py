@@ -1,7 +1,7 @@
 """The walkthrough: chapters computed from the trace, each pointing at the events and processes that show it.
 
-A recording of a known scenario gets one chapter per milestone that its trace shows (`scenario.evaluate`), in
-the scenario's order; the milestone's `find` decides which events, never a fixed position. Any other recording
+A recording of a known scenario gets one chapter per milestone that its trace shows (`lesson.evaluate`), in
+the scenario's order (the CLI hands the lesson over: viz never imports scenarios); the milestone's `find` decides which events, never a fixed position. Any other recording
 gets generic chapters found in the trace itself: the first exec, each call that creates or joins namespaces,
 pivot_root/chroot, the entrypoint's exec and the exits. Pure functions of the events; no Textual here.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tracer.decoders import Trait, syscalls_with
 from tracer.events import Event, Exec, Exit, ProcessStarted, Syscall
@@ -75,31 +75,51 @@ class Walkthrough:
         return len(self.chapters)
 
 
-def build_walkthrough(events: Sequence[Event], scenario_name: str | None) -> Walkthrough:
-    """Chapters from the scenario's milestones when the scenario is known, else generic ones."""
-    scenario = _find_scenario(scenario_name)
-    if scenario is not None and scenario.milestones:
-        return scenario_walkthrough(scenario, events)
+class LessonMilestone(Protocol):
+    """One milestone of a lesson, as a chapter needs it (scenarios.base.Milestone is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def narration(self) -> str: ...
+    @property
+    def claim(self) -> str | None: ...
+    @property
+    def reality(self) -> str | None: ...
+
+
+class LessonResult(Protocol):
+    """Where a milestone shows in a trace (scenarios.base.MilestoneResult is one)."""
+
+    @property
+    def milestone(self) -> LessonMilestone: ...
+    @property
+    def seqs(self) -> Sequence[int]: ...
+
+
+class Lesson(Protocol):
+    """The milestones of a scenario, which the CLI hands to the viewers (scenarios.base.Scenario is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def milestones(self) -> Sequence[Any]: ...
+    def evaluate(self, events: Sequence[Event]) -> Sequence[LessonResult]: ...
+
+
+def build_walkthrough(events: Sequence[Event], lesson: Lesson | None) -> Walkthrough:
+    """Chapters from the lesson's milestones when there is a lesson with milestones, else generic ones."""
+    if lesson is not None and lesson.milestones:
+        return scenario_walkthrough(lesson, events)
     return generic_walkthrough(events)
 
 
-def _find_scenario(name: str | None) -> Any | None:
-    if not name:
-        return None
-    try:
-        from scenarios import get_scenario
-    except ImportError:
-        return None
-    try:
-        return get_scenario(name)
-    except (KeyError, LookupError, ValueError):
-        return None
-
-
-def scenario_walkthrough(scenario: Any, events: Sequence[Event]) -> Walkthrough:
-    walk = Walkthrough(source=scenario.name)
+def scenario_walkthrough(lesson: Lesson, events: Sequence[Event]) -> Walkthrough:
+    walk = Walkthrough(source=lesson.name)
     by_seq = {e.seq: e for e in events}
-    for result in scenario.evaluate(events):
+    for result in lesson.evaluate(events):
         milestone = result.milestone
         seqs = tuple(s for s in result.seqs if s in by_seq)
         if not seqs:

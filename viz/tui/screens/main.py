@@ -8,23 +8,25 @@ worker and answers with a message.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Tree
 
 from tracer.events import Event
 from tracer.processes import Process
+from tracer.recording import Recording
 from viz.tui.messages import ExportDone, SearchDone
 from viz.tui.model import Changes, EventFilter, TraceModel, trace_warning
 from viz.tui.screens.presenter import PresenterScreen
-from viz.tui.walkthrough import Walkthrough, build_walkthrough
+from viz.tui.walkthrough import Lesson, Walkthrough, build_walkthrough
 from viz.tui.widgets.details import DetailsPane
 from viz.tui.widgets.event_list import EventList
 from viz.tui.widgets.narration import NarrationPanel
@@ -32,8 +34,27 @@ from viz.tui.widgets.process_tree import ProcessTree
 from viz.tui.widgets.search import SearchBar
 from viz.tui.widgets.summary import TraceBanner, TraceSummary
 
-if TYPE_CHECKING:
-    from viz.tui.app import BoxtraceApp
+
+@dataclass(frozen=True)
+class ScreenSetup:
+    """What the app tells the main screen once, at construction (the app's state flows down, never read up)."""
+
+    #: The scenario's milestones for the walkthrough (None: generic chapters).
+    lesson: Lesson | None = None
+    #: The recording's file name, or "live trace" (the sub-title when the header names no scenario).
+    source_name: str = ""
+    #: A line on where the traced program's output and the recording go (live traces).
+    output_note: str | None = None
+    #: The traced program's output file (`o`), for a live trace.
+    program_output: str | None = None
+    #: Where `e` writes the architecture diagram: (directory, file stem).
+    export_to: tuple[Path, str] = (Path("."), "boxtrace")
+    #: The recording shown, if any (a live trace is exported from the model).
+    recording: Recording | None = None
+    #: A live trace (not a recording) is shown.
+    live: bool = False
+    #: Open in presenter mode, on chapter 1 (`--present`).
+    present: bool = False
 
 #: Bytes of the traced program's output shown by `o` (its tail).
 OUTPUT_TAIL_BYTES = 16 * 1024
@@ -77,9 +98,15 @@ class MainScreen(Screen[None]):
 
     ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"
 
-    def __init__(self, model: TraceModel) -> None:
+    class Ready(Message):
+        """The screen's widgets exist: the app may start feeding them (a live trace)."""
+
+    def __init__(self, model: TraceModel, setup: ScreenSetup | None = None, status: str = "") -> None:
         super().__init__()
         self.model = model
+        self.setup = setup or ScreenSetup()
+        #: What the trace is doing ("tracing…"); the app sets it, then calls refresh_summary.
+        self.status = status
         self.subject: Process | None = None
         self.flt = EventFilter()
         self.chapter = -1
@@ -94,10 +121,6 @@ class MainScreen(Screen[None]):
         self._hidden: set[str] = set()
         self._side: str | None = "tree"
         self._presenter_refreshed = 0.0
-
-    @property
-    def boxtrace(self) -> BoxtraceApp:
-        return self.app  # type: ignore[return-value]
 
     # Widgets, by type ------------------------------------------------------------------------------------
 
@@ -145,11 +168,11 @@ class MainScreen(Screen[None]):
         self.process_tree.add_processes(self.model.table.history)
         self.process_tree.show(None)
         self.reload_events()
-        self.boxtrace.start_live()
+        self.post_message(self.Ready())
         self.refresh_summary()
         self.show_intro()
         self.process_tree.focus()
-        if self.boxtrace.present:
+        if self.setup.present:
             self.call_after_refresh(self.action_present)
 
     def show_intro(self) -> None:
@@ -182,12 +205,11 @@ class MainScreen(Screen[None]):
             self.show_output()
 
     def refresh_summary(self) -> None:
-        app = self.boxtrace
-        self.summary_line.show(self.model, self.flt, app.state, app.output_note, live=app.live is not None)
-        self.query_one(TraceBanner).show(trace_warning(self.model, recording=app.recording is not None))
+        self.summary_line.show(self.model, self.flt, self.status, self.setup.output_note, live=self.setup.live)
+        self.query_one(TraceBanner).show(trace_warning(self.model, recording=self.setup.recording is not None))
         header = self.model.header
         if header is not None:
-            self.app.sub_title = header.scenario or app.source_name
+            self.app.sub_title = header.scenario or self.setup.source_name
 
     # Selecting what to show ------------------------------------------------------------------------------
 
@@ -316,12 +338,12 @@ class MainScreen(Screen[None]):
             events: list[Event] = list(self.model.events)
             if self.model.header is not None:
                 events.insert(0, self.model.header)
-            scenario = self.model.header.scenario if self.model.header is not None else None
-            scenario = self.boxtrace.scenario_name or scenario
+            lesson = self.setup.lesson
             try:
-                self._walk = build_walkthrough(events, scenario)
+                self._walk = build_walkthrough(events, lesson)
             except Exception as error:  # noqa: BLE001 - a milestone that trips on a partial trace
-                self.notify(f"the {scenario} walkthrough failed ({error}); showing generic chapters",
+                name = lesson.name if lesson is not None else "scenario"
+                self.notify(f"the {name} walkthrough failed ({error}); showing generic chapters",
                             severity="warning")
                 self._walk = build_walkthrough(events, None)
             self._walk_revision = self.model.revision
@@ -432,14 +454,15 @@ class MainScreen(Screen[None]):
     # Export ----------------------------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        app = self.boxtrace
-        if self.model.header is None:
+        header = self.model.header
+        if header is None:
             self.notify("nothing to export yet", severity="warning")
             return
-        directory, stem = app.export_target()
-        theme = "dark" if app.current_theme.dark else "light"
+        directory, stem = self.setup.export_to
+        theme = "dark" if self.app.current_theme.dark else "light"
+        recording = self.setup.recording or Recording(header=header, events=list(self.model.events))
         self.notify(f"exporting the architecture diagram to {directory}…")
-        self._export_worker(app.recording_for_export(), directory, stem, theme)
+        self._export_worker(recording, directory, stem, theme)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def _export_worker(self, recording, directory: Path, stem: str, theme: str) -> None:
@@ -472,7 +495,7 @@ class MainScreen(Screen[None]):
     # Program output --------------------------------------------------------------------------------------
 
     def action_output(self) -> None:
-        path = self.boxtrace.program_output
+        path = self.setup.program_output
         if path is None:
             self.notify("no program output here: a recording keeps only the trace", severity="warning")
             return
@@ -488,7 +511,7 @@ class MainScreen(Screen[None]):
         self.details_pane.border_title = "program output" if self.showing_output else "details"
 
     def show_output(self) -> None:
-        path = self.boxtrace.program_output
+        path = self.setup.program_output
         self._output_shown_at = time.monotonic()
         if path is None:
             return
