@@ -26,11 +26,11 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.measure import run_timed, use_bytecode_cache
+from bench.measure import patched, run_timed, use_bytecode_cache
 
 DEFAULT_COUNT = 20_000
 
@@ -130,16 +130,6 @@ class Timers:
 
     def calls(self, name: str) -> int:
         return self.data.get(name, [0, 0])[0]
-
-
-@contextlib.contextmanager
-def patched(target: Any, name: str, value: Any) -> Iterator[None]:
-    old = getattr(target, name)
-    setattr(target, name, value)
-    try:
-        yield
-    finally:
-        setattr(target, name, old)
 
 
 def _session(argv: list[str], output: Path, console_file: Any) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from bench.profile_engine import patched
+from bench.measure import patched
 
 
 @contextlib.contextmanager

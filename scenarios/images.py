@@ -1,8 +1,9 @@
 """Local container images made from the busybox rootfs: no registry is ever contacted.
 
 - Docker: `docker import` turns the rootfs tarball into `boxtrace/busybox:latest` (with `CMD ["/bin/sh"]`).
-- containerd: an OCI image layout (oci-layout, index.json, blobs/sha256/: one gzip layer, its config, a manifest)
-  is written here in Python and loaded with `ctr -n boxtrace image import`, so containerd never depends on dockerd.
+- containerd: an OCI image layout (oci-layout, index.json, blobs/sha256/: one gzip layer, its config, a manifest),
+  written in Python by scenarios.rootfs, is loaded with `ctr -n boxtrace image import`, so containerd never depends
+  on dockerd.
 
 Every function checks first and does nothing when the image is already there (unless `force`).
 
@@ -12,30 +13,32 @@ Public API: `docker_image_exists()`, `import_docker_image(force=False)`, `oci_im
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
-import os
-import platform
 import subprocess
 import sys
-import tarfile
-import tempfile
-from pathlib import Path
-from typing import IO, Any
 
 from scenarios.daemons import CONTAINERD_SOCKET, containerd_snapshotter
-from scenarios.rootfs import build_rootfs, rootfs_tarball, write_rootfs_tar
+from scenarios.rootfs import (
+    CONTAINERD_IMAGE,
+    IMAGE_CMD,
+    IMAGE_ENV,
+    image_architecture,
+    oci_image_tarball,
+    rootfs_tarball,
+    write_oci_layout,
+)
+
+__all__ = [  # the OCI layout is written by scenarios.rootfs (the rootfs's second tarball); importable here too
+    "CONTAINERD_IMAGE",
+    "IMAGE_CMD",
+    "IMAGE_ENV",
+    "image_architecture",
+    "oci_image_tarball",
+    "write_oci_layout",
+]
 
 DOCKER_IMAGE = "boxtrace/busybox:latest"
-#: The same image as containerd names it (containerd keeps fully qualified references).
-CONTAINERD_IMAGE = "docker.io/boxtrace/busybox:latest"
 CONTAINERD_NAMESPACE = "boxtrace"
-IMAGE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-IMAGE_CMD = ["/bin/sh"]
-
-_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
 class ImageError(RuntimeError):
@@ -124,112 +127,6 @@ def import_podman_image(
 
 
 # containerd ----------------------------------------------------------------------------------------------------
-
-
-def image_architecture() -> str:
-    """This machine's architecture as image configs spell it (Go's GOARCH: amd64, arm64, ...)."""
-    machine = platform.machine()
-    return _GOARCH.get(machine, machine)
-
-
-def _blob(tar: tarfile.TarFile, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    info = tarfile.TarInfo(f"blobs/sha256/{digest}")
-    info.size = len(data)
-    info.mode = 0o644
-    tar.addfile(info, io.BytesIO(data))
-    return f"sha256:{digest}"
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def write_oci_layout(rootfs: Path, out: IO[bytes]) -> None:
-    """Write an OCI image layout tar of `rootfs` (one layer) to the binary file `out`."""
-    layer_tar = io.BytesIO()
-    write_rootfs_tar(rootfs, layer_tar)
-    uncompressed = layer_tar.getvalue()
-    compressed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0) as gz:
-        gz.write(uncompressed)
-    arch = image_architecture()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        layer = compressed.getvalue()
-        layer_digest = _blob(tar, layer)
-        config = _json(
-            {
-                "architecture": arch,
-                "os": "linux",
-                "config": {"Env": IMAGE_ENV, "Cmd": IMAGE_CMD, "WorkingDir": "/"},
-                "rootfs": {
-                    "type": "layers",
-                    "diff_ids": ["sha256:" + hashlib.sha256(uncompressed).hexdigest()],
-                },
-                "history": [{"created_by": "boxtrace: busybox root filesystem built locally"}],
-            }
-        )
-        config_digest = _blob(tar, config)
-        manifest = _json(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": config_digest,
-                    "size": len(config),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                        "digest": layer_digest,
-                        "size": len(layer),
-                    }
-                ],
-            }
-        )
-        manifest_digest = _blob(tar, manifest)
-        index = {
-            "schemaVersion": 2,
-            "manifests": [
-                {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": manifest_digest,
-                    "size": len(manifest),
-                    "platform": {"architecture": arch, "os": "linux"},
-                    "annotations": {
-                        # containerd's importer names the image from this annotation; other tools use ref.name.
-                        "io.containerd.image.name": CONTAINERD_IMAGE,
-                        "org.opencontainers.image.ref.name": "latest",
-                    },
-                }
-            ],
-        }
-        for name, data in (
-            ("oci-layout", _json({"imageLayoutVersion": "1.0.0"})),
-            ("index.json", _json(index)),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-
-
-def oci_image_tarball(force: bool = False) -> Path:
-    """The OCI image layout tar of the rootfs, cached next to it."""
-    rootfs = build_rootfs()
-    target = rootfs.parent / "oci-image.tar"
-    if target.is_file() and not force:
-        return target
-    fd, tmp = tempfile.mkstemp(prefix=".oci-image-", suffix=".tar", dir=rootfs.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_oci_layout(rootfs, out)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def _ctr(*args: str) -> list[str]:

@@ -7,19 +7,25 @@ together with the shared libraries `ldd` lists for them. The result is cached un
 half-built tree is never mistaken for a finished one.
 
 Public API: `cache_dir()`, `rootfs_path()`, `build_rootfs(force=False)`, `rootfs_tarball(force=False)`,
-`write_rootfs_tar(rootfs, fileobj)` and `rootfs_for_user(uid, gid)`.
+`write_rootfs_tar(rootfs, fileobj)`, `rootfs_for_user(uid, gid)`, and the OCI image layout of the same rootfs for
+containerd: `oci_image_tarball(force=False)`, `write_oci_layout(rootfs, out)` (scenarios.images imports the images).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
+import json
 import os
+import platform
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 #: Directories every root filesystem needs, with their modes. Runtimes mount proc, sys and dev over the first three.
 DIRECTORIES: dict[str, int] = {
@@ -256,6 +262,123 @@ def _walk_sorted(root: Path) -> list[Path]:
     return out
 
 
+# The OCI image layout (for `ctr image import`) --------------------------------------------------------------
+
+#: The image as containerd names it (containerd keeps fully qualified references).
+CONTAINERD_IMAGE = "docker.io/boxtrace/busybox:latest"
+IMAGE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+IMAGE_CMD = ["/bin/sh"]
+
+_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+def image_architecture() -> str:
+    """This machine's architecture as image configs spell it (Go's GOARCH: amd64, arm64, ...)."""
+    machine = platform.machine()
+    return _GOARCH.get(machine, machine)
+
+
+def _blob(tar: tarfile.TarFile, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    info = tarfile.TarInfo(f"blobs/sha256/{digest}")
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+    return f"sha256:{digest}"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def write_oci_layout(rootfs: Path, out: IO[bytes]) -> None:
+    """Write an OCI image layout tar of `rootfs` (one layer) to the binary file `out`."""
+    layer_tar = io.BytesIO()
+    write_rootfs_tar(rootfs, layer_tar)
+    uncompressed = layer_tar.getvalue()
+    compressed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0) as gz:
+        gz.write(uncompressed)
+    arch = image_architecture()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        layer = compressed.getvalue()
+        layer_digest = _blob(tar, layer)
+        config = _json(
+            {
+                "architecture": arch,
+                "os": "linux",
+                "config": {"Env": IMAGE_ENV, "Cmd": IMAGE_CMD, "WorkingDir": "/"},
+                "rootfs": {
+                    "type": "layers",
+                    "diff_ids": ["sha256:" + hashlib.sha256(uncompressed).hexdigest()],
+                },
+                "history": [{"created_by": "boxtrace: busybox root filesystem built locally"}],
+            }
+        )
+        config_digest = _blob(tar, config)
+        manifest = _json(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": config_digest,
+                    "size": len(config),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                        "digest": layer_digest,
+                        "size": len(layer),
+                    }
+                ],
+            }
+        )
+        manifest_digest = _blob(tar, manifest)
+        index = {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": manifest_digest,
+                    "size": len(manifest),
+                    "platform": {"architecture": arch, "os": "linux"},
+                    "annotations": {
+                        # containerd's importer names the image from this annotation; other tools use ref.name.
+                        "io.containerd.image.name": CONTAINERD_IMAGE,
+                        "org.opencontainers.image.ref.name": "latest",
+                    },
+                }
+            ],
+        }
+        for name, data in (
+            ("oci-layout", _json({"imageLayoutVersion": "1.0.0"})),
+            ("index.json", _json(index)),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+
+def oci_image_tarball(force: bool = False) -> Path:
+    """The OCI image layout tar of the rootfs, cached next to it."""
+    rootfs = build_rootfs()
+    target = rootfs.parent / "oci-image.tar"
+    if target.is_file() and not force:
+        return target
+    fd, tmp = tempfile.mkstemp(prefix=".oci-image-", suffix=".tar", dir=rootfs.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_oci_layout(rootfs, out)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m scenarios.rootfs [--rebuild]` (`make rootfs`): print the cached root filesystem and its two
     tarballs (for docker import and ctr image import), building what is missing; with --rebuild, all of them from
@@ -265,8 +388,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scenarios.rootfs", description=main.__doc__)
     parser.add_argument("--rebuild", action="store_true", help="build the rootfs and its tarball again")
     args = parser.parse_args(argv)
-    from scenarios.images import oci_image_tarball  # images builds on this module: imported late
-
     for path in (build_rootfs(force=args.rebuild), rootfs_tarball(force=args.rebuild),
                  oci_image_tarball(force=args.rebuild)):
         print(path)

@@ -18,7 +18,7 @@ clusters, arrows labelled with the call that made each step happen) for a projec
 processes that chapter names, the arrows between them and, inside each box, the chapter's own calls. The chapters
 come from the caller (the CLI builds the walkthrough); viz never imports scenarios.
 
-`export_slide` is the one call the CLI and the TUI use.
+The CLI and the TUI draw slides through `viz.export.export(..., slide=True)`, which calls into this module.
 """
 
 from __future__ import annotations
@@ -521,16 +521,6 @@ def fit_16_9(graph: Any) -> None:
 
 # The entry point ----------------------------------------------------------------------------------------------
 
-
-def export_slide(recording: Recording, output: Path | str, *, theme: str | Theme = "light", fmt: str | None = None,
-                 focus: str | None = None, chapters: Sequence[Any] = (), detail: bool = False,
-                 show_pids: bool = False) -> Path:
-    """Write the slide of `recording` (svg, png, pdf or dot, from the suffix when `fmt` is None) and return the
-    path. `chapters` are the walkthrough's (needed for `focus`); the TUI calls this with its own."""
-    from viz.export import export
-
-    return export(recording, "architecture", fmt, theme, output, slide=True, focus=focus, chapters=chapters,
-                  detail=detail, show_pids=show_pids)
 
 
 def label_lines(svg: str) -> list[str]:
