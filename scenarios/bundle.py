@@ -128,6 +128,3 @@ def make_bundle(
     os.replace(tmp, bundle / "config.json")
     return bundle
 
-
-def has_cgroup_namespace() -> bool:
-    return os.path.exists("/proc/self/ns/cgroup")

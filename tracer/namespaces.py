@@ -38,15 +38,6 @@ def _inode_of(link: str) -> int | None:
         return None
 
 
-def parse_namespace_link(link: str) -> tuple[str, int] | None:
-    """("mnt", 4026531841) from "mnt:[4026531841]"; None for anything else."""
-    kind, _, _ = link.partition(":")
-    inode = _inode_of(link)
-    if not kind or inode is None:
-        return None
-    return kind, inode
-
-
 def read_status(tid: int) -> dict[str, str]:
     """The fields of /proc/TID/status we use (Name, Tgid, PPid, NSpid, ...); empty if the task is gone."""
     fields: dict[str, str] = {}

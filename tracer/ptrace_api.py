@@ -157,10 +157,6 @@ def poke_user(tid: int, offset: int, value: int) -> None:
         raise _fail(tid)
 
 
-def set_options(tid: int, options: int) -> None:
-    raw_ptrace(PTRACE_SETOPTIONS, tid, 0, options)
-
-
 class _Siginfo(ctypes.Structure):
     _fields_ = [("si_signo", ctypes.c_int), ("si_errno", ctypes.c_int), ("si_code", ctypes.c_int), ("pad", ctypes.c_byte * 116)]
 

@@ -149,13 +149,6 @@ def find_entrypoint(events: Iterable[Event]) -> Entrypoint | None:
     return None
 
 
-def header_of(events: Iterable[Event]) -> Header | None:
-    for event in events:
-        if isinstance(event, Header):
-            return event
-    return None
-
-
 def human_bytes(value: int) -> str:
     """256 MiB for 268435456; exact binary units when they divide evenly, else one decimal."""
     units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")

@@ -164,9 +164,3 @@ def first_by_kind(origins: Iterable[NamespaceOrigin]) -> dict[str, NamespaceOrig
     order = {kind: i for i, kind in enumerate(NAMESPACE_ORDER)}
     return dict(sorted(out.items(), key=lambda item: order.get(item[0], 99)))
 
-
-def origins_by_process(origins: Iterable[NamespaceOrigin]) -> dict[int, list[NamespaceOrigin]]:
-    out: dict[int, list[NamespaceOrigin]] = {}
-    for origin in origins:
-        out.setdefault(origin.pid, []).append(origin)
-    return out
