@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from scenarios.daemons import CONTAINERD_SOCKET, containerd_snapshotter
 from scenarios.rootfs import (

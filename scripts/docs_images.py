@@ -53,7 +53,7 @@ def main() -> int:
 
 
 def _chapters(recording) -> list:
-    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    return build_walkthrough([recording.header, *recording.events], lesson_for(recording.header.scenario)).chapters
 
 
 async def _screenshot(recording) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios import get_scenario
+from scenarios import get_scenario, lesson_for
 from scenarios.claims import BY_ID, CLAIMS, claims_for, generic_claims_for
 from tracer.claims import Before, Call, Claim, Count, Exists, OnlyBy, Trace, Who, check, evidence_seqs
 from tracer.events import Exec, Exit, Syscall
@@ -81,7 +81,7 @@ def test_claims_hold_in_a_live_trace(name: str, scenario_recording: Callable[[st
 @pytest.mark.parametrize("name", RECORDED)
 def test_every_walkthrough_chapter_states_checked_claims(name: str) -> None:
     recording = load_recording(RECORDINGS / f"{name}.jsonl")
-    walk = build_walkthrough(recording.events, name)
+    walk = build_walkthrough(recording.events, lesson_for(name))
     assert walk.source == name and walk.chapters
     for chapter in walk.chapters:
         claims = claims_for(name, chapter.id)

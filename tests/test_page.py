@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.processes import ProcessTable
 from tracer.recording import Recording, load_recording
@@ -33,7 +34,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def _chapters(recording: Recording) -> list:
-    return build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    return build_walkthrough([recording.header, *recording.events], lesson_for(recording.header.scenario)).chapters
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
+from scenarios import lesson_for
 from tracer.recording import load_recording
 from viz.tui.app import BoxtraceApp
 
@@ -36,7 +37,7 @@ ESSENTIAL_KEYS = ("n", "p", "q", "question_mark")
 
 def open_shipped(path: Path) -> BoxtraceApp:
     recording = load_recording(path)
-    return BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    return BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
 
 
 def run_at(app: BoxtraceApp, size: tuple[int, int], script: Callable[[Pilot], Awaitable[None]]) -> None:
