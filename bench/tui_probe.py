@@ -2,7 +2,7 @@
 
     python -m bench.tui_probe RECORDING RESULT.json SPAWNED_AT
 
-Loaded means: the app's TraceModel holds every event of the recording (when the app has one we can find),
+Loaded means: the app's TuiModel holds every event of the recording (when the app has one we can find),
 its workers are done and the message queue is drained (`pilot.pause()`), i.e. the first screen with the whole
 trace could be drawn. Times: `open_s` from the parent's spawn (interpreter start-up included) to loaded;
 `ingest_s` from the app's construction to loaded (what the events/s figure divides by).
@@ -33,7 +33,7 @@ def make_app(cls: type, recording: Any, path: str) -> Any:
 
 
 def find_model(app: Any) -> Any | None:
-    """The TraceModel the app (or its screen) feeds: an object with an `events` list and `extend`."""
+    """The TuiModel the app (or its screen) feeds: an object with an `events` list and `extend`."""
     holders = [app]
     try:
         holders.append(app.screen)

@@ -119,12 +119,12 @@ def check_library(recording: Recording) -> None:
     from rich.console import Console
 
     from boxtrace import api
-    from viz.tui.model import TraceModel
+    from viz.tui.model import TuiModel
     from viz.tui.walkthrough import build_walkthrough
     from viz.tui.widgets.details import render_event_details, render_process_details
 
     events = [recording.header, *recording.events]
-    model = TraceModel(events)
+    model = TuiModel(events)
     build_walkthrough(events, lesson_for(recording.header.scenario))
     console = Console(file=io.StringIO(), width=100)
     for event in events[:20] + events[-20:]:

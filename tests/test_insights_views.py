@@ -26,7 +26,7 @@ from viz.export import architecture_dot, tree_dot
 from viz.insights_view import diagram_notes, render_capabilities, render_process_insights, short_cgroup
 from viz.model import build_model
 from viz.themes import THEMES
-from viz.tui.model import TraceModel
+from viz.tui.model import TuiModel
 from viz.tui.widgets.details import render_event_details, render_process_details
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "scenarios" / "recordings"
@@ -69,7 +69,7 @@ def _first(events: list[Event], pid: int, name: str, **args: object) -> Syscall:
 
 def test_rootless_id_map_shows_for_every_process_in_the_user_namespace(recordings):
     recording = recordings["teach-rootless"]
-    model = TraceModel(_events(recording))
+    model = TuiModel(_events(recording))
     pid1 = _entrypoint(_insights(recording))
     inode = model.table.processes[pid1].ns["user"]
     sentence = f"in user namespace {inode}, uid 0 is host uid 65534 (1 id)"
@@ -87,7 +87,7 @@ def test_rootless_id_map_shows_for_every_process_in_the_user_namespace(recording
 
 
 def test_a_write_to_uid_map_shows_its_sentence(recordings):
-    model = TraceModel(_events(recordings["teach-rootless"]))
+    model = TuiModel(_events(recordings["teach-rootless"]))
     write = next(e for e in model.events if isinstance(e, Syscall) and str(e.args.get("path", "")).endswith("/uid_map"))
     text = _text(render_event_details(model, write))
     assert "what the trace shows" in text
@@ -96,7 +96,7 @@ def test_a_write_to_uid_map_shows_its_sentence(recordings):
 
 def test_docker_entrypoint_details_show_cgroup_capabilities_seccomp_and_mounts(recordings):
     recording = recordings["docker"]
-    model = TraceModel(_events(recording))
+    model = TuiModel(_events(recording))
     pid1 = _entrypoint(_insights(recording))
     text = _text(render_process_details(model, model.table.processes[pid1]))
     assert "what the trace shows about it" in text
@@ -114,7 +114,7 @@ def test_docker_entrypoint_details_show_cgroup_capabilities_seccomp_and_mounts(r
 
 def test_docker_events_an_insight_came_from_show_it(recordings):
     recording = recordings["docker"]
-    model = TraceModel(_events(recording))
+    model = TuiModel(_events(recording))
     pid1 = _entrypoint(_insights(recording))
     events = model.events
     install = _first(events, pid1, "prctl", option="PR_SET_SECCOMP")
@@ -161,12 +161,12 @@ def test_model_computes_insights_once_and_again_when_events_arrive(recordings):
     events = _events(recordings["runc"])
     end = events[-1]
     assert isinstance(end, End)
-    model = TraceModel(events[:-1])
+    model = TuiModel(events[:-1])
     first = model.insights()
     assert first is not None and model.insights() is first  # cached between renders
     model.extend([end])
     assert model.insights() is not first  # the end of the trace always gets a fresh computation
-    assert TraceModel(events[:1]).insights() is None  # nothing that can give rise to an insight
+    assert TuiModel(events[:1]).insights() is None  # nothing that can give rise to an insight
 
 
 # Diagram notes ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from rich.console import Console
 from tests.prereqs import require
 from tracer.events import Syscall
 from tracer.session import trace_to_list
-from viz.tui.model import TraceModel
+from viz.tui.model import TuiModel
 from viz.tui.widgets.details import render_event_details
 
 pytestmark = pytest.mark.root
@@ -29,7 +29,7 @@ def test_decoded_syscalls_carry_their_raw_registers() -> None:
     (sethostname,) = [e for e in events if isinstance(e, Syscall) and e.name == "sethostname"]
     assert len(sethostname.raw) == 2 and int(sethostname.raw[1], 16) == len("box")
 
-    model = TraceModel(events)
+    model = TuiModel(events)
     console = Console(width=120, record=True, color_system=None)
     console.print(render_event_details(model, unshare))
     text = console.export_text()

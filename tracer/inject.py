@@ -26,13 +26,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tracer.decoders import SYSCALL_NRS_BY_NAME
+from tracer.decoders import SYSCALL_NRS_BY_NAME, Trait, syscalls_with
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import fd_path, read_buffer, read_string, s32
 from tracer.xlat.errnos import errno_name
 
 #: Calls that cannot be failed: they never return (there is no exit stop to write the error at).
-UNINJECTABLE = frozenset({"exit", "exit_group", "rt_sigreturn"})
+UNINJECTABLE = syscalls_with(Trait.NEVER_RETURNS) | {"rt_sigreturn"}
 AT_FDCWD = -100
 AT_REMOVEDIR = 0x200
 #: Calls recorded after a fault although the container filter leaves them out: what the runtime removes.

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from tracer.decoders import format_call
+from tracer.decoders import Trait, format_call, syscalls_with
 from tracer.decoders.render import quote
 from tracer.events import (
     CATEGORIES,
@@ -48,6 +48,11 @@ CATEGORY_STYLES: dict[str, str] = {
 }
 
 MAX_ARGV_SHOWN = 8
+
+
+#: Calls that create a process, and that replace the program (the syscall table's traits).
+_PROCESS_CALLS = syscalls_with(Trait.PROCESS)
+_EXEC_CALLS = syscalls_with(Trait.EXEC)
 
 
 def describe_pid(table: ProcessTable, pid: int) -> str:
@@ -195,7 +200,7 @@ def noise_kind(event: Event) -> str | None:
     if not isinstance(event, Syscall):
         return None
     name = event.name
-    if name in ("clone", "clone3"):
+    if name in _PROCESS_CALLS:
         return "go-runtime" if _names_flag(event.args, "CLONE_THREAD") else None
     if name in ("tgkill", "tkill"):
         return "go-runtime" if _names_flag(event.args, "SIGURG") else None
@@ -206,7 +211,7 @@ def noise_kind(event: Event) -> str | None:
         return None
     if name == "prctl":
         return "probe" if _names_flag(event.args, "PR_CAPBSET_READ") else None
-    if name in ("execve", "execveat") and event.error == "ENOENT":
+    if name in _EXEC_CALLS and event.error == "ENOENT":
         return "path-search"
     return None
 
@@ -244,12 +249,11 @@ def render_event(event: Event, table: ProcessTable) -> Text | None:
 # The brief form of `boxtrace show` -------------------------------------------------------------------------------
 
 #: Syscalls that change where the process's `/` is.
-ROOT_SWITCHES = frozenset({"pivot_root", "chroot"})
+ROOT_SWITCHES = syscalls_with(Trait.ROOT)
 #: Syscalls that change who the process is: its ids, capabilities, no_new_privs, seccomp filter.
-IDENTITY_CALLS = frozenset({"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-                            "capset", "setfsuid", "setfsgid"})
+IDENTITY_CALLS = syscalls_with(Trait.IDENTITY)
 IDENTITY_PRCTLS = ("PR_SET_NO_NEW_PRIVS", "PR_SET_SECCOMP", "PR_CAPBSET_DROP", "PR_CAP_AMBIENT", "PR_SET_KEEPCAPS")
-NAMESPACE_CALLS = frozenset({"unshare", "setns", "clone", "clone3"})
+NAMESPACE_CALLS = syscalls_with(Trait.NAMESPACE)
 #: A run of at least this many like calls (same process, same call, same first argument) prints as two lines.
 MIN_RUN = 3
 

@@ -11,8 +11,6 @@ The main screen posts messages up (`MainScreen.Ready`) and the app sets state do
 from __future__ import annotations
 
 import asyncio
-import errno
-import os
 import signal
 import threading
 import time
@@ -26,9 +24,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tracer.recording import Recording
 from tracer.source import EventSource
+from viz.tui.errors import describe_os_error
 from viz.tui.live import LiveTrace
 from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
-from viz.tui.model import TraceModel
+from viz.tui.model import TuiModel
 from viz.tui.screens.help import HelpScreen
 from viz.tui.screens.main import MainScreen, ScreenSetup
 from viz.tui.screens.presenter import PresenterScreen
@@ -64,7 +63,7 @@ class BoxtraceApp(App[int]):
         self.export_dir = export_dir
         #: Open in presenter mode, on chapter 1 (`--present`).
         self.present = present
-        self.model = TraceModel()
+        self.model = TuiModel()
         if recording is not None:
             self.model.extend([recording.header, *recording.events])
         self.lesson = lesson
@@ -310,15 +309,6 @@ class BoxtraceApp(App[int]):
             return self.recording
         assert self.model.header is not None
         return Recording(header=self.model.header, events=list(self.model.events))
-
-
-def describe_os_error(error: OSError, directory: Path) -> str:
-    """An OSError as the end of one sentence, without Python's names for it."""
-    where = error.filename or directory
-    reason = error.strerror or os.strerror(error.errno or errno.EIO)
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{where} is not writable here ({reason.lower()}); start boxtrace with --export-dir DIR"
-    return f"{where}: {reason.lower()}"
 
 
 def run_recording_tui(recording: Recording, lesson: Lesson | None = None, *, present: bool = False,

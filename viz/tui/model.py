@@ -1,6 +1,6 @@
 """What the TUI shows, as plain data: the events so far, the process table, filters, names, namespace colours.
 
-Nothing here imports Textual. The app feeds events in (`TraceModel.extend`, the same for a recording and a live
+Nothing here imports Textual. The app feeds events in (`TuiModel.extend`, the same for a recording and a live
 trace) and the widgets ask questions; every answer is a pure function of the events, so tests can check it
 without a screen.
 """
@@ -75,7 +75,7 @@ BADGE_KINDS: dict[str, str] = {
 
 
 
-def trace_warning(model: TraceModel, *, recording: bool) -> str | None:
+def trace_warning(model: TuiModel, *, recording: bool) -> str | None:
     """One sentence when what is on screen is not a whole trace: a recording with no end line (truncated), or a
     trace that ended interrupted or failed."""
     end = model.end
@@ -191,7 +191,7 @@ class Changes:
     header_changed: bool = False
 
 
-class TraceModel:
+class TuiModel:
     """The events seen so far, folded incrementally (ProcessTable.add) as they arrive."""
 
     def __init__(self, events: Iterable[Event] = ()) -> None:

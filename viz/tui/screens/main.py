@@ -24,7 +24,7 @@ from tracer.events import Event
 from tracer.processes import Process
 from tracer.recording import Recording
 from viz.tui.messages import ExportDone, SearchDone
-from viz.tui.model import Changes, EventFilter, TraceModel, trace_warning
+from viz.tui.model import Changes, EventFilter, TuiModel, trace_warning
 from viz.tui.screens.presenter import PresenterScreen
 from viz.tui.walkthrough import Lesson, Walkthrough, build_walkthrough
 from viz.tui.widgets.details import DetailsPane
@@ -101,7 +101,7 @@ class MainScreen(Screen[None]):
     class Ready(Message):
         """The screen's widgets exist: the app may start feeding them (a live trace)."""
 
-    def __init__(self, model: TraceModel, setup: ScreenSetup | None = None, status: str = "") -> None:
+    def __init__(self, model: TuiModel, setup: ScreenSetup | None = None, status: str = "") -> None:
         super().__init__()
         self.model = model
         self.setup = setup or ScreenSetup()
@@ -475,7 +475,7 @@ class MainScreen(Screen[None]):
                 result = export(recording, view="architecture", fmt=fmt, theme=theme, output=target)
                 written.append(Path(result) if result else target)
         except OSError as error:
-            from viz.tui.app import describe_os_error
+            from viz.tui.errors import describe_os_error
 
             self.post_message(ExportDone(written, error=describe_os_error(error, directory)))
             return

@@ -9,7 +9,7 @@ is. The screen only reads the main screen's walkthrough and model and answers wi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,8 +21,15 @@ from textual.widgets import Footer, Static
 from viz.tui.walkthrough import Chapter, Walkthrough
 
 if TYPE_CHECKING:
-    from viz.tui.model import TraceModel
-    from viz.tui.screens.main import MainScreen
+    from viz.tui.model import TuiModel
+
+
+class ChapterSource(Protocol):
+    """What the presenter reads from the screen below it (the main screen): the model and its chapters."""
+
+    model: TuiModel
+
+    def walkthrough(self) -> Walkthrough: ...
 
 #: Trace lines shown under a chapter (the chapter's first events: its proof).
 MAX_PROOF_LINES = 5
@@ -66,14 +73,14 @@ class PresenterScreen(Screen[int | None]):
     PresenterScreen.-narrow #present-claim, PresenterScreen.-narrow #present-reality { width: 100%; }
     """
 
-    def __init__(self, main: MainScreen, index: int = 0) -> None:
+    def __init__(self, main: ChapterSource, index: int = 0) -> None:
         super().__init__()
         self.main = main
         self.index = index
         self._ready = False
 
     @property
-    def model(self) -> TraceModel:
+    def model(self) -> TuiModel:
         return self.main.model
 
     def compose(self) -> ComposeResult:

@@ -4,7 +4,7 @@
 reads can be tested without a screen. Explanations come from `tracer.decoders.explain` (data beside the
 decoders); while that module is missing the pane shows the arguments alone.
 
-The learner insights (tracer.insights, computed once per model by `TraceModel.insights()`) appear in both: a
+The learner insights (tracer.insights, computed once per model by `TuiModel.insights()`) appear in both: a
 process shows the id map of its user namespace, its cgroup and limits, its capabilities before and after, its
 seccomp filter, its mount table changes and any diagnosis (also under the process's start and exec events, the
 first thing selecting a process in the tree shows); an event an insight came from (a write to uid_map, a capset,
@@ -39,7 +39,7 @@ from tracer.events import (
 from tracer.processes import Process
 from viz.console import CATEGORY_STYLES, short_argv
 from viz.network import netlink_tree
-from viz.tui.model import TraceModel, event_text
+from viz.tui.model import TuiModel, event_text
 from viz.tui.walkthrough import CLONE_FLAG_KINDS, NAMESPACE_MEANING
 
 try:
@@ -98,14 +98,14 @@ def _flags_in(value: Any) -> list[str]:
     return found
 
 
-def _whose(model: TraceModel, seq: int) -> Text:
+def _whose(model: TuiModel, seq: int) -> Text:
     proc = model.owner(seq)
     if proc is None:
         return Text("")
     return Text.assemble(("process ", "dim"), (model.name_at(proc, seq), "bold"), (f" {model.describe_pid(proc)}", ""))
 
 
-def _insight_sentences(model: TraceModel, seq: int) -> list[str]:
+def _insight_sentences(model: TuiModel, seq: int) -> list[str]:
     index = model.insights()
     if index is None:
         return []
@@ -115,7 +115,7 @@ def _insight_sentences(model: TraceModel, seq: int) -> list[str]:
         return []
 
 
-def _process_insights(model: TraceModel, pid: int) -> RenderableType | None:
+def _process_insights(model: TuiModel, pid: int) -> RenderableType | None:
     """The insights about one process, or None when there are none."""
     index = model.insights()
     if index is None:
@@ -128,7 +128,7 @@ def _process_insights(model: TraceModel, pid: int) -> RenderableType | None:
         return None
 
 
-def render_event_details(model: TraceModel, event: Event) -> RenderableType:
+def render_event_details(model: TuiModel, event: Event) -> RenderableType:
     parts: list[RenderableType] = [event_text(event), _whose(model, event.seq)]
     parts.append(Text(f"seq {event.seq} · t {event.t:.6f} s", style="dim"))
     sentences = _insight_sentences(model, event.seq)
@@ -268,7 +268,7 @@ def _explanations(name: str, args: dict[str, Any]) -> list[RenderableType]:
     return parts
 
 
-def _process_started_details(model: TraceModel, event: ProcessStarted) -> list[RenderableType]:
+def _process_started_details(model: TuiModel, event: ProcessStarted) -> list[RenderableType]:
     parts: list[RenderableType] = [_section("new process")]
     grid = _grid()
     grid.add_row("via", event.via)
@@ -296,7 +296,7 @@ def _process_started_details(model: TraceModel, event: ProcessStarted) -> list[R
     return parts
 
 
-def render_process_details(model: TraceModel, proc: Process | None) -> RenderableType:
+def render_process_details(model: TuiModel, proc: Process | None) -> RenderableType:
     if proc is None:
         header = model.header
         lines = Text()
@@ -344,7 +344,7 @@ class DetailsPane(VerticalScroll):
     DetailsPane > #details-body { width: 1fr; height: auto; }
     """
 
-    def __init__(self, model: TraceModel, *, id: str | None = None) -> None:
+    def __init__(self, model: TuiModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
         self.shown_seq: int | None = None

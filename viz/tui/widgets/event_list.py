@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from viz.console import fold_text
-from viz.tui.model import TraceModel, noise_kind
+from viz.tui.model import TuiModel, noise_kind
 
 #: Longer lines are cut (with …) in the list; the details pane shows the whole call.
 MAX_LINE_CELLS = 400
@@ -80,7 +80,7 @@ class EventList(ScrollView, can_focus=True):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, EventList.CursorMoved)
 
-    def __init__(self, model: TraceModel, *, id: str | None = None) -> None:
+    def __init__(self, model: TuiModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
         self.seqs: list[int] = []

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from viz.tui.model import TraceModel
+from viz.tui.model import TuiModel
 from viz.tui.walkthrough import Chapter, Walkthrough
 
 #: Event lines quoted under "What this trace shows".
@@ -57,7 +57,7 @@ class NarrationPanel(VerticalScroll):
         yield Static(id="narration-foot")
         yield Static(id="narration-toc")
 
-    def show(self, walkthrough: Walkthrough, index: int, model: TraceModel) -> None:
+    def show(self, walkthrough: Walkthrough, index: int, model: TuiModel) -> None:
         chapter = walkthrough.chapters[index]
         total = len(walkthrough.chapters)
         self.remove_class("-intro")
@@ -113,7 +113,7 @@ class NarrationPanel(VerticalScroll):
         for part in ("#narration-events", "#narration-foot", "#narration-toc"):
             self.query_one(part, Static).update("")
 
-    def _quoted(self, chapter: Chapter, model: TraceModel) -> Text:
+    def _quoted(self, chapter: Chapter, model: TuiModel) -> Text:
         lines = Text()
         for seq in chapter.seqs[:MAX_QUOTED_EVENTS]:
             event = model.event(seq)

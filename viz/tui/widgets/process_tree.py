@@ -9,7 +9,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from tracer.processes import Process
-from viz.tui.model import TraceModel
+from viz.tui.model import TuiModel
 
 ROOT_LABEL = "all processes"
 
@@ -27,7 +27,7 @@ class ProcessTree(Tree[Process | None]):
     }
     """
 
-    def __init__(self, model: TraceModel, *, id: str | None = None) -> None:
+    def __init__(self, model: TuiModel, *, id: str | None = None) -> None:
         super().__init__(ROOT_LABEL, data=None, id=id)
         self.model = model
         self.auto_expand = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from viz.tui.model import EventFilter, TraceModel
+from viz.tui.model import EventFilter, TuiModel
 
 
 class TraceBanner(Static):
@@ -27,7 +27,7 @@ class TraceSummary(Static):
     TraceSummary { height: auto; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def show(self, model: TraceModel, flt: EventFilter, state: str, note: str | None = None, *,
+    def show(self, model: TuiModel, flt: EventFilter, state: str, note: str | None = None, *,
              live: bool = False) -> None:
         header = model.header
         text = Text()
