@@ -71,7 +71,7 @@ def test_sequence_picture_in_chain_order_and_a_pdf_page_per_chapter(tmp_path: Pa
 
     require(shutil.which("dot"), "Graphviz's dot is not installed")
     recording = load_recording(RECORDINGS / "docker.jsonl")
-    chapters = build_walkthrough([recording.header, *recording.events], recording.header.scenario).chapters
+    chapters = build_walkthrough([recording.header, *recording.events], lesson_for(recording.header.scenario)).chapters
     svg = export(recording, "sequence", "svg", "light", tmp_path / "s.svg", chapters=chapters).read_text()
     # Header boxes stand left to right in chain order.
     heads = re.findall(r'<title>h(\d+)</title>\s*<path[^>]*d="M([\d.]+)', svg)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tests.test_page import browser  # noqa: F401 (the headless chromium fixture)
 from tracer.events import Syscall
@@ -34,7 +35,7 @@ def test_tui_details_pane_shows_the_veth_message_as_a_tree():
     from viz.tui.app import BoxtraceApp
 
     recording = load_recording(RECORDING)
-    app = BoxtraceApp(recording=recording, scenario_name=recording.header.scenario)
+    app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
     seen: dict[str, str] = {}
 
     async def main() -> None:

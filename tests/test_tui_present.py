@@ -13,6 +13,7 @@ import pytest
 import pytest_textual_snapshot
 from textual.pilot import Pilot
 
+from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.engine import TraceOptions
 from tracer.recording import load_recording
@@ -45,7 +46,7 @@ def snap_compare(_snapshots_in_tests_dir, snap_compare):
 
 def presenter_app(name: str) -> BoxtraceApp:
     recording = load_recording(RECORDINGS / f"{name}.jsonl")
-    return BoxtraceApp(recording=recording, scenario_name=recording.header.scenario, present=True)
+    return BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario), present=True)
 
 
 def first_chapter_with_claim(app: BoxtraceApp) -> int:
