@@ -67,10 +67,13 @@ def get_scenario(name: str) -> Scenario:
 
 def lesson_for(name: str | None) -> Scenario | None:
     """The scenario named in a recording's header, as the lesson the viewers are handed; None when there is no
-    name or it names no scenario of this version."""
-    if not name or name not in SCENARIO_MODULES:
+    name or it names no scenario of this version (what-if variants included, as get_scenario finds them)."""
+    if not name:
         return None
-    return _load()[name]
+    try:
+        return get_scenario(name)
+    except UnknownScenario:
+        return None
 
 
 def __getattr__(attr: str) -> Any:

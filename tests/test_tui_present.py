@@ -17,6 +17,7 @@ from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.engine import TraceOptions
 from tracer.recording import load_recording
+from tracer.session import SessionSource
 from viz.tui.app import BoxtraceApp
 from viz.tui.live import LiveTrace
 from viz.tui.screens.main import MainScreen
@@ -134,8 +135,8 @@ def test_live_demo_runc_present_reaches_the_last_chapter(tmp_path: Path) -> None
     scenario.prepare()
     launch = scenario.launch()
     options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
-    live = LiveTrace(launch.command, launch.attach_pids, options, str(tmp_path / "runc-live.jsonl"))
-    app = BoxtraceApp(live=live, scenario_name=options.scenario, present=True)
+    live = LiveTrace(SessionSource(launch.command, launch.attach_pids, options, str(tmp_path / "runc-live.jsonl")))
+    app = BoxtraceApp(live=live, lesson=lesson_for(options.scenario), present=True)
     reached: dict[str, object] = {}
 
     async def main() -> None:
