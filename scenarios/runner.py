@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scenarios.base import Scenario
-from tracer.engine import TraceOptions, TraceResult
+from tracer.engine import TraceOptions
 from tracer.events import Event
 from tracer.session import TraceSession
+from tracer.source import TraceResult
 
 
 class ScenarioNotReady(Exception):

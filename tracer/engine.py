@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from tracer import ptrace_api as pt
 from tracer.capabilities import capability_masks
@@ -143,10 +144,10 @@ class TraceOptions:
 class _Pending:
     nr: int
     name: str
-    args: dict
+    args: dict[str, Any]
     category: Category
     started: float
-    notes: dict | None
+    notes: dict[str, Any] | None
     argv: list[str] | None = None
     env: list[str] | None = None
     #: Kept only for syscalls whose decoder reads results at the exit stop (pipe2's fds, wait4's status).
@@ -248,6 +249,8 @@ class Tracer:
         self._stop_requested = threading.Event()
         self._waker_pid: int | None = None
         self._launch_pid: int | None = None
+        #: The read end of the launched child's exec-error pipe, until it is read (see _read_exec_error).
+        self._exec_error_fd: int | None = None
         self._launch_exit: int | None = None
         self._launch_done_at: float | None = None
         self._attached_pids: set[int] = set()
@@ -326,7 +329,7 @@ class Tracer:
         self._emit_header(command or [], attach, mode)
         if self._injector is not None:
             for rule in self._injector.rules:
-                self._notice("info", f"what-if {rule.text}: {rule.describe()}")
+                self._notice(Level.INFO, f"what-if {rule.text}: {rule.describe()}")
         status = Status.COMPLETED
         # Events are plain acyclic objects: the cyclic collector's passes over a growing heap only cost time. Only
         # when the trace owns the process (the CLI's main thread); a TUI around it keeps its collector.
@@ -815,7 +818,7 @@ class Tracer:
         reaction = self._injector.reaction(name, decoded, context) if self._reacting(tracee) else None  # type: ignore[union-attr]
         if reaction:
             # After a fault: what the runtime prints on stdout/stderr and what it removes, for the diagnosis.
-            decoded, category = reaction
+            decoded, category = reaction[0], Category(reaction[1])
         if category == "other" and not self._record_all and nr not in self._extra_nr_set and not reaction:
             tracee.pending = None
             return
@@ -1274,8 +1277,8 @@ class Tracer:
             if low != 0x7F:
                 self._on_gone(tid, status)
                 continue
-            tracee = self.tracees.get(tid) or self._adopt(tid)
-            if tracee is None:
+            stopped = self.tracees.get(tid) or self._adopt(tid)
+            if stopped is None:
                 continue
             sig = (status >> 8) & 0xFF
             event = status >> 16
@@ -1286,7 +1289,7 @@ class Tracer:
                 except pt.PtraceError:
                     pass
             deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
-            self._detach_one(tracee, deliver)
+            self._detach_one(stopped, deliver)
         for tracee in list(self.tracees.values()):
             self._notice(Level.WARNING, f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
         self.tracees.clear()

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from functools import cache
 from types import UnionType
 from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
@@ -120,9 +119,14 @@ class Status(StrEnum):
 REDACTED = "<redacted>"
 
 
-@cache
+_NAMES_OF: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _NAMES_OF.get(cls)
+    if names is None:
+        names = _NAMES_OF[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,7 +471,8 @@ def _exact_types(hint: Any) -> frozenset[type] | None:
     origin, params = get_origin(hint), get_args(hint)
     if origin in (Union, UnionType):
         options = [_exact_types(option) for option in params]
-        return None if None in options else frozenset().union(*options)
+        known = [option for option in options if option is not None]
+        return None if len(known) < len(options) else frozenset().union(*known)
     if origin is list and (not params or params[0] is Any):
         return frozenset({list})
     if origin is dict and (not params or (params[0] is str and params[1] is Any)):
@@ -502,7 +507,7 @@ def _check_types(cls: type[Event], kwargs: dict[str, Any]) -> None:
         check = checks.get(key)
         if check is None:
             continue
-        if type(check) is frozenset:
+        if isinstance(check, frozenset):
             if type(value) in check:
                 continue
         elif check(value):

@@ -58,7 +58,7 @@ class Recorder:
     FLUSH_INTERVAL = 0.05
 
     def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
-        self._binary: io.BufferedWriter | None = None
+        self._binary: IO[bytes] | None = None
         self._text: IO[str] | None = None
         self._flusher: threading.Thread | None = None
         self._closed = threading.Event()

@@ -106,8 +106,9 @@ def decode_mknodat(ctx: SyscallContext) -> dict[str, Any]:
 
 def decode_mkdir(ctx: SyscallContext) -> dict[str, Any]:
     """mkdir(path, mode). Under /sys/fs/cgroup, making a directory creates a cgroup."""
-    out = {"path": read_string(ctx, ctx.args[0], note="path"), "mode": ctx.args[1] & S_IALLUGO}
-    _refine(ctx, "AT_FDCWD", out["path"])
+    path = read_string(ctx, ctx.args[0], note="path")
+    out: dict[str, Any] = {"path": path, "mode": ctx.args[1] & S_IALLUGO}
+    _refine(ctx, "AT_FDCWD", path)
     return out
 
 

@@ -29,6 +29,7 @@ from tracer.decoders import render as r
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.common import U32, fd_path, s32
 from tracer.decoders.sockets import sockaddr, socket_type
+from tracer.events import Category
 from tracer.xlat import rtnetlink as x
 from tracer.xlat.errnos import errno_name
 from tracer.xlat.flags import Table, decode_flags, decode_value
@@ -480,7 +481,7 @@ def _netlink_socket(ctx: SyscallContext, fd: int, out: dict[str, Any]) -> int | 
     out["netlink"] = decode_value(protocol, x.NETLINK_PROTOCOLS)
     if "netns" in info:
         out["netns"] = info["netns"]
-    ctx.category = "namespaces" if protocol == x.NETLINK_ROUTE else None
+    ctx.category = Category.NAMESPACES if protocol == x.NETLINK_ROUTE else None
     return protocol
 
 
@@ -586,7 +587,7 @@ def decode_socket(ctx: SyscallContext) -> dict[str, Any]:
         if purpose:
             ctx.notes["protocol"] = purpose
         if protocol == x.NETLINK_ROUTE:
-            ctx.category = "ipc"
+            ctx.category = Category.IPC
     else:
         out["protocol"] = protocol
     return out

@@ -173,7 +173,7 @@ def decode_prctl(ctx: SyscallContext) -> dict[str, Any]:
     if option in _PROCESS_OPTIONS:
         ctx.category = Category.PROCESS
     elif option not in _PRIVILEGE_OPTIONS:
-        ctx.category = "other"
+        ctx.category = Category.OTHER
     return out
 
 
