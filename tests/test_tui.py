@@ -582,8 +582,8 @@ def test_snapshot_main_screen_walkthrough(snap_compare, scenario_recording) -> N
 
 
 RUNC_RECORDING = ROOT_DIR / "scenarios" / "recordings" / "runc.jsonl"
-RUNC_INIT_PID = 15790  # the shipped runc recording's `runc init`, re-executed with execveat at seq 42
-RUNC_INIT_REEXEC_SEQ = 42
+RUNC_INIT_PID = 16954  # the shipped runc recording's `runc init`, re-executed with execveat at seq 51
+RUNC_INIT_REEXEC_SEQ = 51
 
 
 async def press_until(pilot: Pilot, key: str, reached: Callable[[], bool], limit: int = 200) -> None:
