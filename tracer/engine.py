@@ -73,6 +73,7 @@ from tracer.events import (
 from tracer.inject import REACTION_NRS, Injector, InjectRule
 from tracer.memory import ProcessMemory
 from tracer.namespaces import (
+    namespace_changes,
     nspid_chain,
     read_cmdline,
     read_comm,
@@ -1169,11 +1170,9 @@ class Tracer:
         state.ns = fresh
 
     def _emit_namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia) -> None:
-        for kind, inode in new.items():
-            before = old.get(kind)
-            if before is not None and before != inode:
-                self._emit(NamespaceChange(self._next_seq(), self._now(), pid=pid, kind=kind, old=before,
-                                           new=inode, via=via))
+        for kind, before, inode in namespace_changes(old, new):
+            self._emit(NamespaceChange(self._next_seq(), self._now(), pid=pid, kind=kind, old=before, new=inode,
+                                       via=via))
 
     # Mount tables ------------------------------------------------------------------------------------------
 

@@ -12,6 +12,19 @@ import os
 from tracer.events import NAMESPACE_KINDS
 
 
+def namespace_changes(old: dict[str, int], new: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(kind, old inode, new inode) for every kind whose inode differs between two namespace sets, in `new`'s
+    order. A kind `old` does not know is not a change (nothing to compare with). The one rule by which the engine
+    (from /proc) and the strace importer (from the flags it replays) turn namespace sets into NamespaceChange
+    events."""
+    changes = []
+    for kind, inode in new.items():
+        before = old.get(kind)
+        if before is not None and before != inode:
+            changes.append((kind, before, inode))
+    return changes
+
+
 def read_namespaces(tid: int) -> dict[str, int]:
     """kind -> inode for every namespace kind the kernel exposes; kinds that cannot be read are left out."""
     found: dict[str, int] = {}

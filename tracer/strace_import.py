@@ -72,6 +72,7 @@ from tracer.events import (
     Syscall,
     ThreadStarted,
 )
+from tracer.namespaces import namespace_changes
 from tracer.recording import Recorder, RecordingError
 from tracer.redact import redact_argv
 from tracer.xlat import mount_api as xmount_api
@@ -1409,10 +1410,8 @@ class _Importer:
             self._emit(Ipc, t, pid=pid, peer_pid=self.bound.get(args["path"]), path=args["path"])
 
     def _namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia, t: float) -> None:
-        for kind, inode in new.items():
-            before = old.get(kind)
-            if before is not None and before != inode:
-                self._emit(NamespaceChange, t, pid=pid, kind=kind, old=before, new=inode, via=via)
+        for kind, before, inode in namespace_changes(old, new):
+            self._emit(NamespaceChange, t, pid=pid, kind=kind, old=before, new=inode, via=via)
 
     def _gone(self, tid: int, pid: int, line: Line, t: float) -> None:
         self.pending.pop(tid, None)
