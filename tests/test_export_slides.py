@@ -269,7 +269,7 @@ def test_no_quadrant_of_a_slide_is_empty(name: str, tmp_path: Path) -> None:
 
 
 def test_export_slide_is_the_one_call_the_tui_needs(tmp_path: Path) -> None:
-    from viz.slides import export_slide
+    from viz.export import export_slide
 
     recording = _recording("runc")
     out = export_slide(recording, tmp_path / "root.svg", theme="dark", focus="root", chapters=_chapters(recording))

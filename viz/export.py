@@ -87,6 +87,16 @@ class ExportUsageError(ExportError):
 # The entry point ----------------------------------------------------------------------------------------------
 
 
+def export_slide(recording: Recording, output: Path | str, *, theme: str | Theme = "light", fmt: str | None = None,
+                 focus: str | None = None, chapters: Sequence[Any] = (), detail: bool = False,
+                 show_pids: bool = False) -> Path:
+    """Write the slide of `recording` (svg, png, pdf or dot, from the suffix when `fmt` is None) and return the
+    path. `chapters` are the walkthrough's (needed for `focus`); the TUI calls this with its own. (Here rather
+    than in viz.slides, which export itself draws with: one direction of import.)"""
+    return export(recording, "architecture", fmt, theme, output, slide=True, focus=focus, chapters=chapters,
+                  detail=detail, show_pids=show_pids)
+
+
 def export(recording: Recording, view: str, fmt: str | None, theme: str | Theme, output: Path | str, *,
            slide: bool = False, focus: str | None = None, chapters: Sequence[Any] = (), detail: bool = False,
            show_pids: bool = False) -> Path:

@@ -18,7 +18,7 @@ clusters, arrows labelled with the call that made each step happen) for a projec
 processes that chapter names, the arrows between them and, inside each box, the chapter's own calls. The chapters
 come from the caller (the CLI builds the walkthrough); viz never imports scenarios.
 
-The CLI and the TUI draw slides through `viz.export.export(..., slide=True)`, which calls into this module.
+`viz.export.export_slide` is the one call the CLI and the TUI use (it draws through this module).
 """
 
 from __future__ import annotations
