@@ -127,3 +127,32 @@ def test_a_whole_recording_has_no_banner(tmp_path: Path) -> None:
         await pilot.press("q")
 
     run(app, script)
+
+
+def test_export_writes_the_slides_of_the_launch_and_of_the_open_chapter(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`e` on an open chapter also writes the 16:9 slide of the whole launch and the slide of that chapter alone
+    (issue 17: the TUI's export is a slide a teacher can project)."""
+    monkeypatch.chdir(tmp_path)
+    app = BoxtraceApp(recording=load_recording(RECORDINGS / "runc.jsonl"))
+    record_notifications(app)
+
+    async def script(pilot: Pilot) -> None:
+        await pilot.press("n")
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("q")
+
+    run(app, script)
+    whole = tmp_path / "runc-slide.svg"
+    assert whole.is_file(), sorted(p.name for p in tmp_path.iterdir())
+    focused = [p for p in tmp_path.glob("runc-slide-*.svg")]
+    assert len(focused) == 1, sorted(p.name for p in tmp_path.iterdir())
+    for path in (whole, focused[0]):
+        root = ET.parse(path).getroot()
+        width = float(root.get("width", "0").removesuffix("pt"))
+        height = float(root.get("height", "0").removesuffix("pt"))
+        assert height > 0 and abs(width / height - 16 / 9) < 0.02, (path.name, width, height)

@@ -461,19 +461,30 @@ class MainScreen(Screen[None]):
         directory, stem = self.setup.export_to
         theme = "dark" if self.app.current_theme.dark else "light"
         recording = self.setup.recording or Recording(header=header, events=list(self.model.events))
-        self.notify(f"exporting the architecture diagram to {directory}…")
-        self._export_worker(recording, directory, stem, theme)
+        walk = self.walkthrough()
+        chapter = walk.chapters[self.chapter] if 0 <= self.chapter < len(walk.chapters) else None
+        self.notify(f"exporting the architecture diagram and the slides to {directory}…")
+        self._export_worker(recording, directory, stem, theme, list(walk.chapters),
+                            chapter.id if chapter is not None else None)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _export_worker(self, recording, directory: Path, stem: str, theme: str) -> None:
+    def _export_worker(self, recording, directory: Path, stem: str, theme: str,  # noqa: ANN001
+                       chapters: list, focus: str | None) -> None:
+        """The architecture (svg, png), the 16:9 slide of the whole launch and, when a chapter is open, the
+        slide of that chapter alone: what a teacher puts in a lecture."""
         written: list[Path] = []
         try:
-            from viz.export import export
+            from viz.export import export, export_slide
 
             for fmt in ("svg", "png"):
                 target = directory / f"{stem}-architecture.{fmt}"
                 result = export(recording, view="architecture", fmt=fmt, theme=theme, output=target)
                 written.append(Path(result) if result else target)
+            target = directory / f"{stem}-slide.svg"
+            written.append(export_slide(recording, target, theme=theme, chapters=chapters))
+            if focus is not None:
+                target = directory / f"{stem}-slide-{focus}.svg"
+                written.append(export_slide(recording, target, theme=theme, chapters=chapters, focus=focus))
         except OSError as error:
             from viz.tui.errors import describe_os_error
 
