@@ -47,7 +47,13 @@ def test_signal_ends_a_live_tui_trace_cleanly(signum: int, tmp_path: Path) -> No
         while time.monotonic() < deadline and not (out.exists() and b'"sleep"' in out.read_bytes()):
             _drain(controller, time.monotonic() + 0.1)
         assert out.exists() and b'"sleep"' in out.read_bytes(), "the live trace never started"
-        sleeper = next(c for c in state.children_of(proc.pid) if state.cmdline(c) == b"sleep\x0030\x00")
+        # "sleep" is in the recording's header (the command) before the child has exec'd: wait for the exec.
+        sleepers: list[int] = []
+        while time.monotonic() < deadline and not sleepers:
+            sleepers = [c for c in state.children_of(proc.pid) if state.cmdline(c) == b"sleep\x0030\x00"]
+            _drain(controller, time.monotonic() + 0.05)
+        assert sleepers, "the launched sleep never exec'd"
+        sleeper = sleepers[0]
         proc.send_signal(signum)
         end = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < end:
