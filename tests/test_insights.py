@@ -310,16 +310,30 @@ def test_runc_bundle_has_no_seccomp_filter(runc):
     assert seccomp_filters(runc) == []
 
 
+def _root_mount_field() -> str:
+    """The root field of this process's "/" mount in /proc/self/mountinfo (the last one: it is on top)."""
+    root = "/"
+    with open("/proc/self/mountinfo") as lines:
+        for line in lines:
+            fields = line.split()
+            if fields[4] == "/":
+                root = fields[3]
+    return root
+
+
 def test_mount_tree_changes_at_pivot_root(teach):
     from scenarios.rootfs import build_rootfs
 
-    rootfs = str(build_rootfs())
+    # mountinfo names a mount's root within its filesystem: where "/" is itself a bind of a directory (a
+    # debootstrapped machine pivoted into /var/tmp/...), that directory prefixes every path below.
+    machine_root = _root_mount_field()
+    rootfs = os.path.normpath(machine_root + "/" + str(build_rootfs()))
     timeline = mount_timeline(teach)
     pid = _entrypoint_pid(teach)
     moments = [moment for moment, _ in timeline.trees(pid)]
     assert moments == ["before-first-mount", "after-pivot_root", "after-old-root-detached"]
     (_, before), (_, pivoted), (_, detached) = timeline.trees(pid)
-    assert before.root.root == "/" and before.root.mount_point == "/"
+    assert before.root.root == machine_root and before.root.mount_point == "/"
     assert pivoted.root.root == rootfs  # "/" is now the rootfs...
     old = pivoted.stacked_on_root()
     assert [m.id for m in old] == [before.root.id]  # ...with the old root stacked on top of it

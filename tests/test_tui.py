@@ -352,9 +352,10 @@ def test_export_writes_svg_and_png(scenario_recording, tmp_path: Path) -> None:
         await pilot.press("q")
 
     run_app(app, script)
-    svg = sorted(tmp_path.glob("*.svg"))
-    png = sorted(tmp_path.glob("*.png"))
+    svg = sorted(tmp_path.glob("*-architecture.svg"))
+    png = sorted(tmp_path.glob("*-architecture.png"))
     assert len(svg) == 1 and len(png) == 1, list(tmp_path.iterdir())
+    assert (tmp_path / "runc-slide.svg").is_file(), list(tmp_path.iterdir())
     assert ET.parse(svg[0]).getroot().tag.endswith("svg")
     assert png[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
