@@ -230,7 +230,7 @@ def test_runc_prepare_removes_what_a_killed_trace_left(tmp_path: Path) -> None:
     scenario = get_scenario("runc")
     readiness = scenario.check()
     require(readiness.ready, f"runc scenario not ready: {readiness.reason}")
-    from scenarios.runc import runc_container_ids
+    from scenarios.runc import RUNC_ROOT, runc_container_ids
 
     scenario.prepare()
     launch = scenario.launch()
@@ -241,10 +241,13 @@ def test_runc_prepare_removes_what_a_killed_trace_left(tmp_path: Path) -> None:
         cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
+        # The container only echoes, so it lives for milliseconds: watch runc's state file (cheap to stat), not
+        # `runc list` (a process per poll, slow enough under load to miss the whole life of the container).
+        state = RUNC_ROOT / container / "state.json"
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and container not in runc_container_ids():
-            time.sleep(0.01)
-        assert container in runc_container_ids(), "runc never created the container"
+        while time.monotonic() < deadline and not state.exists():
+            time.sleep(0.001)
+        assert state.exists(), "runc never created the container"
     finally:
         trace.kill()
         trace.wait()
