@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.workloads import CONFIG_LABELS, CONFIGS, DOCKER_CONFIGS, DOCKER_LABELS
+from bench.workloads import (
+    CONFIG_LABELS,
+    CONFIGS,
+    DOCKER_CONFIGS,
+    DOCKER_LABELS,
+    LIVE_TUI_CONFIGS,
+    LIVE_TUI_LABELS,
+)
 
 
 def _s(value: float | None, digits: int = 3) -> str:
@@ -121,6 +128,45 @@ def docker_md(docker: dict[str, Any], rounds: int) -> list[str]:
     return lines
 
 
+def live_tui_md(live: dict[str, Any], rounds: int) -> list[str]:
+    if live.get("skipped"):
+        return [f"Skipped: {live['skipped']}"]
+    ratios = live["ratios"]
+    lines = [
+        f"{live['description']}, median of {rounds} interleaved rounds. The TUI runs headless in its own process "
+        "(`python -m bench.live_tui`: `BoxtraceApp(live=...)` on Textual's headless driver, the tracer on the "
+        "app's worker thread, events batched by `viz.tui.live.EventPump`) and quits when the trace has ended "
+        "and its last batch is drawn. Lag: every 10 ms, how long ago the tracer produced the first event the "
+        "screen does not show yet (a batch counts as shown once the frame after it is drawn).",
+        "",
+        "| configuration | median s | min–max s | in-trace s | × the file (whole) | × the file (in trace) "
+        "| worst lag s | p95 lag s (median round) | most events behind | batches | events |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for config in LIVE_TUI_CONFIGS:
+        row = live["configs"].get(config)
+        if row is None:
+            continue
+        tui = config == "tui"
+        cells = [
+            LIVE_TUI_LABELS[config],
+            _s(row["median"]),
+            _range(row),
+            _s(row.get("median_in_trace")),
+            _x(ratios.get("tui/file")) if tui else "",
+            _x(ratios.get("tui-trace/file-trace")) if tui else "",
+            _s(row.get("worst_lag_s")) if tui else "",
+            _s(row.get("p95_lag_s")) if tui else "",
+            "" if not tui or row.get("max_events_behind") is None else f"{row['max_events_behind']:.0f}",
+            "" if not tui or row.get("batches") is None else f"{row['batches']:.0f}",
+            "" if row.get("median_events") is None else f"{row['median_events']:.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    if live.get("error"):
+        lines += ["", f"The TUI probe reported: {live['error']}"]
+    return lines
+
+
 def consumers_md(consumers: dict[str, Any]) -> list[str]:
     lines = []
     recordings = consumers.get("recordings", {})
@@ -185,9 +231,11 @@ def startup_md(startup: dict[str, Any], rounds: int) -> list[str]:
     return lines
 
 
-def targets_md(targets: list[dict[str, Any]]) -> list[str]:
+def targets_md(targets: list[dict[str, Any]], issue: bool | None = None) -> list[str]:
     lines = ["| target | limit | verdict |", "|---|---|---|"]
     for row in targets:
+        if issue is not None and bool(row.get("issue")) != issue:
+            continue
         mark = {True: "✅", False: "❌", None: "–"}[row["met"]]
         lines.append(f"| {row['target']} | {row['limit']} | {mark} {row['verdict']} |")
     return lines
@@ -210,11 +258,14 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
     if results.get("targets"):
-        out += ["## Targets", "", *targets_md(results["targets"]), ""]
+        out += ["## Issue 21's targets", "", *targets_md(results["targets"], issue=True), ""]
+        out += ["## Earlier targets", "", *targets_md(results["targets"], issue=False), ""]
     if results.get("launch"):
         out += ["## Launch workloads", "", *launch_md(results["launch"], rounds), ""]
     if results.get("docker"):
         out += ["## docker run", "", *docker_md(results["docker"], rounds), ""]
+    if results.get("live_tui"):
+        out += ["## The live TUI", "", *live_tui_md(results["live_tui"], rounds), ""]
     if results.get("consumers"):
         out += ["## Recording consumers", "", *consumers_md(results["consumers"]), ""]
     if results.get("startup"):

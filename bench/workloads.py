@@ -449,3 +449,43 @@ def docker_runner(tmp: Path, strace_set: list[str], daemon_pids: list[int]) -> C
             _remove_container(name)
 
     return run_one
+
+
+# The live TUI ----------------------------------------------------------------------------------------------
+
+LIVE_TUI_CONFIGS: tuple[str, ...] = ("file", "tui")
+LIVE_TUI_LABELS: dict[str, str] = {
+    "file": "boxtrace run --filter all -o FILE > /dev/null (the trace to a file)",
+    "tui": "the same trace into the live TUI, headless, with -o FILE (bench.live_tui)",
+}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def live_tui_runner(tmp: Path, dd_count: int) -> Callable[[str, int], Sample]:
+    """run_one(config, round): dd under `--filter all`, to a file or into the headless live TUI."""
+
+    def run_one(config: str, index: int) -> Sample:
+        recording = tmp / f"live-{config}.jsonl"
+        recording.unlink(missing_ok=True)
+        if config == "file":
+            argv = configured_argv("boxtrace-all", dd_argv(dd_count), strace_set=[], recording=recording)
+            sample = run_timed(argv, timeout=900)
+        elif config == "tui":
+            result = tmp / "live-tui.json"
+            result.unlink(missing_ok=True)
+            argv = [
+                sys.executable, "-m", "bench.live_tui", "--result", str(result), "--output", str(recording),
+                "--filter", "all", "--", *dd_argv(dd_count),
+            ]  # fmt: skip
+            sample = run_timed(argv, timeout=900, cwd=str(REPO))
+            if result.exists():
+                sample.extra.update(json.loads(result.read_text()))
+            else:
+                sample.rc = sample.rc or 1
+                sample.extra["error"] = "bench.live_tui wrote no result"
+        else:
+            raise ValueError(config)
+        sample.extra.update(recording_facts(recording))
+        return sample
+
+    return run_one
