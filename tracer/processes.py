@@ -83,6 +83,8 @@ class ProcessTable:
         self.ipc: list[Ipc] = []
         self.end: End | None = None
         self._thread_owner: dict[int, int] = {}
+        #: The namespaces each root process started in (its `ns` follows it as it unshares and setns's).
+        self._root_ns: dict[int, dict[str, int]] = {}
 
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> ProcessTable:
@@ -157,6 +159,7 @@ class ProcessTable:
             parent.children.append(event.pid)
         else:
             self.roots.append(event.pid)
+            self._root_ns.setdefault(event.pid, dict(event.ns))
 
     # Questions consumers ask -------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ class ProcessTable:
         if self.header is not None and self.header.host_ns:
             return dict(self.header.host_ns)
         if self.roots:
-            return dict(self.processes[self.roots[0]].ns)
+            return dict(self._root_ns[self.roots[0]])
         return {}
 
     def new_namespaces(self, pid: int) -> dict[str, int]:

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from tracer.decoders import Trait, format_call, syscalls_with
-from tracer.events import NAMESPACE_ORDER, Event, Exec, ProcessVia, Syscall
+from tracer.events import NAMESPACE_ORDER, Event, Exec, NamespaceChange, NamespaceVia, ProcessVia, Syscall
 from tracer.processes import Process, ProcessTable
+from tracer.xlat.clone import namespaces_of
 from viz.roles import (
     DOCKER_MANAGED_CONTAINERD_SOCKET,
     FOR_CHILDREN_KINDS,
@@ -293,6 +294,59 @@ class _ProcessFacts:
     spawned: list[tuple[int, Process]] = field(default_factory=list)
     #: Successful clone/clone3/fork/vfork calls, by seq (their exit comes after the child's start event).
     clones: list[Syscall] = field(default_factory=list)
+    #: Successful unshare/setns calls and the namespace changes they made, in order.
+    moves: list[Syscall] = field(default_factory=list)
+    changes: list[NamespaceChange] = field(default_factory=list)
+
+
+def move_notes(calls: list[Syscall], changes: list[NamespaceChange], host: dict[str, int],
+               creators: dict[int, int]) -> list[tuple[int, str]]:
+    """(seq, note) for each successful unshare or setns a process made to itself. A process stays drawn in the
+    namespaces it began in, so the note says where it went: "unshare: own mnt, uts, ipc, net namespaces; new pid
+    namespace for its children" (from the flags: pid and time apply to children only, and the kernel shows no
+    pid_for_children link until the first child exists), "setns: joins pid 768's net namespace", "setns: back
+    into the host's net namespace" (from the namespace change the trace recorded after the call)."""
+    notes: list[tuple[int, str]] = []
+    seen: set[int] = set()
+
+    def made_by(call: Syscall, via: NamespaceVia) -> list[NamespaceChange]:
+        """The changes the trace recorded right after `call`: one run of back-to-back events."""
+        run: list[NamespaceChange] = []
+        for change in changes:
+            if change.seq <= call.seq:
+                continue
+            if change.via != via or (run and change.seq != run[-1].seq + 1):
+                break
+            run.append(change)
+        return run
+
+    for call in calls:
+        if call.name == "unshare":
+            kinds = namespaces_of(call.args.get("flags") or [])
+            own = [k for k in NAMESPACE_ORDER if k in kinds and k not in ("pid", "time")]
+            children = [k for k in NAMESPACE_ORDER if k in kinds and k in ("pid", "time")]
+            parts = [f"own {', '.join(own)} {'namespace' if len(own) == 1 else 'namespaces'}"] if own else []
+            if children:
+                parts.append(f"new {' and '.join(children)} namespace for its children")
+            if parts:
+                notes.append((call.seq, "unshare: " + "; ".join(parts)))
+            seen.update(c.new for c in made_by(call, NamespaceVia.UNSHARE) if c.new is not None)
+            continue
+        joined = made_by(call, NamespaceVia.SETNS)
+        for change in joined:
+            if change.new is None or change.kind.endswith("_for_children"):
+                continue
+            if host.get(change.kind) == change.new:
+                where = f"back into the host's {change.kind} namespace"
+            elif change.new in seen:
+                where = f"back into its earlier {change.kind} namespace"
+            elif change.new in creators:
+                where = f"joins pid {creators[change.new]}'s {change.kind} namespace"
+            else:
+                where = f"joins an existing {change.kind} namespace"
+            notes.append((call.seq, f"setns: {where}"))
+        seen.update(c.new for c in joined if c.new is not None)
+    return notes
 
 
 class _Builder:
@@ -305,6 +359,8 @@ class _Builder:
         self.facts: dict[int, _ProcessFacts] = {id(p): _ProcessFacts() for p in table.history}
         #: normalized socket path -> (seq, process) of each successful bind.
         self.binders: dict[str, list[tuple[int, Process]]] = {}
+        #: namespace inode -> pid of the first process seen entering it by clone or unshare (its creator).
+        self.creators: dict[int, int] = {}
         self._by_role: dict[str, list[Process]] | None = None
         self._connections: list[dict[str, Any]] | None = None
         self._scan()
@@ -320,6 +376,11 @@ class _Builder:
                 event = events.get(seq)
                 if isinstance(event, Exec):
                     facts.key_events.append(event)
+                elif isinstance(event, NamespaceChange):
+                    if event.via in (NamespaceVia.UNSHARE, NamespaceVia.SETNS):
+                        facts.changes.append(event)
+                    if event.via != NamespaceVia.SETNS and event.new is not None:
+                        self.creators.setdefault(event.new, proc.pid)
                 elif isinstance(event, Syscall):
                     if event.category != "other":
                         facts.key_events.append(event)
@@ -328,6 +389,8 @@ class _Builder:
                             facts.clones.append(event)
                         elif event.name in DECISIVE_SYSCALLS:
                             facts.decisive.append(event)
+                            if event.name in ("unshare", "setns"):
+                                facts.moves.append(event)
                         elif event.name == "bind" and event.args.get("path"):
                             bound = (event.notes or {}).get("path") or event.args["path"]
                             path = normalize_socket_path(str(bound))
@@ -607,6 +670,13 @@ class _Builder:
         # Each insight note goes on the component the process was when it happened (runc init drops the
         # capabilities, not the entrypoint it becomes).
         for proc in self.table.history:
+            # Where the process went first: it is drawn in the namespaces it began in.
+            facts = self.facts[id(proc)]
+            for seq, text in move_notes(facts.moves, facts.changes, self.host, self.creators):
+                phase = self.book.phase_at(proc, seq)
+                notes = graph.nodes[node_for(proc, phase, is_own(proc, phase))].setdefault("notes", [])
+                if text not in notes and len(notes) < MAX_NODE_NOTES:
+                    notes.append(text)
             if proc.pid in self.notes:
                 for note in self.notes_of(proc, slide=True):
                     phase = self.book.phase_at(proc, note.seq)
