@@ -31,6 +31,7 @@ from viz.tui.model import TuiModel
 from viz.tui.screens.help import HelpScreen
 from viz.tui.screens.main import MainScreen, ScreenSetup
 from viz.tui.screens.presenter import PresenterScreen
+from viz.tui.screens.spec import SpecScreen
 from viz.tui.walkthrough import Lesson
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "app.tcss"
@@ -169,6 +170,21 @@ class BoxtraceApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_spec(self) -> None:
+        """`b` (on the panes or in presenter mode): the spec view over the current screen."""
+        if not isinstance(self.screen, SpecScreen):
+            present = isinstance(self.screen, PresenterScreen)
+            self.push_screen(SpecScreen(self.model, present=present), callback=self._spec_closed)
+
+    def _spec_closed(self, seqs: tuple[int, ...] | None) -> None:
+        """Back from the spec view: Enter on a row shows its proving event in the panes (leaving presenter
+        mode, as Enter does there); Esc returns where the view was opened."""
+        if not seqs:
+            return
+        if isinstance(self.screen, PresenterScreen):
+            self.pop_screen()
+        self.main_screen.show_proof(seqs)
 
     # The live trace --------------------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("] / [", "next / previous match of the last search"),
     ("e", "export the architecture diagram (SVG and PNG) to the current directory (or --export-dir)"),
     ("s", "save the screen as an SVG screenshot, to the same place"),
+    ("b", "spec view: the OCI bundle's promises (config.json) beside what the trace shows was applied, each "
+          "✓ kept, ✗ differs or ? not visible; Enter goes to a row's proving event (also in presenter mode)"),
     ("t / d", "show or hide the process tree / the details (on a narrow screen, one side pane at a time)"),
     ("Enter", "unfold a folded row of routine events (… 37 Go runtime events); a shows every event"),
     ("o", "show the traced program's output (live traces)"),

@@ -90,6 +90,8 @@ class MainScreen(Screen[None]):
         Binding("z", "zoom", "Zoom", id="zoom", tooltip="Zoom the walkthrough (or the focused pane) to the screen"),
         Binding("e", "export", "Export", id="export", tooltip="Export the architecture diagram (SVG, PNG)"),
         Binding("P", "present", "Present", id="present", tooltip="Presenter mode: one chapter at a time, large"),
+        Binding("b", "app.spec", "Spec", id="spec",
+                tooltip="The bundle's promises (config.json) beside what the trace shows was applied"),
         Binding("right_square_bracket", "search_again(1)", "Next match", id="next-match", show=False),
         Binding("left_square_bracket", "search_again(-1)", "Prev match", id="previous-match", show=False),
         Binding("o", "output", "Output", id="output", show=False,
@@ -300,6 +302,20 @@ class MainScreen(Screen[None]):
             self.refresh_summary()
         self.event_list.select(seq, center=True)
         return True
+
+    def show_proof(self, seqs: tuple[int, ...]) -> None:
+        """From the spec view: mark a row's proving events, select the first and show it in the details pane
+        (on a narrow screen the details take the side pane)."""
+        if self.layout_mode != "three" and self._side != "details":
+            self._side = "details"
+            self.apply_layout()
+        elif self.layout_mode == "three" and "details" in self._hidden:
+            self._hidden.discard("details")
+            self.apply_layout()
+        self.event_list.set_marked(seqs)
+        if self.select_event(seqs[0], subject=True):
+            self.details_pane.show_event(seqs[0])
+        self.event_list.focus()
 
     @on(Tree.NodeHighlighted, "#processes")
     def on_process_highlighted(self, message: Tree.NodeHighlighted) -> None:

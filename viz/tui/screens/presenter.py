@@ -45,6 +45,8 @@ class PresenterScreen(Screen[int | None]):
         Binding("p,left", "step(-1)", "Prev", id="present-previous", tooltip="Previous chapter"),
         Binding("enter", "open_panes", "Panes", id="present-open", tooltip="Open the three panes at this event"),
         Binding("P", "leave", "Leave", id="present-leave", tooltip="Leave presenter mode"),
+        Binding("b", "app.spec", "Spec", id="present-spec",
+                tooltip="The bundle's promises beside what the trace shows was applied"),
         Binding("q", "app.quit", "Quit", id="present-quit"),
         Binding("question_mark", "app.help", "Help", id="present-help"),
     ]
