@@ -180,8 +180,8 @@ def insights(recording: Recording) -> Any:
 
 
 def spec(recording: Recording) -> Any:
-    """tracer.spec.SpecReport: the OCI bundle's promises beside what the trace shows (`boxtrace spec`)."""
-    from tracer.spec import spec_report
+    """tracer.insights.spec.SpecReport: the OCI bundle's promises beside what the trace shows (`boxtrace spec`)."""
+    from tracer.insights.spec import spec_report
 
     return spec_report(events(recording))
 

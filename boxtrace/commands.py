@@ -197,8 +197,8 @@ def milestone_seqs(events: list) -> frozenset[int]:
 def spec_command(args: argparse.Namespace) -> int:
     import json
 
+    from tracer.insights.spec import spec_report
     from tracer.recording import load_recording
-    from tracer.spec import spec_report
     from viz.spec_view import render_spec, spec_json
 
     recording = load_recording(args.trace)

@@ -16,8 +16,8 @@ from tests.cli_e2e import run_boxtrace
 from tests.prereqs import require
 from tracer.events import REDACTED, BundleConfig, Event, Exec
 from tracer.insights.overlay import overlay_from_options
+from tracer.insights.spec import DIFFERS, KEPT, NOT_VISIBLE, OCI_NAMESPACES, spec_report
 from tracer.recording import load_recording
-from tracer.spec import DIFFERS, KEPT, NOT_VISIBLE, OCI_NAMESPACES, spec_report
 from tracer.spec_capture import bundle_argument, redact_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ so that the three views cannot drift apart. A verdict is never told by colour al
 out, so each carries a symbol and its word ("✓ kept", "✗ differs", "? not visible").
 
 It is also the views' one door to the rows (`spec_for`): the console, the TUI and the page all show
-`tracer.spec.spec_report(events)`; if that module moves, only the import below changes.
+`tracer.insights.spec.spec_report(events)`; if that module moves, only the import below changes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from tracer.events import Event
-from tracer.spec import DIFFERS, KEPT, NOT_VISIBLE, VERDICTS, SpecReport, SpecRow, spec_report
+from tracer.insights.spec import DIFFERS, KEPT, NOT_VISIBLE, VERDICTS, SpecReport, SpecRow, spec_report
 
 __all__ = ["DIFFERS", "KEPT", "LABEL_WIDTH", "NOT_VISIBLE", "VERDICTS", "VERDICT_LOOKS", "SpecReport", "SpecRow",
            "VerdictLook", "bundle_line", "count_parts", "no_rows_sentence", "proving_seq", "render_spec", "spec_for",

@@ -34,9 +34,10 @@ from tracer.insights.idmaps import IdMaps, UserNamespaceMaps, id_maps
 from tracer.insights.mounts import MountTimeline, mount_timeline
 from tracer.insights.namespaces import NamespaceOrigin, namespace_origins
 from tracer.insights.network import NetworkState, network_state
-from tracer.insights.overlay import OverlayRoot, find_overlay_root
+from tracer.insights.overlay import OverlayRoot
 from tracer.insights.paths import ReadablePath, readable_paths
 from tracer.insights.seccomp import SeccompFilter, seccomp_filters
+from tracer.insights.spec import find_overlay_root
 from tracer.processes import ProcessTable
 
 __all__ = [

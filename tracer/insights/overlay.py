@@ -10,10 +10,7 @@ lowest first, and the writable layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from tracer.events import Event, Syscall
 
 
 @dataclass(frozen=True)
@@ -90,20 +87,3 @@ def overlay_from_options(text: str, seq: int, via: str) -> OverlayRoot | None:
     stacked = [part for part in lower.replace("::", ":").split(":") if part]
     return OverlayRoot(tuple(reversed(stacked)), values.get("upperdir"), values.get("workdir"), seq, via,
                        tuple(rest))
-
-
-def find_overlay_root(events: Iterable[Event]) -> OverlayRoot | None:
-    """The container's overlay root in a trace: the one `boxtrace spec` finds under the bundle's root when the
-    trace holds a bundle, else the last successful overlay mount call (a runtime's root is mounted last)."""
-    from tracer.spec import spec_report
-
-    events = list(events)
-    report = spec_report(events)
-    if report.overlay is not None:
-        return report.overlay
-    found = None
-    for event in events:
-        if isinstance(event, Syscall) and event.name == "mount" and event.error is None \
-                and event.args.get("fstype") == "overlay":
-            found = overlay_from_options(str(event.args.get("data") or ""), event.seq, "mount") or found
-    return found
