@@ -25,16 +25,8 @@ from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.events import Exec, Exit, Header, ProcessStarted, Signal, Syscall, ThreadStarted
 from tracer.recording import Recording, load_recording
-from tracer.strace_import import (
-    StraceImportError,
-    _parse_line,
-    _return_value,
-    import_strace,
-    int_of,
-    link_of,
-    split_top,
-    string_literal,
-)
+from tracer.strace_import import StraceImportError, import_strace
+from tracer.strace_lexer import int_of, link_of, parse_line, return_value, split_top, string_literal
 
 PROGRAMS = Path(__file__).parent / "programs"
 BOXTRACE = [sys.executable, "-m", "boxtrace"]
@@ -337,8 +329,8 @@ def test_int_of(text: str, value: int) -> None:
     ("022", (0o22, None, None)),
     ("? <unavailable>", (None, None, None)),
 ])
-def test_return_value(text: str, expected) -> None:
-    assert _return_value(text) == expected
+def testreturn_value(text: str, expected) -> None:
+    assert return_value(text) == expected
 
 
 @pytest.mark.parametrize(("annotation", "link"), [
@@ -366,15 +358,15 @@ def test_link_of(annotation: str, link: str) -> None:
     ("7 ???( <unfinished ...>", "unfinished", 7, "???"),
     ("7 <... ??? resumed>) = ?", "resumed", 7, "???"),
 ])
-def test_parse_line(line: str, kind: str, pid: int | None, name: str) -> None:
-    parsed = _parse_line(line, 1)
+def testparse_line(line: str, kind: str, pid: int | None, name: str) -> None:
+    parsed = parse_line(line, 1)
     assert (parsed.kind, parsed.pid, parsed.name) == (kind, pid, name)
 
 
 @pytest.mark.parametrize("line", ["hello", "12 10:00:00 open(", "12 write(1, \"x\", 1)"])
 def test_malformed_line_shapes(line: str) -> None:
     with pytest.raises(ValueError):
-        _parse_line(line, 1)
+        parse_line(line, 1)
 
 
 def test_header_of_an_import(tmp_path: Path) -> None:
