@@ -381,6 +381,18 @@ def test_header_of_an_import(tmp_path: Path) -> None:
     assert report.summary()["processes"] == 1 and report.events == len(recording.events) + 1
 
 
+
+def test_a_bad_escape_in_an_fd_annotation_is_not_fatal(tmp_path: Path) -> None:
+    """A cut or edited log can hold a backslash before 8 or 9, which is no octal escape: the import reads it as
+    the digit (a C compiler's reading of an unknown escape) instead of failing on it."""
+    log = tmp_path / "escape.log"
+    log.write_text('7 openat(AT_FDCWD, "/x", O_RDONLY) = 3</a\\8b>\n7 close(3</a\\9>) = 0\n7 +++ exited with 0 +++\n')
+    report = import_strace(log, tmp_path / "escape.jsonl")
+    assert report.malformed == 0 and report.processes == 1
+    assert parse_line('7 close(3</a\\8>) = 0', 1).text == "3</a\\8>"
+    assert link_of("/a\\8b") == "/a8b"
+
+
 # An import is a recording like any other: the TUI and the exports read it ------------------------------------
 
 
