@@ -1,6 +1,7 @@
 """Make the pictures the README shows and the walkthrough pages docs/ links, with boxtrace itself.
 
     .venv/bin/python scripts/docs_images.py      (what `make docs-images` runs)
+    .venv/bin/python scripts/docs_images.py --pages   (only the walkthrough pages: after a change to viz/page.py)
 
 From the shipped recordings (scenarios/recordings/): the docker architecture diagram and its slide (whole, and one
 per phase of the lecture), and one walkthrough page per recording in docs/walkthrough/NAME.html, the file a teacher
@@ -33,6 +34,10 @@ CHAPTER_PRESSES = 7  # "n" presses from the start: the unshare chapter of the do
 
 
 def main() -> int:
+    if "--pages" in sys.argv[1:]:
+        _pages()
+        print(f"wrote {sorted(p.name for p in PAGES.iterdir())}")
+        return 0
     IMAGES.mkdir(parents=True, exist_ok=True)
     recording = load_recording(RECORDING)
     chapters = _chapters(recording)
@@ -43,13 +48,18 @@ def main() -> int:
     for phase in SLIDE_PHASES:
         export(recording, "architecture", "png", "light", IMAGES / f"docker-slide-{phase}.png", focus=phase,
                chapters=chapters)
+    _pages()
+    asyncio.run(_screenshot(recording))
+    print(f"wrote {sorted(p.name for p in IMAGES.iterdir())} and {sorted(p.name for p in PAGES.iterdir())}")
+    return 0
+
+
+def _pages() -> None:
+    """One walkthrough page per shipped recording."""
     PAGES.mkdir(parents=True, exist_ok=True)
     for trace in sorted(RECORDINGS.glob("*.jsonl")):
         shipped = load_recording(trace)
         export(shipped, "page", "html", "light", PAGES / f"{trace.stem}.html", chapters=_chapters(shipped))
-    asyncio.run(_screenshot(recording))
-    print(f"wrote {sorted(p.name for p in IMAGES.iterdir())} and {sorted(p.name for p in PAGES.iterdir())}")
-    return 0
 
 
 def _chapters(recording) -> list:

@@ -27,6 +27,15 @@ from tracer.recording import Recording
 from viz.console import render_event
 from viz.model import TraceModel
 from viz.slides import chapter_components, node_id, slide_dot, slide_title
+from viz.spec_view import (
+    KEPT,
+    VERDICT_LOOKS,
+    bundle_line,
+    count_parts,
+    no_rows_sentence,
+    spec_for,
+    verdict_label,
+)
 from viz.themes import Theme
 
 #: Trace lines listed under a chapter before "+N more" (the full list is in the process panel).
@@ -85,6 +94,44 @@ figure svg { width: 100%%; height: auto; max-height: 72vh; }
 figcaption { color: var(--muted); font-size: 14px; }
 g.node.dim, g.edge.dim { opacity: .28; }
 g.node.hl path, g.node.hl polygon { stroke: var(--accent); stroke-width: 6px; }
+#spec { border-top: 1px solid var(--border); margin-top: 28px; padding-top: 8px; }
+#spec h2 { font-size: 22px; margin: 4px 0; }
+#spec .spec-summary { margin: 4px 0 8px; }
+#spec label { color: var(--muted); font-size: 14px; }
+table.spec { width: 100%%; border-collapse: collapse; table-layout: fixed; font-size: 15px; margin-top: 6px; }
+table.spec th, table.spec td { text-align: left; vertical-align: top; padding: 3px 8px;
+                               overflow-wrap: anywhere; border-bottom: 1px solid var(--border); }
+table.spec col.verdict { width: 9.5em; } table.spec col.item { width: 17%%; } table.spec col.seq { width: 5em; }
+table.spec thead th { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+table.spec tr.spec-section th { padding-top: 12px; font-size: 16px; border-bottom: 2px solid var(--border); }
+table.spec td.item { font-weight: bold; }
+table.spec td.seq { font: 14px/1.5 "DejaVu Sans Mono", Menlo, Consolas, monospace; text-align: right; }
+table.spec tr.why td { border-bottom-style: dotted; color: var(--muted); font-style: italic; padding-top: 0; }
+table.spec tr.why td.why-text { color: var(--text); }
+table.spec ol.spec-proof { font: 13px/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; font-style: normal;
+                           margin: 4px 0 2px; padding-left: 56px; color: var(--text); }
+table.spec ol.spec-proof li { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.spec.only-not-kept tr[data-verdict="kept"] { display: none; }
+.verdict { font-weight: bold; white-space: nowrap; padding: 0 4px; border-radius: 4px; }
+%(verdict_css)s
+details.process li.target { outline: 3px solid var(--accent); }
+@media (max-width: 1000px) {
+  /* A narrow window: each promise as a block, the request and the result under it, labelled. */
+  table.spec colgroup, table.spec thead { display: none; }
+  table.spec, table.spec tbody, table.spec tr.spec-section, table.spec tr.spec-section th { display: block; }
+  table.spec tr.spec-row { display: grid; grid-template-columns: auto minmax(0, 1fr) auto; column-gap: 8px;
+                           border-bottom: 1px solid var(--border); }
+  table.spec tr.spec-row td { border: 0; }
+  table.spec tr.spec-row td.seq { grid-row: 1; grid-column: 3; }
+  table.spec tr.spec-row td.asks { grid-row: 2; grid-column: 1 / -1; padding-left: 2em; }
+  table.spec tr.spec-row td.shows { grid-row: 3; grid-column: 1 / -1; padding-left: 2em; }
+  table.spec td.asks::before { content: "asks: "; color: var(--muted); }
+  table.spec td.shows::before { content: "shows: "; color: var(--muted); }
+  table.spec tr.why { display: block; }
+  table.spec tr.why td { display: block; padding-left: 2em; }
+  table.spec tr.why td:first-child { display: none; }
+  table.spec td { overflow-wrap: break-word; }
+}
 #processes { border-top: 1px solid var(--border); margin-top: 28px; padding-top: 8px; }
 #processes h2 { font-size: 22px; margin: 4px 0; }
 #search { font: inherit; width: min(40em, 100%%); padding: 6px 10px; border-radius: 6px;
@@ -106,6 +153,8 @@ details.process li.hit { background: var(--claim); }
   section.chapter:last-of-type { break-after: auto; page-break-after: auto; }
   figure svg { max-height: 55vh; }
   ol.proof { font-size: 9pt; }
+  #spec { break-before: page; page-break-before: always; }
+  #spec label { display: none; }
 }
 """
 
@@ -166,6 +215,23 @@ _SCRIPT = """
     });
     matches.textContent = query === '' ? '' : total + ' matching lines';
   });
+  // The spec table: an event number opens its process below and shows the event; the box hides kept rows.
+  document.querySelectorAll('#spec a.seq').forEach((a) => a.addEventListener('click', (e) => {
+    const li = document.getElementById('event-' + a.dataset.seq);
+    if (!li) return;
+    e.preventDefault();
+    const box = li.closest('details');
+    box.classList.remove('hidden');
+    li.classList.remove('hidden');
+    box.open = true;
+    document.querySelectorAll('details.process li.target').forEach((t) => t.classList.remove('target'));
+    li.classList.add('target');
+    li.scrollIntoView({block: 'center'});
+  }));
+  const onlyNotKept = document.getElementById('spec-only-not-kept');
+  if (onlyNotKept) onlyNotKept.addEventListener('change', () => {
+    document.querySelector('table.spec').classList.toggle('only-not-kept', onlyNotKept.checked);
+  });
   const start = chapters.findIndex((c) => '#' + c.id === location.hash);
   show(start >= 0 ? start : 0);
 })();
@@ -208,6 +274,77 @@ def _highlighted(svg: str, nodes: set[str]) -> str:
     return re.sub(r'(<g id="edge\d+" )class="edge">\n<title>([^<]*)</title>', edge, svg)
 
 
+def _verdict_css(dark: bool) -> str:
+    """The verdict colours of viz.spec_view, as CSS classes (`verdict-kept`, ...)."""
+    rules = []
+    for look in VERDICT_LOOKS.values():
+        colour, background = look.dark if dark else look.light
+        rules.append(f".verdict-{look.css} {{ color: {colour}; background: {background}; }}")
+    return "\n".join(rules)
+
+
+#: Proving events printed under a row that is not kept.
+MAX_SPEC_PROOF_LINES = 4
+
+
+def _verdict(verdict: str, text: str | None = None) -> str:
+    look = VERDICT_LOOKS[verdict]
+    return f'<span class="verdict verdict-{look.css}">{_e(text or verdict_label(verdict))}</span>'
+
+
+def spec_section(events: Sequence[Event], model: TraceModel) -> str:
+    """The bundle's promises beside what the trace shows (the rows of `boxtrace spec`), one table row each, with
+    the proving event's number (a link to it among the processes below); or one sentence saying why there are
+    no rows."""
+    report = spec_for(events)
+    out = ['<section id="spec" aria-label="the bundle\'s promises against this trace">',
+           "<h2>The bundle's promises against this trace</h2>"]
+    if report.bundle is None or report.problem:
+        out.append(f'<p class="spec-none">{_e(no_rows_sentence(report))}</p></section>')
+        return "\n".join(out)
+    counts = ", ".join(_verdict(verdict, text) for text, verdict in count_parts(report))
+    out.append(f'<p class="spec-summary">{_e(bundle_line(report))}: {counts}. Each row is one promise of its '
+               "config.json; the event number is the trace line that proves it.</p>")
+    if report.overlay is not None:
+        out.append('<ul class="spec-overlay">' + "".join(f"<li>{_e(fact.strip())}</li>"
+                                                         for fact in report.overlay.facts()) + "</ul>")
+    out.append('<p><label><input type="checkbox" id="spec-only-not-kept"> only the promises not kept</label></p>')
+    out.append('<table class="spec"><colgroup><col class="verdict"><col class="item"><col class="asks">'
+               '<col class="shows"><col class="seq"></colgroup>')
+    out.append("<thead><tr><th>verdict</th><th>promise</th><th>the bundle asks</th><th>the trace shows</th>"
+               "<th>event</th></tr></thead><tbody>")
+    events_by_seq = model.table.events_by_seq
+    section = None
+    for row in report.rows:
+        verdict = VERDICT_LOOKS[row.verdict].css
+        if row.section != section:
+            section = row.section
+            # A section whose promises are all kept hides with them ("only the promises not kept").
+            kept = all(r.verdict == KEPT for r in report.rows if r.section == section)
+            hides = ' data-verdict="kept"' if kept else ""
+            out.append(f'<tr class="spec-section"{hides}><th colspan="5">{_e(section)}</th></tr>')
+        seq = ""
+        if row.seqs:
+            first = row.seqs[0]
+            line = event_line(events_by_seq[first], model) if first in events_by_seq else ""
+            seq = f'<a class="seq" href="#event-{first}" data-seq="{first}" title="{_e(line)}">{first}</a>'
+        out.append(f'<tr class="spec-row" data-verdict="{verdict}" data-item="{_e(row.item)}">'
+                   f"<td>{_verdict(row.verdict)}</td><td class=\"item\">{_e(row.item)}</td>"
+                   f'<td class="asks">{_e(row.requested)}</td><td class="shows">{_e(row.applied)}</td>'
+                   f'<td class="seq">{seq}</td></tr>')
+        proof = ""
+        if row.verdict != KEPT:
+            lines = [(s, event_line(events_by_seq[s], model)) for s in row.seqs[:MAX_SPEC_PROOF_LINES]
+                     if s in events_by_seq]
+            proof = "".join(f'<li value="{s}">{_e(text)}</li>' for s, text in lines if text)
+            proof = f'<ol class="spec-proof">{proof}</ol>' if proof else ""
+        if row.why or proof:
+            out.append(f'<tr class="why" data-verdict="{verdict}"><td></td><td colspan="4" class="why-text">'
+                       f"{_e(row.why)}{proof}</td></tr>")
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
+
+
 def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: Sequence[Any]) -> str:
     """The whole page as one string."""
     header = recording.header
@@ -219,6 +356,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
         "background": theme.background, "text": theme.text, "muted": theme.muted,
         "accent": "#f0a030" if dark else "#c0392b", "panel": theme.legend_fill, "border": theme.host_border,
         "claim": "#3a2a12" if dark else "#fff4e0", "reality": "#15301f" if dark else "#e6f4ea",
+        "verdict_css": _verdict_css(dark),
     }
     out: list[str] = [
         "<!DOCTYPE html>",
@@ -285,6 +423,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
     network = network_section([header, *recording.events], theme)
     if network is not None:  # a trace that built interfaces, addresses and routes (teach-net, runc's lo)
         out.append(network)
+    out.append(spec_section([header, *recording.events], model))
     out.append('<section id="processes" aria-label="processes"><h2>Every process, every event</h2>')
     out.append('<p><input id="search" type="search" placeholder="search the trace (e.g. pivot_root, CLONE_NEWPID)"'
                ' aria-label="search the trace"><span id="matches"></span></p>')
@@ -294,7 +433,8 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
         lines = [(seq, text) for seq, text in lines if text]
         out.append(f'<details class="process" data-pid="{proc.pid}"><summary><b>{_e(role.name)}</b> · pid '
                    f"{proc.pid} · {_e(proc.executable)} · {len(lines)} events</summary><ol>")
-        out.extend(f'<li value="{seq}">{_e(text)}</li>' for seq, text in lines)
+        # Each line can be reached from the spec table (`#event-SEQ`).
+        out.extend(f'<li value="{seq}" id="event-{seq}">{_e(text)}</li>' for seq, text in lines)
         out.append("</ol></details>")
     out.append("</section></main></div>")
     out.append(f"<script>{_SCRIPT}</script>")

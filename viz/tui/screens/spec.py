@@ -190,7 +190,7 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
 
     def on_resize(self) -> None:
         if self.report is not None and self.size.width != self._width:
-            self.show_rows()
+            self.show_rows(keep=self.selected_row)
 
     # Showing ---------------------------------------------------------------------------------------------
 
@@ -214,8 +214,6 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         for index, (text, verdict) in enumerate(count_parts(report)):
             line.append(", " if index else "")
             line.append(text, style=VERDICT_LOOKS[verdict].style)
-        if report.overlay is not None:
-            line.append("\n" + "\n".join(report.overlay.facts()), style="")
         title.update(line)
         last = max((seq for row in report.rows for seq in row.seqs[:1]), default=0)
         event_width = max(EVENT_WIDTH, len(str(last)) + 2)
@@ -234,6 +232,11 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
             option_id = f"row-{index}"
             self._rows[option_id] = row
             options.append(Option(render_row(row, width, event_width, items), id=option_id))
+        if report.overlay is not None:
+            # The image's layers under an overlay root (docker, containerd): facts, not promises, so last.
+            options.append(Option(Text("overlay root: the image's layers"), id="overlay-heading", disabled=True))
+            facts = Text("\n".join(report.overlay.facts()[1:]), overflow="fold")
+            options.append(Option(facts, id="overlay"))
         rows.add_options(options)
         target = keep if keep is not None and keep in self._rows.values() else None
         if target is None:
@@ -269,6 +272,15 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         """Show the highlighted row's why and its proving events in the bottom pane."""
         row = self._rows.get(message.option_id or "")
         proof = self.query_one("#spec-proof", Static)
+        overlay = self.report.overlay if self.report is not None else None
+        if message.option_id == "overlay" and overlay is not None:
+            event = self.model.event(overlay.seq)
+            head = Text(f"the overlay mount of the root — Enter shows event {overlay.seq} in the event list",
+                        style="italic")
+            line = self.model.line(event, with_pid=True) if event is not None else Text("")
+            line.no_wrap, line.overflow = True, "ellipsis"
+            proof.update(Group(head, line))
+            return
         if row is None:
             proof.update("")
             return
@@ -306,6 +318,12 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         return True
 
     def action_jump(self) -> None:
+        rows = self.rows_list
+        overlay = self.report.overlay if self.report is not None else None
+        if overlay is not None and rows.highlighted is not None and rows.display and \
+                rows.get_option_at_index(rows.highlighted).id == "overlay":
+            self.dismiss((overlay.seq,))
+            return
         row = self.selected_row
         if row is None:
             return
