@@ -1,7 +1,7 @@
 """The walkthrough page's spec section in a real browser (Debian's chromium, headless, Selenium, file://, offline).
 
 On the shipped runc recording (its bundle kept at runtime): one table row per promise, in the order and with the
-words `boxtrace spec` gives (tracer.spec, read independently here); the ambient-capabilities row is on screen,
+words `boxtrace spec` gives (tracer.insights.spec, read independently here); the ambient-capabilities row is on screen,
 worded and styled as differing (a badge, not only a colour); its event number opens the process below at the
 proving event; the box "only the promises not kept" hides the rest; at a wide and a narrow window nothing runs
 past the page's edge. On a trace without a bundle the section is one sentence. The page still asks for nothing.
@@ -18,8 +18,8 @@ import pytest
 from scenarios import lesson_for
 from tests.prereqs import require
 from tests.test_page import browser  # noqa: F401 - the headless chromium fixture
+from tracer.insights.spec import DIFFERS, KEPT, spec_report
 from tracer.recording import Recording, load_recording
-from tracer.spec import DIFFERS, KEPT, spec_report
 from viz.export import export
 from viz.spec_view import VERDICT_LOOKS, verdict_label
 from viz.tui.walkthrough import build_walkthrough

@@ -4,7 +4,7 @@ On the shipped runc recording (made by `boxtrace demo runc`, see docs/recordings
 the view opens on the ambient-capabilities row, which differs (the three PR_CAP_AMBIENT_RAISE calls fail with
 EPERM); that row is wholly on screen with its verdict word and symbol, nothing in the table is cut with "…", and
 Enter selects its proving event in the event list and shows it in the details pane. On a recording without a bundle
-the view says why in one sentence. The same from presenter mode. The expected rows come from tracer.spec, not from
+the view says why in one sentence. The same from presenter mode. The expected rows come from tracer.insights.spec, not from
 the screen.
 """
 
@@ -20,8 +20,8 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
 from scenarios import lesson_for
+from tracer.insights.spec import DIFFERS, KEPT, NOT_VISIBLE, spec_report
 from tracer.recording import load_recording
-from tracer.spec import DIFFERS, KEPT, NOT_VISIBLE, spec_report
 from viz.tui.app import BoxtraceApp
 from viz.tui.screens.help import KEYS
 from viz.tui.screens.main import MainScreen
