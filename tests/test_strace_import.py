@@ -23,7 +23,7 @@ import pytest
 
 from scenarios import lesson_for
 from tests.prereqs import require
-from tracer.events import Exec, Exit, Header, ProcessStarted, Signal, Syscall, ThreadStarted
+from tracer.events import Exec, Exit, Header, NamespaceChange, ProcessStarted, Signal, Syscall, ThreadStarted
 from tracer.recording import Recording, load_recording
 from tracer.strace_import import StraceImportError, import_strace
 from tracer.strace_lexer import int_of, link_of, parse_line, return_value, split_top, string_literal
@@ -239,6 +239,28 @@ def test_threads_signals_and_kills(strace, tmp_path: Path) -> None:
     signals = [e.signal for e in recording.events if isinstance(e, Signal)]
     assert signals.count("SIGSTOP (group-stop)") == 2 and "SIGCHLD" not in signals  # (strace may omit SIGCONT)
 
+
+
+@pytest.mark.root
+def test_a_child_seen_after_its_parent_exited_keeps_its_namespaces(strace, tmp_path: Path) -> None:
+    """The importer remembers an exited process's namespaces: its child, whose first line comes after the parent's
+    exit, starts in the parent's UTS namespace (made by unshare --uts), so its sethostname is not the host's."""
+    require(shutil.which("unshare"), "util-linux unshare is needed")
+    log = strace(tmp_path / "orphan.log", "-f", "-tt", command=["unshare", "--uts", sys.executable,
+                                                                 str(PROGRAMS / "orphan_child.py"), "orphan"])
+    lines = log.read_text().splitlines()
+    parent_exit = next(i for i, line in enumerate(lines) if "+++ exited" in line)
+    child = int(next(line for line in lines if "sethostname(" in line).split()[0])
+    assert all(not line.startswith(f"{child} ") for line in lines[:parent_exit]), "the child shows up late"
+    recording, _ = imported(log, tmp_path)
+    started = {e.pid: e for e in recording.events if isinstance(e, ProcessStarted)}
+    parent = started[child].creator
+    assert parent is not None and started[child].ppid == parent
+    assert started[child].ns["uts"] != recording.header.host_ns["uts"] == started[parent].ns["uts"]
+    moved = [e.new for e in recording.events if isinstance(e, NamespaceChange) and e.pid == parent]
+    assert moved == [started[child].ns["uts"]], "unshare --uts moved the parent; the child began there"
+    assert [e.args["name"] for e in syscalls(recording, "sethostname")] == ["orphan"]
+    assert_processes_match_log(recording, log)
 
 @pytest.mark.root
 def test_malformed_lines_are_counted_not_fatal(strace, tmp_path: Path) -> None:
