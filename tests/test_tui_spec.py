@@ -250,3 +250,20 @@ def test_spec_screen_rows_list_is_an_option_list() -> None:
         assert app.main_screen.event_list.selected_seq == ambient.seqs[0]
 
     run_at(app, (120, 40), script)
+
+
+def test_while_a_live_trace_runs_the_view_says_its_rows_are_so_far() -> None:
+    """Opened during a live trace, the view says the rows are those of the events so far (or that the bundle may
+    still come)."""
+    for name, expected in (("runc", "so far: the trace is still running"),
+                           ("teach", "The trace is still running: Esc, then b a little later, reads it again.")):
+        app = open_app(name)
+
+        async def script(pilot: Pilot, app: BoxtraceApp = app, expected: str = expected) -> None:
+            app.push_screen(SpecScreen(app.model, tracing=True))
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert expected in flat("\n".join(screen_lines(app))), expected
+
+        run_at(app, (120, 40), script)

@@ -175,7 +175,7 @@ class BoxtraceApp(App[int]):
         """`b` (on the panes or in presenter mode): the spec view over the current screen."""
         if not isinstance(self.screen, SpecScreen):
             present = isinstance(self.screen, PresenterScreen)
-            self.push_screen(SpecScreen(self.model, present=present), callback=self._spec_closed)
+            self.push_screen(SpecScreen(self.model, present=present, tracing=self.tracing), callback=self._spec_closed)
 
     def _spec_closed(self, seqs: tuple[int, ...] | None) -> None:
         """Back from the spec view: Enter on a row shows its proving event in the panes (leaving presenter

@@ -152,10 +152,12 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
 
         report: SpecReport
 
-    def __init__(self, model: TuiModel, *, present: bool = False) -> None:
+    def __init__(self, model: TuiModel, *, present: bool = False, tracing: bool = False) -> None:
         super().__init__()
         self.model = model
         self.present = present
+        #: A live trace still running: the rows are those of the events so far.
+        self.tracing = tracing
         self.report: SpecReport | None = None
         #: Show every row (True) or only those not kept.
         self.show_kept = True
@@ -205,7 +207,10 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         if report.bundle is None or report.problem:
             # One sentence in place of an empty table.
             title.update(Text("The bundle's promises against this trace", style="bold"))
-            headings.update(Text(no_rows_sentence(report)))
+            sentence = no_rows_sentence(report)
+            if self.tracing:
+                sentence += " The trace is still running: Esc, then b a little later, reads it again."
+            headings.update(Text(sentence))
             rows.display = False
             proof.display = False
             return
@@ -214,6 +219,8 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         for index, (text, verdict) in enumerate(count_parts(report)):
             line.append(", " if index else "")
             line.append(text, style=VERDICT_LOOKS[verdict].style)
+        if self.tracing:
+            line.append(" (so far: the trace is still running)", style="italic")
         title.update(line)
         last = max((seq for row in report.rows for seq in row.seqs[:1]), default=0)
         event_width = max(EVENT_WIDTH, len(str(last)) + 2)
