@@ -4,8 +4,10 @@ end to end."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,10 @@ from scenarios import get_scenario
 from scenarios.runner import trace_scenario
 from tests.cli_e2e import run_boxtrace
 from tests.prereqs import require
+from tracer.decoders import SYSCALL_NRS_BY_NAME
 from tracer.events import REDACTED, BundleConfig, Event, Exec
 from tracer.insights.overlay import overlay_from_options
-from tracer.insights.spec import DIFFERS, KEPT, NOT_VISIBLE, OCI_NAMESPACES, spec_report
+from tracer.insights.spec import DIFFERS, KEPT, OCI_NAMESPACES, spec_report
 from tracer.recording import load_recording
 from tracer.spec_capture import bundle_argument, redact_config
 
@@ -109,8 +112,24 @@ def live_traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
         run = trace_scenario(scenario, output=path, sinks=[reader])
         assert run.result.status == "completed"
         assert len(reader.configs) == 1, f"{name}: {len(reader.configs)} bundles read"
+        bundle = next(e for e in _events(path) if isinstance(e, BundleConfig))
+        _assert_clean(os.path.basename(bundle.bundle.rstrip("/")) if name != "runc" else
+                      (bundle.config or {}).get("linux", {}).get("cgroupsPath", "").strip("/"), bundle.bundle)
         out[name] = (path, reader.configs[0])
     return out
+
+
+def _assert_clean(container: str, bundle: str) -> None:
+    """Nothing of the traced container is left: no runtime state, mount, cgroup or docker/containerd record."""
+    assert container
+    left = [p for p in glob.glob(f"/run/**/{container}", recursive=True) if not p.startswith("/run/user")]
+    assert not left, f"runtime state left behind: {left}"
+    with open("/proc/self/mountinfo") as table:
+        assert not [line for line in table if container in line or bundle in line], "a mount was left behind"
+    assert not glob.glob(f"/sys/fs/cgroup/*/{container}*") + glob.glob(f"/sys/fs/cgroup/*/*/{container}*"), \
+        "a cgroup was left behind"
+    docker = subprocess.run(["docker", "ps", "-aq", "--no-trunc"], capture_output=True, text=True)
+    assert container not in docker.stdout
 
 
 def _rows(report, section: str) -> dict[str, object]:
@@ -186,12 +205,32 @@ def test_spec_rows_against_the_bundle(name: str, live_traces: dict[str, tuple[Pa
         assert seccomp["default action"].requested.startswith(linux["seccomp"]["defaultAction"])
         assert seccomp["default action"].verdict == KEPT
         assert seccomp["syscall rules"].verdict == KEPT and ": 0 differ" in seccomp["syscall rules"].applied
+        # Every rule with argument conditions was run through the installed program, none left unchecked.
+        argument_rules = sum(1 for rule in linux["seccomp"].get("syscalls", []) if rule.get("args")
+                             for name in rule["names"] if name in SYSCALL_NRS_BY_NAME)
+        assert f"and {argument_rules} calls with the arguments" in seccomp["syscall rules"].applied
+        assert "not checked" not in seccomp["syscall rules"].why
     else:
         assert seccomp["filter"].verdict == KEPT and seccomp["filter"].applied == "none installed"
 
     rlimits = _rows(report, "rlimits")
     assert set(rlimits) == {limit["type"] for limit in process.get("rlimits", [])}
-    assert all(row.verdict == NOT_VISIBLE and row.why for row in rlimits.values())
+    by_seq = {e.seq: e for e in events}
+    for limit in process.get("rlimits", []):
+        row = rlimits[limit["type"]]
+        assert row.verdict == KEPT and row.applied == f"soft {limit['soft']}, hard {limit['hard']}", row
+        proof = by_seq[row.seqs[-1]]
+        assert proof.name in ("prlimit64", "setrlimit") and proof.error is None
+        assert proof.args["resource"] == limit["type"]
+        assert proof.args["new"] == {"soft": limit["soft"], "hard": limit["hard"]}
+
+    sysctls = _rows(report, "sysctl")
+    assert set(sysctls) == set(linux.get("sysctl", {}))
+    for key, value in linux.get("sysctl", {}).items():
+        row = sysctls[key]
+        assert row.verdict == KEPT, row
+        proof = by_seq[row.seqs[-1]]
+        assert proof.args["path"].endswith("/proc/sys/" + key.replace(".", "/")) and proof.args["data"] == value
 
     cgroup = _rows(report, "cgroups")["cgroup path"]
     assert cgroup.requested == linux["cgroupsPath"] and cgroup.verdict == KEPT

@@ -23,7 +23,17 @@ from typing import Any
 from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES as _PTRACE_SYSCALL_NAMES
 from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
-from tracer.decoders import files, mount_api, mounts, namespaces, netlink, privileges, process, sockets
+from tracer.decoders import (
+    files,
+    limits,
+    mount_api,
+    mounts,
+    namespaces,
+    netlink,
+    privileges,
+    process,
+    sockets,
+)
 from tracer.decoders import render as _render
 from tracer.decoders.base import Decoder, ExitDecoder, SyscallContext, SyscallSpec, Trait
 from tracer.events import Category
@@ -124,6 +134,9 @@ _DECODED: dict[str, _D] = {
     "tgkill": ("process", process.decode_tgkill, None),
     "wait4": ("process", process.decode_wait4, process.decode_wait4_exit),
     "umask": ("process", process.decode_umask, None),
+    # resource limits: a bundle's process.rlimits (tracer.decoders.limits)
+    "setrlimit": ("process", limits.decode_setrlimit, None),
+    "prlimit64": ("process", limits.decode_prlimit64, limits.decode_prlimit64_exit),
     # privileges
     "capset": ("privileges", privileges.decode_capset, None),
     "prctl": ("privileges", privileges.decode_prctl, None),
@@ -244,6 +257,7 @@ LAYOUTS: dict[str, _render.Layout] = {
     **mount_api.LAYOUTS,
     **files.LAYOUTS,
     **process.LAYOUTS,
+    **limits.LAYOUTS,
     **privileges.LAYOUTS,
     **sockets.LAYOUTS,
     **netlink.LAYOUTS,

@@ -28,6 +28,7 @@ _ID_MAP_FILE = re.compile(
 )
 _NAMESPACE_LINK = re.compile(r"^([a-z_]+):\[(\d+)\]$")
 CGROUP_ROOT = "/sys/fs/cgroup"
+SYSCTL_ROOT = "/proc/sys"
 
 
 def s32(raw: int) -> int:
@@ -155,7 +156,10 @@ def control_file_category(path: str | None) -> Category | None:
     """The category of a namespace or cgroup control file, None for any other path.
 
     Writing /proc/PID/uid_map, gid_map or setgroups sets up a user namespace's ids (privileges); anything under
-    /sys/fs/cgroup is cgroup configuration (cgroup.procs moves a process, memory.max limits it...).
+    /sys/fs/cgroup is cgroup configuration (cgroup.procs moves a process, memory.max limits it...). A write under
+    /proc/sys is a sysctl (a bundle's linux.sysctl): runc accepts only those that belong to a namespace of the
+    container (net.*, the IPC ones, kernel.domainname/hostname: libcontainer/configs/validate), so they count as
+    namespace setup, like the rtnetlink messages that configure a network namespace.
     """
     if path is None:
         return None
@@ -163,4 +167,6 @@ def control_file_category(path: str | None) -> Category | None:
         return Category.CGROUPS
     if _ID_MAP_FILE.match(path):
         return Category.PRIVILEGES
+    if path.startswith(SYSCTL_ROOT + "/"):
+        return Category.NAMESPACES
     return None

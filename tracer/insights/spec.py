@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.bpf import SeccompData, parse_program, run_filter
 from tracer.events import BundleConfig, Event, Exec, Header, MountSnapshot, NamespaceChange, Syscall
 from tracer.insights.capabilities import sets_from_masks
 from tracer.insights.cgroups import cgroups
@@ -25,8 +26,9 @@ from tracer.insights.common import find_entrypoint
 from tracer.insights.idmaps import id_maps
 from tracer.insights.mounts import parse_mountinfo_line
 from tracer.insights.overlay import OverlayRoot, overlay_from_options
-from tracer.insights.seccomp import seccomp_filters
+from tracer.insights.seccomp import Verdict, seccomp_filters
 from tracer.processes import ProcessTable
+from tracer.xlat.rlimit import RLIM_INFINITY
 
 KEPT = "kept"
 DIFFERS = "differs"
@@ -63,6 +65,8 @@ RESOURCE_FILES: dict[tuple[str, str], tuple[str, str]] = {
     ("cpu", "mems"): ("cpuset.mems", "cpuset.mems"),
     ("blockIO", "weight"): ("blkio.weight", "io.bfq.weight"),
 }
+#: The calls that set a resource limit (tracer.decoders.limits decodes them).
+RLIMIT_CALLS = ("prlimit64", "setrlimit")
 CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
 
@@ -532,7 +536,7 @@ class _Folder:
         for rule in rules:
             action = _scmp_action(str(rule.get("action", "")), rule.get("errnoRet"))
             if action is None or rule.get("args"):
-                continue  # argument-dependent rules: the evaluation gives one verdict per call only
+                continue  # argument-dependent rules are run below, with arguments that satisfy them
             for name in rule.get("names") or []:
                 verdict = analysis.verdict(str(name))
                 if verdict is None:
@@ -540,26 +544,122 @@ class _Folder:
                 checked += 1
                 if verdict.verdict.label != action and not verdict.depends_on_arguments:
                     mismatched.append(f"{name}: {verdict.verdict.label} not {action}")
+        with_args, unsure = self._seccomp_argument_rules(rules, last.seq, mismatched)
+        why = "; ".join(mismatched[:8])
+        if unsure:
+            why = "; ".join(filter(None, [why, f"not checked: {_join(unsure[:8])}"]))
         self.row("seccomp", "syscall rules", requested,
                  f"evaluated the BPF program ({analysis.instructions} instructions) for {checked} x86_64 "
-                 f"syscalls named by argument-free rules: {len(mismatched)} differ",
-                 KEPT if not mismatched else DIFFERS, "; ".join(mismatched[:8]), [last.seq])
+                 f"syscalls named by argument-free rules and {with_args} calls with the arguments of the "
+                 f"argument rules: {len(mismatched)} differ",
+                 KEPT if not mismatched else DIFFERS, why, [last.seq])
+
+    def _seccomp_argument_rules(self, rules: list[dict[str, Any]], seq: int,
+                                mismatched: list[str]) -> tuple[int, list[str]]:
+        """Run the installed program (tracer.bpf) once per rule with arguments (`args`: index, value, valueTwo,
+        op), on arguments that satisfy every condition of the rule, and compare its verdict with the rule's action.
+        Rules another rule of the same syscall also matches with another action are left out (which wins is
+        libseccomp's business, not the bundle's). Returns how many calls were run and what was left out."""
+        event = next((e for e in self.events if isinstance(e, Syscall) and e.seq == seq), None)
+        program = event.args.get("program") if event is not None else None
+        if not isinstance(program, str) or program.startswith("<"):
+            return 0, []
+        insns = parse_program(program)
+        from tracer.decoders import SYSCALL_NRS_BY_NAME
+
+        by_name: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+        for rule in rules:
+            action = _scmp_action(str(rule.get("action", "")), rule.get("errnoRet"))
+            conditions = [c for c in rule.get("args") or [] if isinstance(c, dict)]
+            for name in rule.get("names") or []:
+                by_name.setdefault(str(name), []).append((action or "?", conditions))
+        ran = 0
+        unsure: list[str] = []
+        for name, entries in by_name.items():
+            nr = SYSCALL_NRS_BY_NAME.get(name)
+            if nr is None:
+                continue
+            for action, conditions in entries:
+                if not conditions:
+                    continue
+                label = f"{name}({_conditions_text(conditions)})"
+                args = _satisfying_args(conditions)
+                if args is None or action == "?":
+                    unsure.append(label)
+                    continue
+                others = {a for a, c in entries if a != action and _satisfied(c, args)}
+                if others:
+                    unsure.append(label)
+                    continue
+                ran += 1
+                got = Verdict(run_filter(insns, SeccompData(nr=nr, args=args)).value).label
+                if got != action:
+                    mismatched.append(f"{label}: {got} not {action}")
+        return ran, unsure
 
     def rlimits(self) -> None:
-        for limit in self.process.get("rlimits") or []:
-            if not isinstance(limit, dict):
-                continue
+        limits = [limit for limit in self.process.get("rlimits") or [] if isinstance(limit, dict)]
+        if not limits:
+            return
+        everywhere = [e for e in self.events if isinstance(e, Syscall) and e.name in RLIMIT_CALLS]
+        decoded = self._records_rlimits()
+        for limit in limits:
             kind = str(limit.get("type", "?"))
-            requested = f"soft {limit.get('soft')}, hard {limit.get('hard')}"
-            calls = [e for e in self.syscalls if e.name in ("prlimit64", "setrlimit")]
-            if calls:
-                self.row("rlimits", kind, requested, f"{len(calls)} calls recorded", NOT_VISIBLE,
-                         "boxtrace records prlimit64/setrlimit but does not decode the limit they set",
-                         [e.seq for e in calls])
-            else:
+            want = {"soft": _rlimit_value(limit.get("soft")), "hard": _rlimit_value(limit.get("hard"))}
+            requested = f"soft {_rlimit_text(want['soft'])}, hard {_rlimit_text(want['hard'])}"
+            if not decoded:
                 self.row("rlimits", kind, requested, "?", NOT_VISIBLE,
-                         "prlimit64/setrlimit are not among the syscalls recorded "
-                         f"(--filter {self.filter}; add -e prlimit64 to record them)")
+                         "this trace holds no decoded prlimit64/setrlimit call: it was recorded before boxtrace "
+                         "recorded them by default (re-record it, or record with -e prlimit64)",
+                         [e.seq for e in everywhere if e.pid in self.runtime_pids])
+                continue
+            calls = [e for e in self._rlimit_calls(kind) if e.seq < self._entry_seq()]
+            if not calls:
+                self.row("rlimits", kind, requested, "no prlimit64/setrlimit of the container's init recorded",
+                         DIFFERS if self.entry else NOT_VISIBLE,
+                         "the container keeps the limit it inherited from the runtime" if self.entry else
+                         "the container's init did not get that far")
+                continue
+            last = calls[-1]
+            new = last.args.get("new")
+            got = f"soft {_rlimit_text(new.get('soft'))}, hard {_rlimit_text(new.get('hard'))}" \
+                if isinstance(new, dict) else str(new)
+            seqs = [e.seq for e in calls]
+            if last.error is not None:
+                why = f"{last.name} failed with {last.error}"
+                if last.error == "EPERM":
+                    old = _old_limit(calls)
+                    above = old is not None and _above(want["hard"], old.get("hard"))
+                    current = f" (here {_rlimit_text(old.get('hard'))})" if old else ""
+                    why += (f": raising a hard limit above the current one{current} needs CAP_SYS_RESOURCE, which "
+                            "the runtime lacks (setrlimit(2)); root without it can only lower a hard limit"
+                            if above or old is None else
+                            ": the caller may not change another process's limits (prlimit(2): its ids must "
+                            "match the target's, or it needs CAP_SYS_RESOURCE)")
+                why += ("; the container keeps the limit it inherited" if self.entry else
+                        "; the runtime gave up and the container never started" + (
+                            " (runc: \"error setting rlimits for ready process\")" if self.bundle.runtime == "runc"
+                            else ""))
+                self.row("rlimits", kind, requested, f"{got} refused", DIFFERS, why, seqs)
+            elif isinstance(new, dict) and new == want:
+                self.row("rlimits", kind, requested, got, KEPT, "", seqs)
+            else:
+                self.row("rlimits", kind, requested, got, DIFFERS,
+                         "the last limit set on the container's init before its entrypoint is not the one asked",
+                         seqs)
+
+    def _rlimit_calls(self, kind: str) -> list[Syscall]:
+        """The runtime's calls that set `kind` on the container's init: prlimit64(init, ...) from the runtime (runc
+        1.1 does it from `runc create`), prlimit64(0, ...) or setrlimit in the init itself."""
+        out = []
+        for event in self.syscalls:
+            if event.name not in RLIMIT_CALLS or event.args.get("resource") != kind \
+                    or not isinstance(event.args.get("new"), dict):
+                continue
+            target = event.pid if event.name == "setrlimit" or event.args.get("pid") == 0 else event.args.get("pid")
+            if target == self.init_pid:
+                out.append(event)
+        return out
 
     def hostname(self) -> None:
         want = self.config.get("hostname")
@@ -580,17 +680,39 @@ class _Folder:
 
     def sysctls(self) -> None:
         sysctl = self.linux.get("sysctl")
-        for key, value in (sysctl.items() if isinstance(sysctl, dict) else []):
+        if not isinstance(sysctl, dict) or not sysctl:
+            return
+        # Since boxtrace records writes under /proc/sys by default (tracer.decoders.common.control_file_category),
+        # their absence means something; in an older recording made with the container filter it does not.
+        recorded = self.filter == "all" or any(
+            isinstance(e, Syscall) and e.name == "write" and str(e.args.get("path", "")).startswith("/proc/sys/")
+            for e in self.events) or self._records_rlimits()
+        for key, value in sysctl.items():
             path = "/proc/sys/" + str(key).replace(".", "/")
-            writes = [e for e in self.syscalls if e.name == "write" and str(e.args.get("path", "")).endswith(path)]
+            writes = [e for e in self.syscalls if e.name == "write" and str(e.args.get("path", "")).endswith(path)
+                      and e.seq < self._entry_seq()]
             if writes:
                 ok = [e for e in writes if e.error is None]
-                self.row("sysctl", str(key), str(value), "written" if ok else f"write failed ({writes[0].error})",
-                         KEPT if ok else DIFFERS, "", [e.seq for e in writes])
+                data = str(ok[-1].args.get("data") or "").strip() if ok else ""
+                if ok and (not data or data == str(value).strip()):
+                    self.row("sysctl", str(key), str(value), f"{data or 'written'} to {path}", KEPT, "",
+                             [e.seq for e in writes])
+                else:
+                    self.row("sysctl", str(key), str(value),
+                             f"{data} written to {path}" if ok else f"write failed ({writes[-1].error})", DIFFERS,
+                             "", [e.seq for e in writes])
+            elif recorded:
+                self.row("sysctl", str(key), str(value), "no write recorded", DIFFERS if self.entry else NOT_VISIBLE,
+                         f"the container's init wrote nothing to {path} before its entrypoint" if self.entry else
+                         "the container's init did not get that far")
             else:
                 self.row("sysctl", str(key), str(value), "?", NOT_VISIBLE,
-                         f"writes to {path} are not recorded with --filter {self.filter} (only with --filter all)"
-                         if self.filter != "all" else f"no write to {path} was recorded")
+                         f"this recording predates boxtrace recording writes to {path} with --filter "
+                         f"{self.filter}: re-record it")
+
+    def _records_rlimits(self) -> bool:
+        """The recording comes from a boxtrace that records rlimit calls and /proc/sys writes by default."""
+        return any(isinstance(e, Syscall) and e.name in RLIMIT_CALLS and "resource" in e.args for e in self.events)
 
     def idmaps(self) -> None:
         maps = id_maps(self.events)
@@ -717,6 +839,94 @@ class _Folder:
             want_groups = sorted(int(g) for g in extra or [])
             self.row("process", "additional gids", _join(map(str, want_groups)), _join(map(str, got_groups)),
                      KEPT if got_groups == want_groups else DIFFERS, "", [groups[-1].seq])
+
+
+#: libseccomp's comparisons (OCI `linux.seccomp.syscalls[].args[].op`): does `arg` satisfy (value, valueTwo)?
+_SCMP_OPS = {
+    "SCMP_CMP_NE": lambda arg, value, two: arg != value,
+    "SCMP_CMP_LT": lambda arg, value, two: arg < value,
+    "SCMP_CMP_LE": lambda arg, value, two: arg <= value,
+    "SCMP_CMP_EQ": lambda arg, value, two: arg == value,
+    "SCMP_CMP_GE": lambda arg, value, two: arg >= value,
+    "SCMP_CMP_GT": lambda arg, value, two: arg > value,
+    "SCMP_CMP_MASKED_EQ": lambda arg, value, two: arg & value == two,
+}
+_U64 = (1 << 64) - 1
+
+
+def _condition(condition: dict[str, Any]) -> tuple[int, str, int, int] | None:
+    index, op = condition.get("index"), condition.get("op")
+    value, two = condition.get("value", 0), condition.get("valueTwo", 0)
+    if not isinstance(index, int) or not 0 <= index < 6 or op not in _SCMP_OPS \
+            or not isinstance(value, int) or not isinstance(two, int):
+        return None
+    return index, str(op), value & _U64, two & _U64
+
+
+def _satisfied(conditions: list[dict[str, Any]], args: tuple[int, ...]) -> bool:
+    for condition in conditions:
+        parsed = _condition(condition)
+        if parsed is None or not _SCMP_OPS[parsed[1]](args[parsed[0]], parsed[2], parsed[3]):
+            return False
+    return True
+
+
+def _satisfying_args(conditions: list[dict[str, Any]]) -> tuple[int, ...] | None:
+    """Six arguments meeting every condition of one rule (libseccomp ANDs them), None when none is found."""
+    parsed = [_condition(c) for c in conditions]
+    if any(p is None for p in parsed):
+        return None
+    args = [0] * 6
+    for index in sorted({p[0] for p in parsed if p is not None}):
+        mine = [p for p in parsed if p is not None and p[0] == index]
+        candidates: list[int] = [0]
+        for _, _, value, two in mine:
+            candidates += [value, two, value + 1, value - 1, two & value]
+        found = next((c & _U64 for c in candidates
+                      if all(_SCMP_OPS[op](c & _U64, value, two) for _, op, value, two in mine)), None)
+        if found is None:
+            return None
+        args[index] = found
+    return tuple(args)
+
+
+def _conditions_text(conditions: list[dict[str, Any]]) -> str:
+    words = {"SCMP_CMP_NE": "!=", "SCMP_CMP_LT": "<", "SCMP_CMP_LE": "<=", "SCMP_CMP_EQ": "==",
+             "SCMP_CMP_GE": ">=", "SCMP_CMP_GT": ">"}
+    parts = []
+    for condition in conditions:
+        op = str(condition.get("op"))
+        index, value = condition.get("index"), condition.get("value")
+        if op == "SCMP_CMP_MASKED_EQ":
+            parts.append(f"arg{index} & {value:#x} == {condition.get('valueTwo', 0):#x}"
+                         if isinstance(value, int) else f"arg{index} {op}")
+        else:
+            parts.append(f"arg{index} {words.get(op, op)} {value}")
+    return ", ".join(parts)
+
+
+def _rlimit_value(value: Any) -> Any:
+    """A bundle's limit as the decoder spells it: 2**64-1 (the spec's way to say unlimited) is RLIM_INFINITY."""
+    return "RLIM_INFINITY" if value == RLIM_INFINITY else value
+
+
+def _rlimit_text(value: Any) -> str:
+    return "unlimited" if value == "RLIM_INFINITY" else str(value)
+
+
+def _above(wanted: Any, current: Any) -> bool:
+    if current == "RLIM_INFINITY":
+        return False
+    return wanted == "RLIM_INFINITY" or (isinstance(wanted, int) and isinstance(current, int) and wanted > current)
+
+
+def _old_limit(calls: list[Syscall]) -> dict[str, Any] | None:
+    """The limit in force before the calls, when one of them read it back (prlimit64's old_limit)."""
+    for event in calls:
+        old = event.args.get("old")
+        if isinstance(old, dict):
+            return old
+    return None
 
 
 def _scmp_action(action: str, errno_ret: Any = None) -> str | None:
