@@ -258,6 +258,20 @@ def test_spec_rows_against_the_bundle(name: str, live_traces: dict[str, tuple[Pa
         # Lowest first: the image's base layer, which outlives the container (docker's -init layer and the writable
         # one are removed with it), is a real directory of the image store.
         assert os.path.isdir(overlay.layers[0]) and not os.path.exists(overlay.upper)
+    if name == "docker":
+        # The short links docker passes were resolved while the container ran: the base layer is the image's,
+        # by the diff-id docker itself reports for it; above it, docker's per-container init layer.
+        inspect = subprocess.run(["docker", "image", "inspect", "-f", "{{json .RootFS.Layers}}", "boxtrace/busybox"],
+                                 capture_output=True, text=True, check=True)
+        diff_ids = json.loads(inspect.stdout)
+        bottom = overlay.resolved[overlay.layers[0]]
+        assert bottom["diff_id"] == diff_ids[0] and bottom["chain_id"].startswith("sha256:")
+        assert bottom["dir"].endswith(f"/overlay2/{bottom['cache_id']}/diff")
+        init = overlay.resolved[overlay.layers[-1]]
+        assert init["cache_id"].endswith("-init") and "init" in init
+        names = overlay.layer_names()
+        assert names[0] == diff_ids[0][:19] and names[-1].startswith("init layer ")
+        assert f"lowest first: {', '.join(names)}" in _rows(report, "root")["overlay layers"].applied
 
 
 @pytest.mark.root

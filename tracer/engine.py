@@ -86,7 +86,7 @@ from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
 from tracer.source import TraceResult
-from tracer.spec_capture import bundle_argument, read_bundle_config
+from tracer.spec_capture import bundle_argument, overlay_layers, read_bundle_config
 from tracer.xlat.errnos import errno_name
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -1088,7 +1088,7 @@ class Tracer:
         runtime, bundle = found
         given, path, config, error = read_bundle_config(pid, bundle, self.options.show_env)
         self._emit(BundleConfig(self._next_seq(), self._now(), pid=pid, runtime=runtime, bundle=given or ".",
-                                path=path, config=config, error=error))
+                                path=path, config=config, error=error, layers=overlay_layers(pid, config, path)))
 
     def _on_gone(self, tid: int, status: int) -> None:
         tracee = self.tracees.pop(tid, None)

@@ -313,6 +313,10 @@ class BundleConfig(Event):
     config: dict[str, Any] | None = None
     #: Why config could not be kept (unreadable, not JSON): one sentence, None when it was.
     error: str | None = None
+    #: An overlay root's layers, lowest first, resolved on the host at that moment (tracer.spec_capture.
+    #: overlay_layers): each {"path": as in lowerdir, "dir": the directory, and for docker "cache_id", "diff_id",
+    #: "chain_id" or "init"}. None when the root is no overlay (or for recordings made before boxtrace kept them).
+    layers: list[dict[str, str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

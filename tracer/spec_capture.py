@@ -8,6 +8,9 @@ instruction of the runtime yet, so the file read here is the one it is about to 
 the container is deleted, which is why the recording keeps a copy.
 
 Environment values (`process.env`, and each hook's `env`) are redacted unless the user asked for them.
+
+For an overlay root (docker, containerd), the layers are resolved here too (`overlay_layers`): docker names them by
+short links that die with the container, and viz/ may not read host files, so the recording keeps what they were.
 """
 
 from __future__ import annotations
@@ -109,3 +112,82 @@ def read_bundle_config(pid: int, bundle: str, show_env: bool = False) -> tuple[s
     if not isinstance(config, dict):
         return bundle, shown, None, f"{shown} holds no JSON object"
     return bundle, shown, redact_config(config, show_env), None
+
+
+#: Docker's overlay2 driver keeps each layer in <root>/overlay2/<cache-id>/diff and passes short links
+#: <root>/overlay2/l/<ID> (symlinks to ../<cache-id>/diff) to keep mount(2)'s data under a page; its layer store
+#: <root>/image/overlay2/layerdb/sha256/<chain-id>/ holds `cache-id` and `diff` (the layer's diff-id) per layer.
+#: containerd's overlayfs snapshotter uses .../snapshots/<N>/fs directories, named by number only.
+LAYERDB = ("image", "overlay2", "layerdb", "sha256")
+#: Where docker's relative lowerdirs (l/ID) live when the mount names no absolute upperdir.
+DOCKER_OVERLAY2 = "/var/lib/docker/overlay2"
+
+
+def overlay_layers(pid: int, config: dict[str, Any] | None, config_path: str) -> list[dict[str, str]] | None:
+    """The layers of the overlay mounted at the bundle's root, lowest first, resolved on the host while the runtime
+    is stopped (docker removes the container's layers and links when it ends): for each lowerdir as written
+    (`path`), the directory it is (`dir`), and for docker its `cache_id`, and from the layer store its `diff_id`
+    and `chain_id`, or `init` for docker's per-container init layer. None when the root is no overlay."""
+    from tracer.insights.mounts import parse_mountinfo_line
+    from tracer.insights.overlay import overlay_from_options
+
+    root = config.get("root") if isinstance(config, dict) else None
+    path = root.get("path") if isinstance(root, dict) else None
+    if not isinstance(path, str) or not path:
+        return None
+    rootfs = os.path.normpath(os.path.join(os.path.dirname(config_path), path))
+    try:
+        with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="backslashreplace") as table:
+            lines = table.read().splitlines()
+    except OSError:
+        return None
+    overlay = None
+    for line in lines:
+        mount = parse_mountinfo_line(line)
+        if mount is not None and mount.fstype == "overlay" and mount.mount_point == rootfs:
+            overlay = overlay_from_options(",".join(mount.super_options), 0, "mountinfo") or overlay
+    if overlay is None:
+        return None
+    # Relative lowerdirs (docker's when the absolute ones would not fit) are relative to the overlay2 directory,
+    # which holds the writable layer's directory too.
+    base = os.path.dirname(os.path.dirname(overlay.upper)) if overlay.upper else ""
+    if not base.startswith("/"):
+        base = DOCKER_OVERLAY2
+    layers = []
+    store: dict[str, tuple[str, str]] | None = None
+    for layer in overlay.layers:
+        real = os.path.realpath(os.path.join(base, layer))
+        entry = {"path": layer, "dir": real}
+        parts = real.split("/")
+        if len(parts) >= 3 and parts[-1] == "diff" and parts[-3] == "overlay2":
+            cache_id = parts[-2]
+            entry["cache_id"] = cache_id
+            if cache_id.endswith("-init"):
+                entry["init"] = "docker's init layer: the files docker writes into every container"
+            else:
+                if store is None:
+                    store = _layer_store(os.path.join("/".join(parts[:-3]), *LAYERDB))
+                chain_diff = store.get(cache_id)
+                if chain_diff is not None:
+                    entry["chain_id"], entry["diff_id"] = chain_diff
+        layers.append(entry)
+    return layers
+
+
+def _layer_store(directory: str) -> dict[str, tuple[str, str]]:
+    """cache-id -> (chain-id, diff-id) from docker's layer store."""
+    out: dict[str, tuple[str, str]] = {}
+    try:
+        chains = os.listdir(directory)
+    except OSError:
+        return out
+    for chain in chains:
+        try:
+            with open(os.path.join(directory, chain, "cache-id")) as handle:
+                cache_id = handle.read().strip()
+            with open(os.path.join(directory, chain, "diff")) as handle:
+                diff_id = handle.read().strip()
+        except OSError:
+            continue
+        out[cache_id] = (f"sha256:{chain}", diff_id)
+    return out

@@ -107,6 +107,14 @@ SYSCALL_EXPLANATIONS: dict[str, str] = {
     "tgkill": "Sends a signal to one thread of a given process.",
     "wait4": "Waits for a child process to change state (usually to exit) and collects its status.",
     "umask": "Sets the mask of permission bits removed from the mode of files the process creates.",
+    "setrlimit": (
+        "Sets a resource limit (soft and hard) of the calling process; its children inherit it. Raising the hard "
+        "limit needs CAP_SYS_RESOURCE."
+    ),
+    "prlimit64": (
+        "Sets and/or reads a resource limit of any process (pid 0: the caller). Runtimes use it to apply a "
+        "bundle's rlimits to the container's init; raising a hard limit needs CAP_SYS_RESOURCE."
+    ),
     "capset": (
         "Sets the calling thread's effective, permitted and inheritable capability sets. A thread can only "
         "remove capabilities from its permitted set, never add them."

@@ -23,18 +23,44 @@ class OverlayRoot:
     seq: int
     via: str  # "mount" (the mount call is in the trace) or "mountinfo" (a mount-table snapshot)
     options: tuple[str, ...] = field(default=())
+    #: What each lowerdir (as written) was on the host when the runtime started, as the tracer resolved it
+    #: (BundleConfig.layers): its directory, docker's cache id, diff-id and chain-id, or that it is docker's init
+    #: layer. Empty for traces without it.
+    resolved: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
     def layer_names(self) -> list[str]:
-        """Short names for the layers: containerd's snapshot numbers, docker's link ids, else the directory."""
-        return [layer_name(path) for path in self.layers]
+        """Short names for the layers: the image layer's diff-id, docker's init layer, containerd's snapshot
+        numbers, docker's link ids when nothing resolved them, else the directory."""
+        return [resolved_layer_name(self.resolved.get(path)) or layer_name(path) for path in self.layers]
 
     def facts(self) -> list[str]:
         lines = [f"overlay root: {len(self.layers)} read-only layers, lowest first"]
-        lines += [f"  layer {index}: {path}" for index, path in enumerate(self.layers, 1)]
+        for index, path in enumerate(self.layers, 1):
+            info = self.resolved.get(path) or {}
+            line = f"  layer {index}: {path}"
+            if info.get("dir") and info["dir"] != path:
+                line += f" -> {info['dir']}"
+            if info.get("diff_id"):
+                line += f" (image layer {info['diff_id']}, chain {info.get('chain_id', '?')})"
+            elif info.get("init"):
+                line += f" ({info['init']})"
+            lines.append(line)
         lines.append(f"  writable layer (upperdir): {self.upper or 'none: the root is read-only'}")
         if self.work:
             lines.append(f"  overlayfs scratch (workdir): {self.work}")
         return lines
+
+
+def resolved_layer_name(info: dict[str, str] | None) -> str | None:
+    if not info:
+        return None
+    if info.get("diff_id"):
+        return info["diff_id"][:19]  # sha256: and 12 hex digits, as docker shortens ids
+    if info.get("init"):
+        return f"init layer {info.get('cache_id', '')[:12]}".rstrip()
+    if info.get("dir"):
+        return layer_name(info["dir"])
+    return None
 
 
 def layer_name(path: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tracer.bpf import SeccompData, parse_program, run_filter
@@ -313,6 +313,7 @@ class _Folder:
                     and event.args.get("fstype") == "overlay" and event.args.get("target") == self.rootfs:
                 found = overlay_from_options(str(event.args.get("data") or ""), event.seq, "mount")
                 if found is not None:
+                    found = self._resolved(found)
                     self._overlay_row(found)
                     return found
         for event in self.events:
@@ -323,9 +324,15 @@ class _Folder:
                 if mount is not None and mount.fstype == "overlay" and mount.mount_point == self.rootfs:
                     found = overlay_from_options(",".join(mount.super_options), event.seq, "mountinfo")
                     if found is not None:
+                        found = self._resolved(found)
                         self._overlay_row(found)
                         return found
         return None
+
+    def _resolved(self, found: OverlayRoot) -> OverlayRoot:
+        layers = self.bundle.layers or []
+        resolved = {str(info["path"]): info for info in layers if isinstance(info, dict) and info.get("path")}
+        return replace(found, resolved=resolved) if resolved else found
 
     def _overlay_row(self, found: OverlayRoot) -> None:
         how = "mounted in this trace" if found.via == "mount" else "mounted before the trace (seen in mountinfo)"
