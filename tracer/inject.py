@@ -12,7 +12,10 @@ The engine asks `at_entry` at every syscall-entry or PTRACE_EVENT_SECCOMP stop o
 answers with a rule, the engine writes -1 into orig_rax (the kernel then runs nothing and returns -ENOSYS) and, at
 the exit stop, writes -errno into rax: strace's `-e inject=SYSCALL:error=ERRNO` (src/syscall.c,
 tamper_with_syscall_entering/_exiting). A process that was running before the trace (an attached daemon's thread)
-is hit only when a rule names it by `:PROCESS`; in attach mode every rule must name a process.
+is never hit: the engine attaches daemons quietly (no seccomp filter, resumed with PTRACE_CONT, so they never stop
+at a syscall and never reach `at_entry`), and `at_entry` itself skips attached threads for a rule that names no
+process. In attach mode every rule must name a process: what it can hit is a process born during the trace (a
+shim, runc and its stages, a daemon's child) whose comm or program is that name (tests/test_inject_scope.py).
 
 After the first fault the engine follows the traced tree at every stop and records what it writes to its stdout
 and stderr (`output_wanted`), so the diagnosis can quote what the runtime printed.
@@ -118,7 +121,8 @@ class Injector:
             if unnamed:
                 raise InjectError(
                     f"--inject {unnamed[0]!r}: when attaching, name the process to hit (append :PROCESS, e.g. "
-                    ":runc:[2:INIT]); boxtrace never injects faults into an attached daemon unless it is named"
+                    ":runc:[2:INIT]); boxtrace never injects faults into an attached daemon, only into processes "
+                    "born during the trace"
                 )
         self._counts = [_Count(rule) for rule in self.rules]
 
