@@ -26,12 +26,13 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from tracer import ptrace_api as pt
+from tracer.builder import EventBuilder
 from tracer.capabilities import capability_masks
 from tracer.decoders import (
     CONTAINER_SYSCALL_NRS,
@@ -49,31 +50,22 @@ from tracer.events import (
     REDACTED,
     BundleConfig,
     Category,
-    End,
     Event,
-    Exec,
-    Exit,
     Fault,
     Header,
     Ipc,
     IpcVia,
     Level,
     Mode,
-    MountSnapshot,
-    NamespaceChange,
     NamespaceVia,
-    Notice,
-    ProcessStarted,
     ProcessVia,
     Signal,
     Status,
     Syscall,
-    ThreadStarted,
 )
 from tracer.inject import REACTION_NRS, Injector, InjectRule
 from tracer.memory import ProcessMemory
 from tracer.namespaces import (
-    namespace_changes,
     nspid_chain,
     read_cmdline,
     read_comm,
@@ -224,27 +216,14 @@ class _Tracee:
         return self.origin is Origin.ATTACHED
 
 
-@dataclass
-class _ProcessState:
-    pid: int
-    ns: dict[str, int] = field(default_factory=dict)
-    nspid: list[int] = field(default_factory=list)
-    attached: bool = False
-    #: Mount-table moments already captured for this process (see MountSnapshot).
-    mount_moments: set[str] = field(default_factory=set)
-    caps: dict[str, str] | None = None
-
-
 class Tracer:
     """Runs one trace. `run()` on the thread that will own ptrace; `request_stop()` from anywhere."""
 
     def __init__(self, sink: Callable[[Event], None], options: TraceOptions | None = None) -> None:
         self.options = options or TraceOptions()
-        self._sink = sink
-        self._seq = 0
-        self._t0 = time.monotonic()
+        #: Sequence numbers, the clock, the sink and the process/namespace model.
+        self.builder = EventBuilder(sink)
         self.tracees: dict[int, _Tracee] = {}
-        self.procs: dict[int, _ProcessState] = {}
         self._held_parents: dict[int, int] = {}
         self._gone_early: dict[int, int] = {}
         self._stop_requested = threading.Event()
@@ -255,11 +234,9 @@ class Tracer:
         self._launch_exit: int | None = None
         self._launch_done_at: float | None = None
         self._attached_pids: set[int] = set()
-        self._process_count = 0
         self._seccomp = False
         self._stop_reason = ""
         self._grace_timer: threading.Timer | None = None
-        self._sink_error: Exception | None = None
         nrs = set(CONTAINER_SYSCALL_NRS)
         self._injector: Injector | None = None
         extra = tuple(self.options.extra_syscalls)
@@ -330,7 +307,7 @@ class Tracer:
         self._emit_header(command or [], attach, mode)
         if self._injector is not None:
             for rule in self._injector.rules:
-                self._notice(Level.INFO, f"what-if {rule.text}: {rule.describe()}")
+                self.builder.notice(Level.INFO, f"what-if {rule.text}: {rule.describe()}")
         status = Status.COMPLETED
         # Events are plain acyclic objects: the cyclic collector's passes over a growing heap only cost time. Only
         # when the trace owns the process (the CLI's main thread); a TUI around it keeps its collector.
@@ -352,19 +329,17 @@ class Tracer:
             raise
         except BaseException as error:
             status = Status.FAILED
-            self._notice(Level.ERROR, f"the tracer failed: {error!r}; letting go of every tracee")
+            self.builder.notice(Level.ERROR, f"the tracer failed: {error!r}; letting go of every tracee")
             raise
         finally:
             if pause_gc:
                 gc.enable()
                 gc.unfreeze()
             self._finish()
-            end_seq = self._next_seq()
-            self._emit(End(end_seq, self._now(), events=end_seq + 1, processes=self._process_count,
-                           exit_code=self._launch_exit, status=status))
-        if self._sink_error is not None:
-            raise self._sink_error
-        return TraceResult(self._launch_exit, status, self._seq, self._process_count)
+            self.builder.ended(self._launch_exit, status)
+        if self.builder.sink_error is not None:
+            raise self.builder.sink_error
+        return TraceResult(self._launch_exit, status, self.builder.seq, self.builder.process_count)
 
     # Set-up ------------------------------------------------------------------------------------------------
 
@@ -379,9 +354,9 @@ class Tracer:
 
     def _emit_header(self, command: list[str], attach: list[int], mode: Mode) -> None:
         release = platform.release()
-        self._emit(
+        self.builder.emit(
             Header(
-                seq=self._next_seq(),
+                seq=self.builder.next_seq(),
                 t=0.0,
                 kernel=release.split("-")[0],
                 arch=platform.machine(),
@@ -480,23 +455,18 @@ class Tracer:
         self._launch_pid = pid
         tracee = _Tracee(pid, pid, full_stops=not self._seccomp, state=TraceeState.RUNNING, origin=Origin.SETUP)
         self.tracees[pid] = tracee
-        state = self._new_process_state(pid)
-        self._process_count += 1
-        self._emit(
-            ProcessStarted(
-                self._next_seq(),
-                self._now(),
-                pid=pid,
-                ppid=os.getpid(),
-                creator=os.getpid(),
-                via=ProcessVia.LAUNCH,
-                comm=os.path.basename(executable)[:15],
-                argv=self._argv(command),
-                exe=executable,
-                ns=state.ns,
-                nspid=state.nspid,
-                caps=state.caps,
-            )
+        fields = read_status(pid)
+        self.builder.process_started(
+            pid,
+            ppid=os.getpid(),
+            creator=os.getpid(),
+            via=ProcessVia.LAUNCH,
+            comm=os.path.basename(executable)[:15],
+            argv=self._argv(command),
+            exe=executable,
+            ns=read_namespaces(pid),
+            nspid=nspid_chain(fields),
+            caps=capability_masks(fields),
         )
         os.kill(pid, signal.SIGCONT)
 
@@ -521,32 +491,28 @@ class Tracer:
             if not seized:
                 continue
             self._attached_pids.add(pid)
-            state = self._new_process_state(pid)
-            state.attached = True
-            self._process_count += 1
+            fresh = read_status(pid)
+            ns = read_namespaces(pid)
             argv = self._argv(read_cmdline(pid))
-            self._emit(
-                ProcessStarted(
-                    self._next_seq(),
-                    self._now(),
-                    pid=pid,
-                    ppid=_ppid(status),
-                    creator=None,
-                    via=ProcessVia.ATTACH,
-                    comm=read_comm(pid),
-                    argv=argv,
-                    exe=read_exe(pid),
-                    ns=state.ns,
-                    nspid=state.nspid,
-                    threads=sorted(t for t in seized if t != pid),
-                    caps=state.caps,
-                )
+            self.builder.process_started(
+                pid,
+                ppid=_ppid(status),
+                creator=None,
+                via=ProcessVia.ATTACH,
+                comm=read_comm(pid),
+                argv=argv,
+                exe=read_exe(pid),
+                ns=ns,
+                nspid=nspid_chain(fresh),
+                threads=sorted(t for t in seized if t != pid),
+                caps=capability_masks(fresh),
+                attached=True,
             )
-        self._notice(Level.INFO, f"attached to {len(self._attached_pids)} processes without stopping them")
+        self.builder.notice(Level.INFO, f"attached to {len(self._attached_pids)} processes without stopping them")
         # Connections opened before tracing (dockerd -> containerd) show in the kernel's socket table only.
         for link in connections_between(sorted(self._attached_pids)):
-            self._emit(Ipc(self._next_seq(), self._now(), pid=link.client, peer_pid=link.server, path=link.path,
-                           via=IpcVia.SOCKET_TABLE, preexisting=True))
+            self.builder.emit(Ipc(self.builder.next_seq(), self.builder.now(), pid=link.client, peer_pid=link.server,
+                                  path=link.path, via=IpcVia.SOCKET_TABLE, preexisting=True))
 
     def _seize_threads(self, pid: int, options: int, *, required: bool) -> list[int]:
         """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
@@ -647,7 +613,7 @@ class Tracer:
             return
         # A signal-delivery-stop: pass the signal on unchanged.
         if sig not in UNRECORDED_SIGNALS and not tracee.before_exec:
-            self._emit(Signal(self._next_seq(), self._now(), pid=tracee.tgid, tid=tid, signal=_signame(sig)))
+            self.builder.emit(Signal(self.builder.next_seq(), self.builder.now(), pid=tracee.tgid, tid=tid, signal=_signame(sig)))
         self._resume(tracee, sig)
 
     def _adopt(self, tid: int) -> _Tracee | None:
@@ -716,7 +682,7 @@ class Tracer:
                     if error.errno != errno.ESRCH:
                         raise
                 if not tracee.before_exec:
-                    self._emit(Signal(self._next_seq(), self._now(), pid=tracee.tgid, tid=tracee.tid,
+                    self.builder.emit(Signal(self.builder.next_seq(), self.builder.now(), pid=tracee.tgid, tid=tracee.tid,
                                       signal=_signame(sig) + " (group-stop)"))
             else:
                 self._resume(tracee)
@@ -857,7 +823,7 @@ class Tracer:
             return  # gone (ESRCH): nothing to fail
         pending.injected = rule
         pending.notes = {**(pending.notes or {}), "injected": True}
-        self._emit(Fault(self._next_seq(), self._now(), pid=tracee.tgid, tid=tracee.tid, name=pending.name,
+        self.builder.emit(Fault(self.builder.next_seq(), self.builder.now(), pid=tracee.tgid, tid=tracee.tid, name=pending.name,
                          args=pending.args, errno=rule.errno_name, nth=nth, rule=rule.text,
                          process=read_comm(tracee.tid)))
         # From now on the traced tree is followed at every stop, so its reaction (what it prints, what it undoes)
@@ -899,10 +865,10 @@ class Tracer:
             decode_syscall_exit(pending.context, pending.args, rval)
         now = time.monotonic()
         returns = pending.name not in NO_RETURN_SYSCALLS
-        self._emit(
+        self.builder.emit(
             Syscall(
-                self._next_seq(),
-                self._now(),
+                self.builder.next_seq(),
+                self.builder.now(),
                 pid=tracee.tgid,
                 tid=tracee.tid,
                 name=pending.name,
@@ -921,8 +887,8 @@ class Tracer:
         if error is None and pending.name == "connect" and pending.args.get("path"):
             # A path named through an fd (/proc/self/fd/N) is shown as the file it names, resolved at the stop.
             path = str((pending.notes or {}).get("path") or pending.args["path"])
-            peer = listener_of(path, [p for p in self.procs if p != tracee.tgid])
-            self._emit(Ipc(self._next_seq(), self._now(), pid=tracee.tgid, peer_pid=peer, path=path))
+            peer = listener_of(path, [p for p in self.builder.procs if p != tracee.tgid])
+            self.builder.emit(Ipc(self.builder.next_seq(), self.builder.now(), pid=tracee.tgid, peer_pid=peer, path=path))
         if error is None and pending.name in MOUNT_MOMENTS:
             self._after_mount_change(tracee, pending)
         if error is None and pending.name == "socket" and pending.args.get("protocol") == "NETLINK_ROUTE":
@@ -974,38 +940,28 @@ class Tracer:
         self._held_parents[child_tid] = parent.tid
         if is_thread:
             if not parent.before_exec:
-                self._emit(ThreadStarted(self._next_seq(), self._now(), pid=tgid, tid=child_tid,
-                                         creator=parent.tid, flags=flags))
+                self.builder.thread_started(tgid, child_tid, creator=parent.tid, flags=flags)
         else:
-            state = self._new_process_state(child_tid)
-            self._process_count += 1
-            if not parent.before_exec:
-                self._emit(
-                    ProcessStarted(
-                        self._next_seq(),
-                        self._now(),
-                        pid=child_tid,
-                        ppid=_ppid(status) or parent.tgid,
-                        creator=parent.tgid,
-                        via=via,
-                        flags=flags,
-                        comm=status.get("Name", ""),
-                        ns=state.ns,
-                        nspid=state.nspid,
-                        caps=state.caps,
-                    )
-                )
-                creator_state = self.procs.get(parent.tgid)
-                if creator_state is not None:
-                    self._emit_namespace_diff(child_tid, creator_state.ns, state.ns, NamespaceVia(via))
+            fresh = read_status(child_tid)
+            self.builder.process_started(
+                child_tid,
+                ppid=_ppid(status) or parent.tgid,
+                creator=parent.tgid,
+                via=via,
+                flags=flags,
+                comm=status.get("Name", ""),
+                ns=read_namespaces(child_tid),
+                nspid=nspid_chain(fresh),
+                caps=capability_masks(fresh),
+                announce=not parent.before_exec,
+                diff_from=parent.tgid,
+            )
         if early_status is not None:
             self.tracees.pop(child_tid, None)
             if not is_thread and not parent.before_exec:
-                self.procs.pop(child_tid, None)
                 low = early_status & 0x7F
-                self._emit(Exit(self._next_seq(), self._now(), pid=child_tid,
-                                code=(early_status >> 8) & 0xFF if low == 0 else None,
-                                signal=_signame(low) if low else None))
+                self.builder.exited(child_tid, code=(early_status >> 8) & 0xFF if low == 0 else None,
+                                    signal=_signame(low) if low else None)
             return
         if child.state is TraceeState.HELD:
             child.state = TraceeState.RUNNING
@@ -1033,12 +989,10 @@ class Tracer:
         if was_setup:
             tracee.origin = Origin.LAUNCHED
         tracee.pending = pending
-        state = self.procs.get(tracee.tgid) or self._new_process_state(tracee.tgid)
-        old_ns = dict(state.ns)
-        state.ns = read_namespaces(tracee.tid)
+        if tracee.tgid not in self.builder.procs:
+            self._track(tracee.tgid)
+        ns = read_namespaces(tracee.tid)
         status = read_status(tracee.tid)
-        state.nspid = nspid_chain(status)
-        state.caps = capability_masks(status)
         exe = read_exe(tracee.tid)
         path = exe or ""
         argv = pending.argv if pending and pending.argv is not None else self._argv(read_cmdline(tracee.tid))
@@ -1054,25 +1008,20 @@ class Tracer:
             args_path = pending.args.get("path") or pending.args.get("dirfd_path")
             if isinstance(args_path, str) and args_path:
                 path = args_path
-        self._emit(
-            Exec(
-                self._next_seq(),
-                self._now(),
-                pid=tracee.tgid,
-                path=path,
-                argv=list(argv or []),
-                env=env,
-                comm=read_comm(tracee.tid),
-                ns=state.ns,
-                nspid=state.nspid,
-                old_tid=old_tid if old_tid != tracee.tid else None,
-                syscall=syscall,
-                caps=state.caps,
-            )
+        self.builder.exec(
+            tracee.tgid,
+            path=path,
+            argv=list(argv or []),
+            env=env,
+            comm=read_comm(tracee.tid),
+            ns=ns,
+            nspid=nspid_chain(status),
+            old_tid=old_tid if old_tid != tracee.tid else None,
+            syscall=syscall,
+            caps=capability_masks(status),
+            diff=not was_setup,
         )
-        if not was_setup:
-            self._emit_namespace_diff(tracee.tgid, old_ns, state.ns, NamespaceVia(syscall))
-        elif tracee.tgid == self._launch_pid and self._seccomp:
+        if was_setup and tracee.tgid == self._launch_pid and self._seccomp:
             self._check_filter_installed(tracee)
         self._capture_bundle(tracee.tgid, list(argv or []))
         if self._seccomp and tracee.pending is not None:
@@ -1087,8 +1036,9 @@ class Tracer:
             return
         runtime, bundle = found
         given, path, config, error = read_bundle_config(pid, bundle, self.options.show_env)
-        self._emit(BundleConfig(self._next_seq(), self._now(), pid=pid, runtime=runtime, bundle=given or ".",
-                                path=path, config=config, error=error, layers=overlay_layers(pid, config, path)))
+        self.builder.emit(BundleConfig(self.builder.next_seq(), self.builder.now(), pid=pid, runtime=runtime,
+                                       bundle=given or ".", path=path, config=config, error=error,
+                                       layers=overlay_layers(pid, config, path)))
 
     def _on_gone(self, tid: int, status: int) -> None:
         tracee = self.tracees.pop(tid, None)
@@ -1104,19 +1054,12 @@ class Tracer:
         if tracee.tid != tracee.tgid:
             return  # a thread ended; its process goes on
         low = status & 0x7F
-        self.procs.pop(tid, None)
+        self.builder.forget(tid)
         self._netlink.forget(tid)
         if tracee.before_exec and tid != self._launch_pid:
             return
-        self._emit(
-            Exit(
-                self._next_seq(),
-                self._now(),
-                pid=tid,
-                code=(status >> 8) & 0xFF if low == 0 else None,
-                signal=_signame(low) if low else None,
-            )
-        )
+        self.builder.exited(tid, code=(status >> 8) & 0xFF if low == 0 else None,
+                            signal=_signame(low) if low else None)
 
     def _check_filter_installed(self, tracee: _Tracee) -> None:
         """At the launched command's exec: did its seccomp filter go in? If not (a kernel without seccomp
@@ -1134,7 +1077,7 @@ class Tracer:
             code = int(message[10:].strip() or 0)
             self._seccomp = False
             tracee.full_stops = True
-            self._notice(Level.WARNING,
+            self.builder.notice(Level.WARNING,
                 f"the seccomp filter could not be installed ({os.strerror(code)}): tracing with a stop at "
                 "every syscall instead, which is slower but records the same events",
             )
@@ -1151,67 +1094,53 @@ class Tracer:
         message = message.split("\n", 1)[1] if message.startswith("noseccomp:") else message
         if message.startswith("exec:"):
             code = int(message[5:] or 0)
-            self._notice(Level.ERROR, f"could not execute the command: {os.strerror(code)}")
+            self.builder.notice(Level.ERROR, f"could not execute the command: {os.strerror(code)}")
 
     # Namespaces --------------------------------------------------------------------------------------------
 
-    def _new_process_state(self, pid: int) -> _ProcessState:
+    def _track(self, pid: int) -> None:
+        """Read a process met without its start (at its exec) into the model."""
         status = read_status(pid)
-        state = _ProcessState(pid, read_namespaces(pid), nspid_chain(status), caps=capability_masks(status))
-        self.procs[pid] = state
-        return state
+        self.builder.track(pid, read_namespaces(pid), nspid_chain(status), capability_masks(status))
 
     def _refresh_namespaces(self, pid: int, tid: int, via: NamespaceVia) -> None:
-        state = self.procs.get(pid)
-        if state is None:
-            return
-        fresh = read_namespaces(tid)
-        self._emit_namespace_diff(pid, state.ns, fresh, via)
-        state.ns = fresh
-
-    def _emit_namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia) -> None:
-        for kind, before, inode in namespace_changes(old, new):
-            self._emit(NamespaceChange(self._next_seq(), self._now(), pid=pid, kind=kind, old=before, new=inode,
-                                       via=via))
+        if pid in self.builder.procs:
+            self.builder.namespaces_read(pid, read_namespaces(tid), via)
 
     # Mount tables ------------------------------------------------------------------------------------------
 
     def _snapshot_mounts(self, tracee: _Tracee, moment: str) -> None:
-        state = self.procs.get(tracee.tgid)
-        if state is None or moment in state.mount_moments:
+        if not self.builder.claim_mount_moment(tracee.tgid, moment):
             return
-        state.mount_moments.add(moment)
         try:
             with open(f"/proc/{tracee.tid}/mountinfo", encoding="utf-8", errors="backslashreplace") as table:
                 lines = [line.rstrip("\n") for _, line in zip(range(MAX_MOUNTINFO_LINES), table, strict=False)]
         except OSError:
             return
-        self._emit(MountSnapshot(self._next_seq(), self._now(), pid=tracee.tgid, moment=moment, mountinfo=lines))
+        self.builder.mount_snapshot(tracee.tgid, moment, lines)
 
     def _in_new_mount_namespace(self, tracee: _Tracee) -> bool:
-        state = self.procs.get(tracee.tgid)
         host_mnt = self._host_ns.get("mnt")
-        if state is None or host_mnt is None:
+        if tracee.tgid not in self.builder.procs or host_mnt is None:
             return False
         current = read_namespaces(tracee.tid).get("mnt")
         return current is not None and current != host_mnt
 
     def _before_mount_change(self, tracee: _Tracee) -> None:
-        state = self.procs.get(tracee.tgid)
-        if state is None or "before-first-mount" in state.mount_moments:
+        if tracee.tgid not in self.builder.procs \
+                or self.builder.has_mount_moment(tracee.tgid, "before-first-mount"):
             return
         if self._in_new_mount_namespace(tracee):
             self._snapshot_mounts(tracee, "before-first-mount")
 
     def _after_mount_change(self, tracee: _Tracee, pending: _Pending) -> None:
-        state = self.procs.get(tracee.tgid)
-        if state is None or not self._in_new_mount_namespace(tracee):
+        if not self._in_new_mount_namespace(tracee):
             return
         if pending.name == "pivot_root":
             self._snapshot_mounts(tracee, "after-pivot_root")
         elif pending.name == "chroot":
             self._snapshot_mounts(tracee, "after-chroot")
-        elif pending.name == "umount2" and "after-pivot_root" in state.mount_moments:
+        elif pending.name == "umount2" and self.builder.has_mount_moment(tracee.tgid, "after-pivot_root"):
             if "MNT_DETACH" in (pending.args.get("flags") or []):
                 self._snapshot_mounts(tracee, "after-old-root-detached")
 
@@ -1220,7 +1149,7 @@ class Tracer:
     def _finish(self) -> None:
         """Leave no tracee behind: kill what we launched (when it carries our filter or was interrupted),
         detach everything else and leave it running."""
-        self._emit = self._emit_while_finishing  # type: ignore[method-assign]
+        self.builder.defer_sink_errors()
         if self._grace_timer is not None:
             self._grace_timer.cancel()
         waker = self._waker_pid
@@ -1238,9 +1167,9 @@ class Tracer:
         kill_launched = self._seccomp or (self._stop_requested.is_set() and not self._attached_pids)
         if launched and kill_launched:
             if self._stop_requested.is_set():
-                self._notice(Level.INFO, f"stopped: killed the {len(launched)} traced processes still running")
+                self.builder.notice(Level.INFO, f"stopped: killed the {len(launched)} traced processes still running")
             else:
-                self._notice(Level.WARNING,
+                self.builder.notice(Level.WARNING,
                     f"{len(launched)} traced processes outlived the command and were killed: they carry the "
                     "seccomp filter of the default mode, which would make their syscalls fail untraced "
                     "(use --filter all to let them run on)",
@@ -1290,7 +1219,7 @@ class Tracer:
             deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
             self._detach_one(stopped, deliver)
         for tracee in list(self.tracees.values()):
-            self._notice(Level.WARNING, f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
+            self.builder.notice(Level.WARNING, f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
         self.tracees.clear()
 
     def _detach_one(self, tracee: _Tracee, sig: int) -> None:
@@ -1299,9 +1228,8 @@ class Tracer:
         except pt.PtraceError:
             pass
         self.tracees.pop(tracee.tid, None)
-        if tracee.tid == tracee.tgid and tracee.tgid in self.procs:
-            self.procs.pop(tracee.tgid, None)
-            self._emit(Exit(self._next_seq(), self._now(), pid=tracee.tgid, detached=True))
+        if tracee.tid == tracee.tgid and tracee.tgid in self.builder.procs:
+            self.builder.exited(tracee.tgid, detached=True)
 
     def _reap_launch(self) -> None:
         pid = self._launch_pid
@@ -1322,28 +1250,6 @@ class Tracer:
         text = [os.fsencode(arg).decode("utf-8", "backslashreplace") for arg in argv]
         return text if self.options.show_env else redact_argv(text)
 
-    def _next_seq(self) -> int:
-        seq = self._seq
-        self._seq += 1
-        return seq
-
-    def _now(self) -> float:
-        return round(time.monotonic() - self._t0, 6)
-
-    def _emit(self, event: Event) -> None:
-        self._sink(event)
-
-    def _emit_while_finishing(self, event: Event) -> None:
-        # Letting go of the tracees comes first: a sink that fails now (stdout closed under us, a full disk) must
-        # not stop the kills and detaches that follow. The first such error is raised once they are done.
-        try:
-            self._sink(event)
-        except Exception as error:  # noqa: BLE001 - re-raised by run() after the clean-up
-            if self._sink_error is None:
-                self._sink_error = error
-
-    def _notice(self, level: Level, message: str, pid: int | None = None) -> None:
-        self._emit(Notice(self._next_seq(), self._now(), level=level, message=message, pid=pid))
 
 
 def _child_origin(parent: Origin, is_thread: bool) -> Origin:
