@@ -267,3 +267,34 @@ def test_while_a_live_trace_runs_the_view_says_its_rows_are_so_far() -> None:
             assert expected in flat("\n".join(screen_lines(app))), expected
 
         run_at(app, (120, 40), script)
+
+
+def test_console_tui_and_page_share_one_vocabulary() -> None:
+    """Each verdict has its own word, symbol and colour (viz.spec_view.VERDICT_LOOKS), and the console, the TUI
+    and the page all print the same label for it."""
+    from rich.console import Console
+
+    from tracer.processes import ProcessTable
+    from viz.model import build_model
+    from viz.page import spec_section
+    from viz.spec_view import VERDICT_LOOKS, render_spec, verdict_label
+    from viz.tui.screens.spec import render_row
+
+    looks = list(VERDICT_LOOKS.values())
+    for attribute in ("word", "mark", "style", "css", "light", "dark"):
+        assert len({getattr(look, attribute) for look in looks}) == len(looks), attribute
+    recording = load_recording(RECORDINGS / "runc.jsonl")
+    events = [recording.header, *recording.events]
+    report = spec_report(events)
+    console = Console(width=200, color_system=None, record=True)
+    console.print(render_spec(report))
+    printed = console.export_text()
+    page = spec_section(events, build_model(ProcessTable.from_events(events)))
+    for row in report.rows:
+        label = verdict_label(row.verdict)
+        tui = Console(width=120, color_system=None, record=True)
+        tui.print(render_row(row, 120))
+        assert label in tui.export_text(), row.item
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(row.item)}: asks", printed), row.item
+        assert f'data-item="{row.item}"><td><span class="verdict verdict-{VERDICT_LOOKS[row.verdict].css}">' \
+               f"{label}</span>" in page.replace("&#x27;", "'"), row.item
