@@ -50,6 +50,7 @@ def main() -> int:
                chapters=chapters)
     _pages()
     asyncio.run(_screenshot(recording))
+    asyncio.run(_spec_screenshot())
     print(f"wrote {sorted(p.name for p in IMAGES.iterdir())} and {sorted(p.name for p in PAGES.iterdir())}")
     return 0
 
@@ -74,6 +75,19 @@ async def _screenshot(recording) -> None:
             await pilot.press("n")
         await pilot.pause(0.5)
         app.save_screenshot(filename="tui-docker-walkthrough.svg", path=str(IMAGES))
+
+
+async def _spec_screenshot() -> None:
+    """The spec view (`b`) on the runc recording: the bundle's promises, the cursor on the ambient discrepancy."""
+    runc = load_recording(RECORDINGS / "runc.jsonl")
+    app = BoxtraceApp(recording=runc, lesson=lesson_for(runc.header.scenario))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.5)
+        app.save_screenshot(filename="tui-runc-spec.svg", path=str(IMAGES))
 
 
 if __name__ == "__main__":

@@ -45,6 +45,8 @@ PANES = (
                     "any other trace, the first exec, each namespace call, pivot_root/chroot, the "
                     "entrypoint and the exits. A chapter marks its processes (▶) and events, and where the "
                     "popular explanation is loose it shows what this trace shows instead."),
+    ("Spec (b)", "the OCI bundle's config.json, promise by promise, beside what the trace shows was applied: "
+                 "✓ kept, ✗ differs or ? not visible, with why and the event that proves it (Enter goes there)."),
 )
 
 
