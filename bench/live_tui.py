@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="the recording the live TUI writes (-o)")
     parser.add_argument("--filter", choices=("container", "all"), default="all")
     parser.add_argument("--size", default="160x48", help="the headless screen, COLUMNSxROWS")
+    parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (experiments)")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the app's thread into this file")
     parser.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -134,9 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     source = MeasuredSource(command, None, TraceOptions(filter=args.filter), args.output)
     live = LiveTrace(source)
     app = ProbeApp(live=live)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     clock.start()
     began = time.perf_counter()
-    code = app.run(headless=True, size=(columns, rows))
+    if args.profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        code = profiler.runcall(app.run, headless=True, size=(columns, rows))
+        profiler.dump_stats(str(args.profile))
+    else:
+        code = app.run(headless=True, size=(columns, rows))
     finished = time.perf_counter()
     clock.stop()
     live.request_stop()

@@ -217,6 +217,33 @@ def startup_md(startup: dict[str, Any], rounds: int) -> list[str]:
     ]
     for row in startup.get("commands", {}).values():
         lines.append(f"| {row['label']} | {_s(row['median'])} | {_range(row)} |")
+    first = startup.get("first_ptrace") or {}
+    if first.get("skipped"):
+        lines += ["", f"The first ptrace call: skipped ({first['skipped']})."]
+    elif first.get("rows"):
+        lines += [
+            "",
+            "The first ptrace call (`python -m bench.first_ptrace`: the command run in-process with "
+            "`tracer.ptrace_api.seize` wrapped): seconds from spawn to the first PTRACE_SEIZE, the modules loaded "
+            "by then, and which of them are display or analysis modules that should wait for the tracee "
+            "(rich, textual, networkx, viz.console, tracer.insights ...).",
+            "",
+            "| command | to the first seize s (median) | whole command s (median) | min–max s | modules loaded "
+            "| display/analysis modules loaded |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for row in first["rows"].values():
+            heavy = row.get("heavy") or []
+            shown = "none" if not heavy else f"{len(heavy)}: " + ", ".join(heavy[:6]) + (" ..." if len(heavy) > 6 else "")
+            if not row.get("seized"):
+                shown += " (no seize seen in some run)"
+            modules = "" if row.get("modules") is None else f"{row['modules']:.0f}"
+            lines.append(
+                f"| {row['label']} | {_s(row.get('median_seize_s'))} | {_s(row['median'])} | {_range(row)} "
+                f"| {modules} | {shown} |"
+            )
+        for key, why in first.get("skipped", {}).items():
+            lines.append(f"| {key}: skipped ({why}) | | | | | |")
     for block in startup.get("importtime", []):
         lines += [
             "",

@@ -125,16 +125,11 @@ def in_trace_ratios(samples: dict[str, list[Sample]]) -> dict[str, float | None]
 
 
 def run_docker(tmp: Path, strace_set: list[str], rounds: int, daemon_wait: float = 600.0) -> dict[str, Any]:
-    from scenarios.daemons import docker_answers
     from scenarios.docker import daemon_pids
-    from scenarios.images import docker_image_exists
 
-    if shutil.which("docker") is None:
-        return {"skipped": "docker is not installed"}
-    if not docker_answers(timeout=10):
-        return {"skipped": "no Docker engine answers (start it: bash scripts/daemons.sh start)"}
-    if not docker_image_exists():
-        return {"skipped": "image boxtrace/busybox is missing (python -m scenarios.images)"}
+    why_not = docker_unavailable()
+    if why_not is not None:
+        return {"skipped": why_not}
     pids = daemon_pids()
     log(f"== docker: dockerd and containerd are {pids}")
     wait_untraced(pids, daemon_wait)
@@ -259,7 +254,7 @@ def run_consumers(tmp: Path, rounds: int, big: str) -> dict[str, Any]:
     return {"recordings": recordings, "rows": rows, "skipped": skipped}
 
 
-def run_startup(rounds: int) -> dict[str, Any]:
+def run_startup(rounds: int, tmp: Path, root: bool, daemon_wait: float) -> dict[str, Any]:
     log("== CLI start-up")
     samples = interleave(list(startup.STARTUP_COMMANDS), rounds, startup.startup_runner(), progress=log)
     commands = {
@@ -271,7 +266,62 @@ def run_startup(rounds: int) -> dict[str, Any]:
             startup.top_offenders("import boxtrace.cli"),
             startup.top_offenders(startup.RUN_PATH_IMPORTS),
         ],
+        "first_ptrace": run_first_ptrace(rounds, tmp, root, daemon_wait),
     }
+
+
+def run_first_ptrace(rounds: int, tmp: Path, root: bool, daemon_wait: float) -> dict[str, Any]:
+    """Each traced command's time from spawn to its first PTRACE_SEIZE, and what it had imported by then."""
+    log("== the first ptrace call")
+    skipped: dict[str, str] = {}
+    docker_args: list[str] | None = None
+    if not root:
+        return {"skipped": "needs root (sudo make bench)"}
+    why_not = docker_unavailable()
+    if why_not is None:
+        from scenarios.docker import daemon_pids
+
+        wait_untraced(daemon_pids(), daemon_wait)
+        docker_args = workloads.docker_run_args(f"boxtrace-bench-{os.getpid()}-first")
+    else:
+        skipped["docker"] = why_not
+    commands = startup.first_ptrace_commands(tmp, docker_args)
+
+    def run_one(key: str, index: int) -> Sample:
+        try:
+            return startup.first_ptrace(commands[key][1], tmp / "first-ptrace.json")
+        finally:
+            if key == "docker" and docker_args is not None:
+                workloads.remove_container(docker_args[docker_args.index("--name") + 1])
+
+    samples = interleave(list(commands), rounds, run_one, progress=log)
+    rows: dict[str, Any] = {}
+    for key, values in samples.items():
+        seize = [s.extra["seconds"] for s in values if isinstance(s.extra.get("seconds"), (int, float))]
+        heavy = sorted({m for s in values for m in s.extra.get("heavy", [])})
+        rows[key] = {
+            "label": commands[key][0],
+            **summarize(values),
+            "median_seize_s": median(seize),
+            "modules": median([s.extra["modules"] for s in values if s.extra.get("modules")]),
+            "heavy": heavy,
+            "seized": all(s.extra.get("request") for s in values),
+        }
+    return {"rows": rows, "skipped": skipped}
+
+
+def docker_unavailable() -> str | None:
+    """Why the docker group cannot run here, or None."""
+    from scenarios.daemons import docker_answers
+    from scenarios.images import docker_image_exists
+
+    if shutil.which("docker") is None:
+        return "docker is not installed"
+    if not docker_answers(timeout=10):
+        return "no Docker engine answers (start it: bash scripts/daemons.sh start)"
+    if not docker_image_exists():
+        return "image boxtrace/busybox is missing (python -m scenarios.images)"
+    return None
 
 
 # Main ------------------------------------------------------------------------------------------------------
@@ -400,7 +450,7 @@ def _run_groups(
             "consumers", lambda: run_consumers(tmp, args.rounds, args.big_recording)
         )
     if "startup" in args.groups:
-        results["startup"] = _guarded("startup", lambda: run_startup(args.rounds))
+        results["startup"] = _guarded("startup", lambda: run_startup(args.rounds, tmp, root, args.daemon_wait))
     if "profile" in args.groups:
         from bench import profile_engine
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bench.measure import Sample, run_timed
-from bench.workloads import boxtrace_argv
+from bench.workloads import REPO, boxtrace_argv
 
-#: What `boxtrace run` imports before the first ptrace call (cli, commands, session/engine/decoders, console).
-RUN_PATH_IMPORTS = (
-    "import boxtrace.cli, boxtrace.commands, tracer.session, tracer.recording, viz.console, rich.console"
-)
+#: What `boxtrace run` imports before its first ptrace call (cli, commands, the session with the engine, the
+#: recorder, the deferred console sink); rich, the console view and the summary load once the tracee runs.
+RUN_PATH_IMPORTS = "import boxtrace.cli, boxtrace.commands, boxtrace.console_sink, tracer.session, tracer.recording"
 
 STARTUP_COMMANDS: dict[str, tuple[str, list[str]]] = {
     "python": ("`python -c pass` (the interpreter alone)", [sys.executable, "-c", "pass"]),
@@ -85,3 +88,36 @@ def top_offenders(statement: str, count: int = 12) -> dict[str, list[dict]]:
         "cumulative": rows(by_cumulative),
         "self": rows(by_self),
     }
+
+
+# The first ptrace call ---------------------------------------------------------------------------------------
+
+
+def first_ptrace_commands(tmp: Path, docker_args: list[str] | None) -> dict[str, tuple[str, list[str]]]:
+    """boxtrace's commands as `bench.first_ptrace` runs them: (label, arguments after `boxtrace`)."""
+    commands = {
+        "run": ("`boxtrace run -o FILE -- true`", ["run", "-o", str(tmp / "first-run.jsonl"), "--", "true"]),
+        "demo-runc": (
+            "`boxtrace demo runc --no-tui -o FILE`",
+            ["demo", "runc", "--no-tui", "-o", str(tmp / "first-demo.jsonl")],
+        ),
+    }
+    if docker_args is not None:
+        commands["docker"] = (
+            "`boxtrace docker -o FILE -- docker run ...`",
+            ["docker", "-o", str(tmp / "first-docker.jsonl"), "--", *docker_args],
+        )
+    return commands
+
+
+def first_ptrace(boxtrace_args: list[str], result: Path, timeout: float = 300) -> Sample:
+    """One run of `bench.first_ptrace`: the whole command timed, with what it had imported at its first seize."""
+    result.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "bench.first_ptrace", "--result", str(result), "--spawned", repr(time.time()),
+            "--", *boxtrace_args]  # fmt: skip
+    sample = run_timed(argv, timeout=timeout, cwd=REPO)
+    if result.exists():
+        found: dict[str, Any] = json.loads(result.read_text())
+        found.pop("module_names", None)
+        sample.extra.update(found)
+    return sample

@@ -324,7 +324,7 @@ def launch_runner(workload: Workload, tmp: Path, strace_set: list[str]) -> Calla
 # docker ----------------------------------------------------------------------------------------------------
 
 
-def _remove_container(name: str) -> None:
+def remove_container(name: str) -> None:
     try:
         found = subprocess.run(
             ["docker", "ps", "-a", "--quiet", "--filter", f"name=^{name}$"],
@@ -404,13 +404,18 @@ class StraceAttach:
         return time.perf_counter() - started
 
 
-def docker_runner(tmp: Path, strace_set: list[str], daemon_pids: list[int]) -> Callable[[str, int], Sample]:
+def docker_run_args(name: str) -> list[str]:
+    """`docker run`'s arguments (after `run`) for the benchmark's container."""
     from scenarios.images import DOCKER_IMAGE
+
+    return ["--rm", "--network", "none", "--name", name, DOCKER_IMAGE, "/bin/sh", "-c", DOCKER_SCRIPT]
+
+
+def docker_runner(tmp: Path, strace_set: list[str], daemon_pids: list[int]) -> Callable[[str, int], Sample]:
 
     docker = shutil.which("docker") or "docker"
 
-    def run_args(name: str) -> list[str]:
-        return ["--rm", "--network", "none", "--name", name, DOCKER_IMAGE, "/bin/sh", "-c", DOCKER_SCRIPT]
+    run_args = docker_run_args
 
     def run_one(config: str, index: int) -> Sample:
         name = f"boxtrace-bench-{os.getpid()}-{next(_ids)}"
@@ -446,7 +451,7 @@ def docker_runner(tmp: Path, strace_set: list[str], daemon_pids: list[int]) -> C
                 return sample
             raise ValueError(config)
         finally:
-            _remove_container(name)
+            remove_container(name)
 
     return run_one
 

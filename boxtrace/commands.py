@@ -19,6 +19,12 @@ def _console():
     return Console(highlight=False, soft_wrap=True)
 
 
+def _console_view():
+    from viz.console import ConsoleView
+
+    return ConsoleView(_console())
+
+
 def _options(args: argparse.Namespace, **extra):
     from tracer.engine import TraceOptions
 
@@ -94,9 +100,10 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
 
         sinks.append(print_json)
     else:
-        from viz.console import ConsoleView
+        # rich, the view and the summary's modules load on a helper thread once the tracee runs (console_sink.py).
+        from boxtrace.console_sink import DeferredConsoleView
 
-        view = ConsoleView(_console())
+        view = DeferredConsoleView(_console_view, keep_order=sys.stdout.isatty())
         sinks.append(view)
     session = TraceSession(command, attach, options, output=args.output, sinks=sinks)
     stop_signals = install_stop_handlers(session.request_stop)

@@ -80,14 +80,19 @@ def _replay(path: Path, *, tui: bool, present: bool = False, export_dir: Path | 
 
 
 def _live_console(scenario, out: Path) -> int:
-    from rich.console import Console
-
+    from boxtrace.console_sink import DeferredConsoleView
     from scenarios.runner import trace_scenario
-    from viz.console import ConsoleView
 
-    console = Console(highlight=False)
-    console.print(f"[bold]{scenario.name}[/]: {scenario.summary}")
-    view = ConsoleView(console)
+    def make_view():  # on the helper thread, once the first process is traced (see boxtrace.console_sink)
+        from rich.console import Console
+
+        from viz.console import ConsoleView
+
+        console = Console(highlight=False)
+        console.print(f"[bold]{scenario.name}[/]: {scenario.summary}")
+        return ConsoleView(console)
+
+    view = DeferredConsoleView(make_view, keep_order=sys.stdout.isatty())
 
     def on_session(session: TraceSession) -> None:
         install_stop_handlers(session.request_stop)
@@ -98,7 +103,7 @@ def _live_console(scenario, out: Path) -> int:
         view.close(summary=False)  # the error is reported; a summary of a trace that never ran says nothing
         raise
     view.close()
-    console.print(f"recording written to {out}")
+    view.finish().console.print(f"recording written to {out}")
     return run.result.exit_code or 0
 
 

@@ -118,3 +118,26 @@ def test_a_quick_run_reports_every_row(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False).stdout.split()
     assert left == []
     assert "Issue 21's targets:" in run.stdout
+
+
+def test_the_live_pump_posts_at_most_every_min_gap() -> None:
+    """A busy trace reaches the app in a few large batches (each batch costs a screen update), every event once,
+    in order; the first events after a quiet moment go at once."""
+    import threading
+    import time
+
+    from viz.tui.live import EventPump
+
+    posted: list = []
+    pump = EventPump(posted.append, interval=0.01, batch_size=10**9, min_gap=0.2)
+    started = time.monotonic()
+    events = list(range(200_000))  # stand-ins: the pump never looks inside an event
+    feeder = threading.Thread(target=lambda: [pump(e) for e in events])
+    feeder.start()
+    feeder.join()
+    time.sleep(0.05)
+    pump.close()
+    elapsed = time.monotonic() - started
+    assert [e for batch in posted for e in batch.events] == events
+    # One post when the events begin (the last post was long ago), then at most one per 0.2 s, and the close.
+    assert len(posted) <= elapsed / 0.2 + 2

@@ -1,10 +1,14 @@
 """A live trace inside the TUI: the tracer on one worker thread, its events batched into messages.
 
 ptrace belongs to the thread that made the calls, so the whole trace (the event source's `run`, handed over by the
-CLI: see tracer.source.EventSource) happens on one Textual thread worker. That thread must never wait for the screen: its sink, `EventPump`, only appends to a list; a small
-timer thread posts the list as one `EventsArrived` every 50 ms (or at once when 500 events are waiting), and posts
-less often while the app is behind. Stopping travels the other way through the source's `request_stop`
-(a `threading.Event` inside the tracer): launch mode kills its tracees, attach mode detaches from them.
+CLI: see tracer.source.EventSource) happens on one Textual thread worker. That thread must never wait for the
+screen: its sink, `EventPump`, only appends to a list; a small timer thread posts the list as one `EventsArrived`
+at most every 0.2 s (`MIN_POST_GAP`; the first events after a quiet moment within 50 ms), and less often while the
+app is behind. Each batch costs the app a screen update (a layout and a repaint of every pane), so on a busy trace
+fewer, larger batches leave the tracer thread more of the interpreter: with a batch every 50 ms or 500 events the
+app's updates took most of a CPU and slowed a `--filter all` trace by up to 2x (bench/live_tui.py measures it).
+Stopping travels the other way through the source's `request_stop` (a `threading.Event` inside the tracer): launch
+mode kills its tracees, attach mode detaches from them.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from tracer.events import Event
 from tracer.source import EventSource, TraceResult
 from viz.tui.messages import EventsArrived, TraceFinished, TracerFailed
 
-#: Post a batch at least this often...
+#: The timer thread looks at the waiting events this often...
 BATCH_INTERVAL = 0.05
-#: ...or as soon as this many events wait.
-BATCH_SIZE = 500
+#: ...and posts them if the last batch went at least this long ago (the screen stays well within 0.5 s of the
+#: tracer, issue 21)...
+MIN_POST_GAP = 0.2
+#: ...or the tracer thread posts them as soon as this many wait.
+BATCH_SIZE = 20_000
 #: While the app has more than this many messages queued, let batches grow instead of adding to the queue.
 MAX_QUEUED_MESSAGES = 20
 
@@ -34,12 +41,14 @@ class EventPump:
     """
 
     def __init__(self, post: Callable[[Message], object], queue_size: Callable[[], int] = lambda: 0,
-                 *, interval: float = BATCH_INTERVAL, batch_size: int = BATCH_SIZE,
+                 *, interval: float = BATCH_INTERVAL, batch_size: int = BATCH_SIZE, min_gap: float = MIN_POST_GAP,
                  on_tick: Callable[[], None] | None = None) -> None:
         self._post = post
         self._queue_size = queue_size
         self._interval = interval
         self._batch_size = batch_size
+        self._min_gap = min_gap
+        self._last_post = 0.0
         self._on_tick = on_tick
         self._lock = threading.Lock()
         self._pending: list[Event] = []
@@ -63,12 +72,13 @@ class EventPump:
             batch, self._pending = self._pending, []
             self._post(EventsArrived(batch))
             self.posted_batches += 1
+            self._last_post = time.monotonic()
 
     def _tick(self) -> None:
         while not self._closed.wait(self._interval):
             if self._on_tick is not None:
                 self._on_tick()
-            if self._queue_size() <= MAX_QUEUED_MESSAGES:
+            if time.monotonic() - self._last_post >= self._min_gap and self._queue_size() <= MAX_QUEUED_MESSAGES:
                 self.flush()
 
     def close(self) -> None:
