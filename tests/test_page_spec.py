@@ -177,3 +177,25 @@ def test_the_shipped_runc_page_has_the_section() -> None:
     shipped = (ROOT / "docs" / "walkthrough" / "runc.html").read_text()
     assert '<section id="spec"' in shipped
     assert re.search(r'data-item="ambient"><td><span class="verdict verdict-differs">✗ differs</span>', shipped)
+
+
+def test_the_chapter_list_leads_to_the_section(
+        runc_page: tuple[Path, Recording],
+        browser: object,  # noqa: F811 - the fixture imported above
+        tmp_path: Path,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    path, recording = runc_page
+    counts = _report(recording).counts()
+    driver = browser
+    driver.set_window_size(1440, 900)
+    driver.get(path.as_uri())
+    link = driver.find_element(By.CSS_SELECTOR, "nav .spec-link")
+    assert link.is_displayed()
+    assert f"{counts[DIFFERS]} differs" in link.text
+    driver.save_screenshot(str(tmp_path / "nav.png"))
+    link.find_element(By.TAG_NAME, "a").click()
+    top = driver.execute_script("return document.getElementById('spec').getBoundingClientRect().top")
+    assert -2 <= top < 100, top
+    assert driver.find_element(By.ID, "chapter-1").is_displayed()

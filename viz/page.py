@@ -30,6 +30,7 @@ from viz.slides import chapter_components, node_id, slide_dot, slide_title
 from viz.spec_view import (
     KEPT,
     VERDICT_LOOKS,
+    SpecReport,
     bundle_line,
     count_parts,
     no_rows_sentence,
@@ -60,6 +61,8 @@ nav button { all: unset; cursor: pointer; display: block; padding: 3px 6px; bord
 nav button:hover, nav button:focus-visible { background: var(--border); }
 nav li.current button { background: var(--accent); color: var(--bg); font-weight: bold; }
 nav .keys { color: var(--muted); font-size: 12px; margin-top: 12px; padding: 0 6px; }
+nav .spec-link { margin: 12px 0 0; padding: 0 6px; font-size: 14px; }
+nav .spec-link a { color: var(--text); font-weight: bold; }
 main { padding: 12px 28px 40px; min-width: 0; }
 .controls { display: flex; gap: 10px; align-items: center; margin-bottom: 6px; }
 .controls button { font: inherit; padding: 4px 14px; border-radius: 6px; border: 1px solid var(--border);
@@ -112,7 +115,7 @@ table.spec ol.spec-proof { font: 13px/1.4 "DejaVu Sans Mono", Menlo, Consolas, m
                            margin: 4px 0 2px; padding-left: 56px; color: var(--text); }
 table.spec ol.spec-proof li { white-space: pre-wrap; overflow-wrap: anywhere; }
 table.spec.only-not-kept tr[data-verdict="kept"] { display: none; }
-.verdict { font-weight: bold; white-space: nowrap; padding: 0 4px; border-radius: 4px; }
+.verdict { font-weight: bold; white-space: nowrap; border-radius: 4px; }
 %(verdict_css)s
 details.process li.target { outline: 3px solid var(--accent); }
 @media (max-width: 1000px) {
@@ -279,7 +282,8 @@ def _verdict_css(dark: bool) -> str:
     rules = []
     for look in VERDICT_LOOKS.values():
         colour, background = look.dark if dark else look.light
-        rules.append(f".verdict-{look.css} {{ color: {colour}; background: {background}; }}")
+        padding = "padding: 0 4px;" if background != "transparent" else "padding: 0;"
+        rules.append(f".verdict-{look.css} {{ color: {colour}; background: {background}; {padding} }}")
     return "\n".join(rules)
 
 
@@ -292,11 +296,12 @@ def _verdict(verdict: str, text: str | None = None) -> str:
     return f'<span class="verdict verdict-{look.css}">{_e(text or verdict_label(verdict))}</span>'
 
 
-def spec_section(events: Sequence[Event], model: TraceModel) -> str:
+def spec_section(events: Sequence[Event], model: TraceModel, report: SpecReport | None = None) -> str:
     """The bundle's promises beside what the trace shows (the rows of `boxtrace spec`), one table row each, with
     the proving event's number (a link to it among the processes below); or one sentence saying why there are
     no rows."""
-    report = spec_for(events)
+    if report is None:
+        report = spec_for(events)
     out = ['<section id="spec" aria-label="the bundle\'s promises against this trace">',
            "<h2>The bundle's promises against this trace</h2>"]
     if report.bundle is None or report.problem:
@@ -383,7 +388,13 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
     ]
     for index, chapter in enumerate(chapters):
         out.append(f'<li><button type="button" data-index="{index}">{_e(chapter.title)}</button></li>')
-    out.append('</ol><p class="keys">→ / j: next · ← / k: previous · Home / End · / : search the trace</p></nav>')
+    out.append("</ol>")
+    spec = spec_for([header, *recording.events])
+    if spec.bundle is not None and not spec.problem:
+        # The section after the chapters, reachable from the chapter list.
+        counts = ", ".join(_verdict(verdict, text) for text, verdict in count_parts(spec))
+        out.append(f'<p class="spec-link"><a href="#spec">The bundle\'s promises</a>: {counts}</p>')
+    out.append('<p class="keys">→ / j: next · ← / k: previous · Home / End · / : search the trace</p></nav>')
     out.append("<main>")
     out.append('<div class="controls"><button type="button" id="prev">← previous</button>'
                '<button type="button" id="next">next →</button><span class="counter" id="counter"></span></div>')
@@ -423,7 +434,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
     network = network_section([header, *recording.events], theme)
     if network is not None:  # a trace that built interfaces, addresses and routes (teach-net, runc's lo)
         out.append(network)
-    out.append(spec_section([header, *recording.events], model))
+    out.append(spec_section([header, *recording.events], model, spec))
     out.append('<section id="processes" aria-label="processes"><h2>Every process, every event</h2>')
     out.append('<p><input id="search" type="search" placeholder="search the trace (e.g. pivot_root, CLONE_NEWPID)"'
                ' aria-label="search the trace"><span id="matches"></span></p>')
