@@ -298,3 +298,22 @@ def test_console_tui_and_page_share_one_vocabulary() -> None:
         assert re.search(rf"{re.escape(label)}\s+{re.escape(row.item)}: asks", printed), row.item
         assert f'data-item="{row.item}"><td><span class="verdict verdict-{VERDICT_LOOKS[row.verdict].css}">' \
                f"{label}</span>" in page.replace("&#x27;", "'"), row.item
+
+
+def test_a_fold_that_fails_becomes_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the fold trips on a trace it does not expect, the view says so instead of waiting forever."""
+    import viz.tui.screens.spec as spec_module
+
+    def broken(events):  # noqa: ANN001, ANN202
+        raise ValueError("config.json has no process")
+
+    monkeypatch.setattr(spec_module, "spec_for", broken)
+    app = open_app("runc")
+
+    async def script(pilot: Pilot) -> None:
+        spec = await open_spec(pilot)
+        assert not spec.rows_list.display
+        text = flat("\n".join(screen_lines(app)))
+        assert "The bundle could not be laid beside this trace: config.json has no process." in text, text
+
+    run_at(app, (100, 30), script)

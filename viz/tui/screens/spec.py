@@ -181,8 +181,17 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         events: list[Event] = list(self.model.events)
         if self.model.header is not None:
             events.insert(0, self.model.header)
-        self.run_worker(lambda: self.post_message(self.Ready(spec_for(events))), name="spec", group="spec",
-                        thread=True, exclusive=True, exit_on_error=False)
+        self.run_worker(lambda: self._fold(events), name="spec", group="spec", thread=True, exclusive=True,
+                        exit_on_error=False)
+
+    def _fold(self, events: list[Event]) -> None:
+        """The worker: fold the events into the report; a fold that trips on a strange trace becomes a sentence."""
+        try:
+            report = spec_for(events)
+        except Exception as error:  # noqa: BLE001 - shown to the user as one sentence
+            reason = str(error).strip().rstrip(".") or type(error).__name__
+            report = SpecReport(None, problem=f"the bundle could not be laid beside this trace: {reason}")
+        self.post_message(self.Ready(report))
 
     def on_spec_screen_ready(self, message: Ready) -> None:
         """The rows are ready: show them, the cursor on the first row that is not kept."""
