@@ -291,8 +291,8 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
         overlay = self.report.overlay if self.report is not None else None
         if message.option_id == "overlay" and overlay is not None:
             event = self.model.event(overlay.seq)
-            head = Text(f"the overlay mount of the root — Enter shows event {overlay.seq} in the event list",
-                        style="italic")
+            head = Text(f"the overlay root, as the trace shows it — Enter shows event {overlay.seq} in the event "
+                        "list", style="italic")
             line = self.model.line(event, with_pid=True) if event is not None else Text("")
             line.no_wrap, line.overflow = True, "ellipsis"
             proof.update(Group(head, line))
