@@ -317,3 +317,31 @@ def test_a_fold_that_fails_becomes_one_sentence(monkeypatch: pytest.MonkeyPatch)
         assert "The bundle could not be laid beside this trace: config.json has no process." in text, text
 
     run_at(app, (100, 30), script)
+
+
+def test_an_overlay_root_lists_the_image_layers_and_enter_shows_its_event() -> None:
+    """The shipped docker recording (re-made with its bundle): the image's layers close the list, lowest first,
+    and Enter there selects the event that shows the overlay root."""
+    report = expected_report("docker")
+    overlay = report.overlay
+    assert overlay is not None and overlay.layers
+    app = open_app("docker")
+
+    async def script(pilot: Pilot) -> None:
+        spec = await open_spec(pilot)
+        await pilot.press("end")
+        await pilot.pause()
+        rows = spec.rows_list
+        assert rows.get_option_at_index(rows.highlighted).id == "overlay"
+        shown = flat(region_text(app, rows.scrollable_content_region))
+        facts = [flat(line.strip()) for line in overlay.facts()[1:]]
+        for fact in facts:
+            assert fact in shown, (fact, shown)
+        assert shown.index(facts[0]) < shown.index(facts[-1])
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.main_screen.event_list.selected_seq == overlay.seq
+
+    run_at(app, (160, 50), script)
