@@ -42,18 +42,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tracer.builder import EventBuilder, ProcessState
 from tracer.decoders import CONTAINER_SYSCALL_NRS, SYSCALL_NRS_BY_NAME, SYSCALLS, Trait, syscalls_with
 from tracer.events import (
     NAMESPACE_KINDS,
-    End,
     Event,
-    Exec,
-    Exit,
     Header,
     Ipc,
     Level,
     Mode,
-    NamespaceChange,
     NamespaceVia,
     Notice,
     ProcessStarted,
@@ -61,9 +58,7 @@ from tracer.events import (
     Signal,
     Status,
     Syscall,
-    ThreadStarted,
 )
-from tracer.namespaces import namespace_changes
 from tracer.recording import Recorder, RecordingError
 from tracer.strace_encoder import (
     EXEC_SYSCALLS,
@@ -188,26 +183,22 @@ class _Clone:
     child: int | None = None
 
 
-@dataclass
-class _Proc:
-    pid: int
-    ppid: int
-    ns: dict[str, int]
-    nspid: list[int]
-    comm: str = ""
-    exited: bool = False
-    exit_code: int | None = None
-
-
 class _Importer:
-    """Folds parsed lines into boxtrace events, in log order."""
+    """Folds parsed lines, in log order, into facts for an EventBuilder (the engine's, so imported and live
+    traces build their process and namespace events by the same rules). What only a log needs stays here: which
+    clone made which pid, the synthetic namespace ids, pids inside pid namespaces, threads that are gone."""
 
     def __init__(self, log: str, show_env: bool = False) -> None:
         self.log = log
         self.show_env = show_env
         self.events: list[Event] = []
+        #: Numbers from 2: the header (0) and the import notice (1) are made last, when the command is known.
+        self.builder = EventBuilder(self.events.append, clock=lambda: self.last_t, first_seq=2)
         self.tgid: dict[int, int] = {}  # tid -> its process
-        self.procs: dict[int, _Proc] = {}
+        #: Processes that exited, as the builder last knew them: a child the log shows only after its parent's
+        #: exit still starts in the parent's namespaces.
+        self.departed: dict[int, ProcessState] = {}
+        self.root_exit: int | None = None
         self.pending: dict[int, _Pending] = {}
         self.clones: list[_Clone] = []
         self.t0: float | None = None
@@ -227,9 +218,10 @@ class _Importer:
 
     # Plumbing
 
-    def _t(self, line: Line) -> float:
+    def _advance_clock(self, line: Line) -> None:
+        """The builder's clock reads `last_t`: the line's time since the first line (never going back)."""
         if line.time is None:
-            return self.last_t
+            return
         if self.t0 is None:
             self.t0 = line.time
             if line.time > 1e8:  # -ttt: seconds since the epoch
@@ -238,10 +230,13 @@ class _Importer:
         if t < 0:
             t += 86400  # -tt crossed midnight
         self.last_t = max(self.last_t, round(t, 6))
-        return self.last_t
 
-    def _emit(self, factory: Callable[..., Event], t: float, **fields: Any) -> None:
-        self.events.append(factory(seq=len(self.events) + 1, t=t, **fields))
+    def _emit(self, factory: Callable[..., Event], **fields: Any) -> None:
+        """An event the process model does not need (Syscall, Signal, Ipc), numbered and timed by the builder."""
+        self.builder.emit(factory(self.builder.next_seq(), self.builder.now(), **fields))
+
+    def _process(self, pid: int) -> ProcessState | None:
+        return self.builder.procs.get(pid) or self.departed.get(pid)
 
     def _new_ns(self) -> int:
         self.next_ns += 1
@@ -252,60 +247,55 @@ class _Importer:
         for line in lines:
             self.current_line = line.number
             self._line(line)
-        t = self.last_t
-        unfinished = [p for p in self.procs.values() if not p.exited]
-        if unfinished:
-            self._emit(Notice, t, level=Level.WARNING,
-                       message=f"{len(unfinished)} processes have no exit in the log (it ends before they did)")
-        root = self.procs.get(self.root) if self.root is not None else None
-        # Lines in the file: the header, the import notice, these events and the end line.
-        self._emit(End, t, events=len(self.events) + 3, processes=len(self.procs),
-                   exit_code=root.exit_code if root is not None else None,
-                   status=Status.COMPLETED if root is not None and root.exited else Status.INTERRUPTED)
+        if self.builder.procs:
+            self.builder.notice(Level.WARNING, f"{len(self.builder.procs)} processes have no exit in the log (it "
+                                               "ends before they did)")
+        root_exited = self.root is not None and self.root not in self.builder.procs
+        self.builder.ended(self.root_exit if root_exited else None,
+                           Status.COMPLETED if root_exited else Status.INTERRUPTED)
         header = Header(seq=0, t=0.0, kernel="", arch="x86_64", command=self.command, started=self.started,
                         mode=Mode.IMPORT, filter="container", host_ns=dict(self.host_ns), seccomp=False)
-        notice = Notice(seq=0, t=0.0, level=Level.INFO, message=(
+        notice = Notice(seq=1, t=0.0, level=Level.INFO, message=(
             f"imported from the strace log {os.path.basename(self.log)}: namespace ids are synthetic (strace shows "
             "no inodes) and pids inside pid namespaces come from clone's return values"))
-        events: list[Event] = [header, notice, *self.events]
-        return [_reseq(event, index) for index, event in enumerate(events)]
+        return [header, notice, *self.events]
 
     # Lines
 
     def _line(self, line: Line) -> None:
         tid = line.pid if line.pid is not None else UNKNOWN_PID
-        t = self._t(line)
+        self._advance_clock(line)
         if line.kind == "superseded":
-            self._superseded(tid, line.int_value(), t)
+            self._superseded(tid, line.int_value())
             return
-        if not self._ensure_known(tid, line, t):
+        if not self._ensure_known(tid, line):
             return
         pid = self.tgid.get(tid, tid)
         if line.kind == "call":
-            self._call(tid, pid, line.name, line.text, line.ret_text, t, None)
+            self._call(tid, pid, line.name, line.text, line.ret_text, None)
         elif line.kind == "unfinished":
             self.pending[tid] = _Pending(line.name, line.text, line.time, line.number)
             if line.name in CLONE_SYSCALLS:
                 self._clone_started(tid, line.name, line.text)
             if line.name in NO_RETURN_SYSCALLS:
-                self._call(tid, pid, line.name, line.text, "?", t, None)
+                self._call(tid, pid, line.name, line.text, "?", None)
                 self.pending[tid].name = ""  # already recorded
         elif line.kind == "resumed":
             pending = self.pending.pop(tid, None)
             if pending is None or pending.name != line.name:
                 return  # resumed without its start (the log began mid-call) or already recorded
             duration = (line.time - pending.start) if line.time is not None and pending.start is not None else None
-            self._call(tid, pid, line.name, pending.text + line.text, line.ret_text, t, duration, started=True,
+            self._call(tid, pid, line.name, pending.text + line.text, line.ret_text, duration, started=True,
                        old_tid=pending.old_tid)
         elif line.kind in ("exited", "killed"):
-            self._gone(tid, pid, line, t)
+            self._gone(tid, pid, line)
         elif line.kind == "signal":
             if line.value not in UNRECORDED_SIGNALS:
-                self._emit(Signal, t, pid=pid, tid=tid, signal=str(line.value))
+                self._emit(Signal, pid=pid, tid=tid, signal=str(line.value))
         elif line.kind == "stopped":
-            self._emit(Signal, t, pid=pid, tid=tid, signal=f"{line.value} (group-stop)")
+            self._emit(Signal, pid=pid, tid=tid, signal=f"{line.value} (group-stop)")
 
-    def _ensure_known(self, tid: int, line: Line, t: float) -> bool:
+    def _ensure_known(self, tid: int, line: Line) -> bool:
         """Make sure `tid` has its process (or thread) event; False for a line of a thread already gone."""
         if tid in self.tgid:
             return True
@@ -314,14 +304,14 @@ class _Importer:
             return False
         self.gone.discard(tid)
         if clone is None:
-            self._root_process(tid, line, t)
+            self._root_process(tid, line)
             return True
         clone.child = tid
         parent_pid = self.tgid.get(clone.parent, clone.parent)
-        parent = self.procs.get(parent_pid)
+        parent = self._process(parent_pid)
         if "CLONE_THREAD" in clone.flags:
             self.tgid[tid] = parent_pid
-            self._emit(ThreadStarted, t, pid=parent_pid, tid=tid, creator=clone.parent, flags=list(clone.flags))
+            self.builder.thread_started(parent_pid, tid, creator=clone.parent, flags=clone.flags)
             return True
         self.tgid[tid] = tid
         ns = dict(parent.ns) if parent else dict(self.host_ns)
@@ -340,14 +330,11 @@ class _Importer:
                 nspid.append(inner)
         self.pidns_members[ns["pid"]] = self.pidns_members.get(ns["pid"], 0) + 1
         ppid = parent.ppid if parent is not None and "CLONE_PARENT" in clone.flags else parent_pid
-        proc = _Proc(tid, ppid, ns, nspid, comm=parent.comm if parent else "")
-        self.procs[tid] = proc
         self.fd_tables[tid] = self.fd_tables.get(parent_pid, FdTable()).copy()
-        via = clone.name
-        self._emit(ProcessStarted, t, pid=tid, ppid=ppid, creator=parent_pid, via=ProcessVia(via), flags=list(clone.flags),
-                   comm=proc.comm, ns=dict(ns), nspid=list(nspid))
-        if parent is not None:
-            self._namespace_diff(tid, parent.ns, ns, NamespaceVia(via), t)
+        self.builder.process_started(tid, ppid=ppid, creator=parent_pid, via=ProcessVia(clone.name), ns=ns,
+                                     nspid=nspid, comm=parent.comm if parent else "", flags=clone.flags)
+        if parent is not None:  # (alive or not: see `departed`)
+            self.builder.namespace_diff(tid, parent.ns, ns, NamespaceVia(clone.name))
         return True
 
     def _link_children(self, lines: list[Line]) -> None:
@@ -390,7 +377,7 @@ class _Importer:
                 return clone
         return None
 
-    def _root_process(self, tid: int, line: Line, t: float) -> None:
+    def _root_process(self, tid: int, line: Line) -> None:
         first = self.root is None
         if first:
             self.root = tid
@@ -402,10 +389,9 @@ class _Importer:
         if first and argv:
             self.command = list(argv)
         self.tgid[tid] = tid
-        proc = _Proc(tid, 0, dict(self.host_ns), [tid], comm=os.path.basename(argv[0])[:15] if argv else "")
-        self.procs[tid] = proc
-        self._emit(ProcessStarted, t, pid=tid, ppid=0, creator=None, via=ProcessVia.LAUNCH if first else ProcessVia.ATTACH,
-                   comm=proc.comm, argv=argv, ns=dict(proc.ns), nspid=[tid])
+        self.builder.process_started(tid, ppid=0, creator=None, via=ProcessVia.LAUNCH if first else ProcessVia.ATTACH,
+                                     comm=os.path.basename(argv[0])[:15] if argv else "", argv=argv,
+                                     ns=dict(self.host_ns), nspid=[tid], attached=not first)
 
     def _clone_started(self, tid: int, name: str, text: str) -> None:
         flags: list[str] = []
@@ -417,7 +403,7 @@ class _Importer:
                 flags = []
         self.clones.append(_Clone(tid, name, flags, key=self.current_line))
 
-    def _call(self, tid: int, pid: int, name: str, text: str, ret_text: str, t: float, duration: float | None,
+    def _call(self, tid: int, pid: int, name: str, text: str, ret_text: str, duration: float | None,
               started: bool = False, old_tid: int | None = None) -> None:
         ret, error, measured = return_value(ret_text)
         if measured is not None:
@@ -441,7 +427,7 @@ class _Importer:
                 elif clone.child is None:
                     self.clones.remove(clone)  # failed: no child will appear
         if name in EXEC_SYSCALLS and error is None and ret is not None:
-            self._exec(tid, pid, name, text, t, old_tid)
+            self._exec(tid, pid, name, text, old_tid)
             return
         nr = SYSCALL_NRS_BY_NAME.get(name)
         if nr is None or nr not in CONTAINER_SYSCALL_NRS:
@@ -453,31 +439,27 @@ class _Importer:
         if category == "other":
             return
         returns = name not in NO_RETURN_SYSCALLS
-        self._emit(Syscall, t, pid=pid, tid=tid, name=name, nr=nr, args=args, ret=ret if returns else None,
+        self._emit(Syscall, pid=pid, tid=tid, name=name, nr=nr, args=args, ret=ret if returns else None,
                    error=error, category=category, dur=round(duration, 6) if duration is not None and returns else None,
                    notes=notes or None)
         if error is None:
-            self._after(pid, tid, name, args, t)
+            self._after(pid, name, args)
 
-    def _exec(self, tid: int, pid: int, name: str, text: str, t: float, old_tid: int | None = None) -> None:
+    def _exec(self, tid: int, pid: int, name: str, text: str, old_tid: int | None = None) -> None:
         try:
             args, _, _ = decode_line(name, text, pid, tid, 0, show_env=self.show_env)
         except ValueError:
             args = {}
-        proc = self.procs.get(pid)
         path = args.get("path") or args.get("dirfd_path") or ""
         shown = args.get("argv")
         argv: list[str] = shown if isinstance(shown, list) else []
         comm = os.path.basename(str(path))[:15]
-        if proc is not None:
-            proc.comm = comm
-        self._emit(Exec, t, pid=pid, path=str(path), argv=list(argv), env=args.get("env"), comm=comm,
-                   ns=dict(proc.ns) if proc else {}, nspid=list(proc.nspid) if proc else [], old_tid=old_tid,
-                   syscall=name)
+        self.builder.exec(pid, path=str(path), argv=list(argv), env=args.get("env"), comm=comm, syscall=name,
+                          old_tid=old_tid)
         if self.root == pid and not self.command and argv:
             self.command = list(argv)
 
-    def _superseded(self, leader: int, old_tid: int, t: float) -> None:
+    def _superseded(self, leader: int, old_tid: int) -> None:
         """`LEADER +++ superseded by execve in pid OLD +++`: thread OLD exec'd and now has the leader's pid; its
         exec resumes under the leader's pid."""
         pending = self.pending.pop(old_tid, None)
@@ -487,8 +469,8 @@ class _Importer:
             pending.old_tid = old_tid
             self.pending[leader] = pending
 
-    def _after(self, pid: int, tid: int, name: str, args: dict[str, Any], t: float) -> None:
-        proc = self.procs.get(pid)
+    def _after(self, pid: int, name: str, args: dict[str, Any]) -> None:
+        proc = self.builder.procs.get(pid)
         if proc is None:
             return
         if name == "unshare":
@@ -499,47 +481,34 @@ class _Importer:
                     new["pid_for_children"] = self._new_ns()
                 elif kind is not None:
                     new[kind] = self._new_ns()
-            self._namespace_diff(pid, proc.ns, new, NamespaceVia.UNSHARE, t)
-            proc.ns = new
+            self.builder.namespaces_read(pid, new, NamespaceVia.UNSHARE)
         elif name == "setns":
             kind, inode = args.get("namespace"), args.get("inode")
             if isinstance(kind, str) and isinstance(inode, int):
                 new = dict(proc.ns)
                 new["pid_for_children" if kind == "pid" else kind] = inode
-                self._namespace_diff(pid, proc.ns, new, NamespaceVia.SETNS, t)
-                proc.ns = new
+                self.builder.namespaces_read(pid, new, NamespaceVia.SETNS)
         elif name == "bind" and isinstance(args.get("path"), str):
             self.bound[args["path"]] = pid
         elif name == "connect" and isinstance(args.get("path"), str):
-            self._emit(Ipc, t, pid=pid, peer_pid=self.bound.get(args["path"]), path=args["path"])
+            self._emit(Ipc, pid=pid, peer_pid=self.bound.get(args["path"]), path=args["path"])
 
-    def _namespace_diff(self, pid: int, old: dict[str, int], new: dict[str, int], via: NamespaceVia, t: float) -> None:
-        for kind, before, inode in namespace_changes(old, new):
-            self._emit(NamespaceChange, t, pid=pid, kind=kind, old=before, new=inode, via=via)
-
-    def _gone(self, tid: int, pid: int, line: Line, t: float) -> None:
+    def _gone(self, tid: int, pid: int, line: Line) -> None:
         self.pending.pop(tid, None)
         self.gone.add(tid)
         if tid != pid:
             self.tgid.pop(tid, None)
             return
-        proc = self.procs.get(pid)
-        if proc is None or proc.exited:
-            return
-        proc.exited = True
+        if pid not in self.builder.procs:
+            return  # its exit is already recorded
         code = line.int_value() if line.kind == "exited" else None
         signal_name = str(line.value) if line.kind == "killed" else None
-        proc.exit_code = code if code is not None else 128 + signal_number(str(signal_name))
-        self._emit(Exit, t, pid=pid, code=code, signal=signal_name)
+        if pid == self.root:
+            self.root_exit = code if code is not None else 128 + signal_number(str(signal_name))
+        state = self.builder.exited(pid, code=code, signal=signal_name)
+        if state is not None:
+            self.departed[pid] = state
         for other in [tid_ for tid_, owner in self.tgid.items() if owner == pid]:
             self.tgid.pop(other, None)
             self.gone.add(other)
 
-
-def _reseq(event: Event, seq: int) -> Event:
-    if event.seq == seq:
-        return event
-    data = event.to_json()
-    data.pop("type")
-    data["seq"] = seq
-    return type(event)(**data)
