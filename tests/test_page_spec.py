@@ -131,6 +131,39 @@ def test_the_event_number_opens_the_proving_event(
     assert driver.find_element(By.ID, "chapter-1").is_displayed()
 
 
+@pytest.fixture(scope="module")
+def docker_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recording]:
+    return _page("docker", tmp_path_factory.mktemp("spec-page-docker"))
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_the_overlay_layers_are_listed_and_nothing_overflows(
+        docker_page: tuple[Path, Recording],
+        browser: object,  # noqa: F811 - the fixture imported above
+        width: int,
+) -> None:
+    """The docker recording's bundle has an overlay root: its layers (long paths, sha256 ids) wrap inside the
+    section rather than pushing the page sideways."""
+    from selenium.webdriver.common.by import By
+
+    path, recording = docker_page
+    report = _report(recording)
+    assert report.overlay is not None and report.rows
+    driver = browser
+    driver.set_window_size(width, 900)
+    driver.get(path.as_uri())
+    items = driver.find_elements(By.CSS_SELECTOR, "#spec .spec-overlay li")
+    assert [i.get_attribute("textContent") for i in items] == [f.strip() for f in report.overlay.facts()]
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#spec tr.spec-row")) == len(report.rows)
+    assert _overflow(driver) == [], width
+    # A count of zero is plain text: no red badge for "0 differs".
+    summary = driver.find_element(By.CSS_SELECTOR, "#spec .spec-summary")
+    for verdict, count in report.counts().items():
+        assert f"{count} {verdict}" in summary.text
+        badged = summary.find_elements(By.CSS_SELECTOR, f".verdict-{VERDICT_LOOKS[verdict].css}")
+        assert len(badged) == (1 if count else 0), verdict
+
+
 @pytest.mark.parametrize("width", [1440, 800])
 def test_only_the_promises_not_kept_and_no_overflow(
         runc_page: tuple[Path, Recording],

@@ -99,7 +99,9 @@ g.node.dim, g.edge.dim { opacity: .28; }
 g.node.hl path, g.node.hl polygon { stroke: var(--accent); stroke-width: 6px; }
 #spec { border-top: 1px solid var(--border); margin-top: 28px; padding-top: 8px; }
 #spec h2 { font-size: 22px; margin: 4px 0; }
-#spec .spec-summary { margin: 4px 0 8px; }
+#spec .spec-summary { margin: 4px 0 8px; overflow-wrap: anywhere; }
+#spec .spec-overlay { margin: 4px 0; font-size: 15px; }
+#spec .spec-overlay li { overflow-wrap: anywhere; }
 #spec label { color: var(--muted); font-size: 14px; }
 table.spec { width: 100%%; border-collapse: collapse; table-layout: fixed; font-size: 15px; margin-top: 6px; }
 table.spec th, table.spec td { text-align: left; vertical-align: top; padding: 3px 8px;
@@ -296,6 +298,11 @@ def _verdict(verdict: str, text: str | None = None) -> str:
     return f'<span class="verdict verdict-{look.css}">{_e(text or verdict_label(verdict))}</span>'
 
 
+def _counts(report: SpecReport) -> str:
+    """"49 kept, 1 differs, 1 not visible", each styled as its verdict; a count of zero plain."""
+    return ", ".join(_verdict(verdict, text) if verdict else _e(text) for text, verdict in count_parts(report))
+
+
 def spec_section(events: Sequence[Event], model: TraceModel, report: SpecReport | None = None) -> str:
     """The bundle's promises beside what the trace shows (the rows of `boxtrace spec`), one table row each, with
     the proving event's number (a link to it among the processes below); or one sentence saying why there are
@@ -307,7 +314,7 @@ def spec_section(events: Sequence[Event], model: TraceModel, report: SpecReport 
     if report.bundle is None or report.problem:
         out.append(f'<p class="spec-none">{_e(no_rows_sentence(report))}</p></section>')
         return "\n".join(out)
-    counts = ", ".join(_verdict(verdict, text) for text, verdict in count_parts(report))
+    counts = _counts(report)
     out.append(f'<p class="spec-summary">{_e(bundle_line(report))}: {counts}. Each row is one promise of its '
                "config.json; the event number is the trace line that proves it.</p>")
     if report.overlay is not None:
@@ -392,7 +399,7 @@ def page_html(recording: Recording, model: TraceModel, theme: Theme, chapters: S
     spec = spec_for([header, *recording.events])
     if spec.bundle is not None and not spec.problem:
         # The section after the chapters, reachable from the chapter list.
-        counts = ", ".join(_verdict(verdict, text) for text, verdict in count_parts(spec))
+        counts = _counts(spec)
         out.append(f'<p class="spec-link"><a href="#spec">The bundle\'s promises</a>: {counts}</p>')
     out.append('<p class="keys">→ / j: next · ← / k: previous · Home / End · / : search the trace</p></nav>')
     out.append("<main>")

@@ -22,7 +22,7 @@ from tracer.events import Event
 from tracer.insights.spec import DIFFERS, KEPT, NOT_VISIBLE, VERDICTS, SpecReport, SpecRow, spec_report
 
 __all__ = ["DIFFERS", "KEPT", "LABEL_WIDTH", "NOT_VISIBLE", "VERDICTS", "VERDICT_LOOKS", "SpecReport", "SpecRow",
-           "VerdictLook", "bundle_line", "count_parts", "no_rows_sentence", "proving_seq", "render_spec", "spec_for",
+           "VerdictLook", "bundle_line", "count_parts", "counts_text", "no_rows_sentence", "proving_seq", "render_spec", "spec_for",
            "spec_json", "verdict_label", "verdict_text"]
 
 
@@ -86,10 +86,21 @@ def no_rows_sentence(report: SpecReport) -> str:
     return reason if reason.endswith(".") else reason + "."
 
 
-def count_parts(report: SpecReport) -> list[tuple[str, str]]:
-    """The counts as (text, verdict) pairs: "49 kept", "1 differs", "1 not visible"."""
+def count_parts(report: SpecReport) -> list[tuple[str, str | None]]:
+    """The counts as (text, verdict) pairs: "49 kept", "1 differs", "1 not visible"; the verdict is None for a
+    count of zero, which is shown plain (a red "0 differs" would alarm for nothing)."""
     counts = report.counts()
-    return [(f"{counts[verdict]} {VERDICT_LOOKS[verdict].word}", verdict) for verdict in VERDICTS]
+    return [(f"{counts[verdict]} {VERDICT_LOOKS[verdict].word}", verdict if counts[verdict] else None)
+            for verdict in VERDICTS]
+
+
+def counts_text(report: SpecReport) -> Text:
+    """The counts, each in its verdict's style (console and TUI)."""
+    text = Text()
+    for index, (part, verdict) in enumerate(count_parts(report)):
+        text.append(", " if index else "")
+        text.append(part, style=VERDICT_LOOKS[verdict].style if verdict else "")
+    return text
 
 
 def bundle_line(report: SpecReport) -> str:
@@ -103,10 +114,7 @@ def render_spec(report: SpecReport, *, only_differences: bool = False) -> Render
     """A title line, the counts, and one line per promise (verdict, item, requested, applied, events, why)."""
     if report.bundle is None or report.problem:
         return Text(no_rows_sentence(report))
-    title = Text.assemble((bundle_line(report), "bold"), ": ")
-    for index, (text, verdict) in enumerate(count_parts(report)):
-        title.append(", " if index else "")
-        title.append(text, style=VERDICT_LOOKS[verdict].style)
+    title = Text.assemble((bundle_line(report), "bold"), ": ", counts_text(report))
     lines = Text()
     section = None
     for row in report.rows:

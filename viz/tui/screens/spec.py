@@ -33,11 +33,10 @@ from viz.spec_view import (
     DIFFERS,
     KEPT,
     LABEL_WIDTH,
-    VERDICT_LOOKS,
     SpecReport,
     SpecRow,
     bundle_line,
-    count_parts,
+    counts_text,
     no_rows_sentence,
     spec_for,
     verdict_text,
@@ -225,9 +224,7 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
             return
         line = Text(bundle_line(report), style="bold")
         line.append(": ")
-        for index, (text, verdict) in enumerate(count_parts(report)):
-            line.append(", " if index else "")
-            line.append(text, style=VERDICT_LOOKS[verdict].style)
+        line.append_text(counts_text(report))
         if self.tracing:
             line.append(" (so far: the trace is still running)", style="italic")
         title.update(line)
