@@ -138,6 +138,29 @@ def test_zoo_imports_exactly_as_boxtrace_decodes_it(strace, tmp_path: Path) -> N
         assert log_call == live_call
 
 
+
+@pytest.mark.root
+def test_rlimits_import_as_boxtrace_decodes_them(strace, tmp_path: Path) -> None:
+    """prlimit64 (how runc applies process.rlimits) from a log has the args of a live trace: the new limit, the
+    old one the kernel wrote back, RLIM_INFINITY and strace's N*1024 spelled as numbers, a refused raise's EPERM."""
+    command = [sys.executable, str(PROGRAMS / "rlimits.py")]
+    log = strace(tmp_path / "rlimits.log", "-f", "-tt", command=command)
+    from tracer.session import trace_to_list
+
+    def setting(recording: Recording) -> list[tuple]:  # (Python's start-up only reads limits: new is NULL)
+        calls = [e for e in recording.events if isinstance(e, Syscall) and e.name in ("prlimit64", "setrlimit")]
+        return [(e.name, re.sub(r'"0x[0-9a-f]+"', '"ADDR"', json.dumps(e.args, sort_keys=True)), e.ret, e.error)
+                for e in calls if e.args.get("new") is not None]
+
+    live_file = tmp_path / "rlimits-live.jsonl"
+    result, _ = trace_to_list(command, output=live_file)
+    assert result.exit_code == 0
+    recording, report = imported(log, tmp_path)
+    assert report.undecoded == 0
+    live = setting(load_recording(live_file))
+    assert len(live) == 4 and live[-1][3] == "EPERM"
+    assert setting(recording) == live
+
 # The scenarios ---------------------------------------------------------------------------------------------------
 
 
@@ -403,6 +426,25 @@ def test_header_of_an_import(tmp_path: Path) -> None:
     assert report.summary()["processes"] == 1 and report.events == len(recording.events) + 1
 
 
+
+def test_every_container_syscall_has_a_converter() -> None:
+    """A syscall added to the container set (tracer/decoders) needs its converter from strace's text too, or an
+    imported log keeps it as raw text where a live trace decodes it."""
+    from tracer.decoders import CONTAINER_SYSCALL_NRS, SYSCALLS
+    from tracer.strace_encoder import CONVERTERS
+
+    assert sorted(SYSCALLS[nr].name for nr in CONTAINER_SYSCALL_NRS if SYSCALLS[nr].name not in CONVERTERS) == []
+
+
+def test_open_tree_attr_converts_like_mount_setattr() -> None:
+    from tracer.strace_encoder import decode_line
+
+    args, category, _ = decode_line("open_tree_attr", 'AT_FDCWD, "/mnt", OPEN_TREE_CLONE|AT_RECURSIVE, '
+                                    "{attr_set=MOUNT_ATTR_RDONLY, attr_clr=0, propagation=0, userns_fd=0}, 32",
+                                    7, 7, 3)
+    assert category == "filesystem-view" and args["path"] == "/mnt" and args["size"] == 32
+    assert args["attr_set"] == ["MOUNT_ATTR_RDONLY"] and args["attr_clr"] == []
+    assert set(args["flags"]) == {"OPEN_TREE_CLONE", "AT_RECURSIVE"}
 
 def test_a_bad_escape_in_an_fd_annotation_is_not_fatal(tmp_path: Path) -> None:
     """A cut or edited log can hold a backslash before 8 or 9, which is no octal escape: the import reads it as

@@ -37,6 +37,7 @@ from tracer.xlat.flags import Table
 from tracer.xlat.mount import MOUNT_FLAGS
 from tracer.xlat.open import OPEN_ACCESS_MODES, OPEN_FLAGS
 from tracer.xlat.prctl import DUMPABLE_VALUES, PR_CAP_AMBIENT_OPS, PR_OPTIONS, SECUREBITS
+from tracer.xlat.rlimit import RLIM_INFINITY, RLIMIT_RESOURCES
 from tracer.xlat.seccomp import SECCOMP_FILTER_FLAGS, SECCOMP_MODES, SECCOMP_OPERATIONS, SECCOMP_RET_ACTIONS
 from tracer.xlat.signals import SIGNALS
 from tracer.xlat.sockets import (
@@ -371,6 +372,23 @@ def _dev(text: str) -> int:
     return (minor & 0xFF) | ((major & 0xFFF) << 8) | ((minor & ~0xFF) << 12)
 
 
+def _rlimit(text: str, memory: LogMemory) -> int:
+    """{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY} as a struct rlimit64 (strace writes multiples of 1024 as
+    N*1024 and the unlimited value by name), or a pointer."""
+    text = strip_comment(text)
+    if not text.startswith("{"):
+        return _pointer(text)
+    fields = struct_fields(text)
+
+    def limit(value: str) -> int:
+        if value in ("RLIM64_INFINITY", "RLIM_INFINITY"):
+            return RLIM_INFINITY
+        number, times, unit = value.partition("*")
+        return int_of(number) * (int_of(unit) if times else 1)
+
+    return memory.put(struct.pack("<QQ", limit(fields["rlim_cur"]), limit(fields["rlim_max"])))
+
+
 def _mount_attr(text: str, memory: LogMemory) -> int:
     text = strip_comment(text)
     if not text.startswith("{"):
@@ -480,6 +498,12 @@ CONVERTERS: dict[str, Converter] = {
                                       _string(args[2], memory), _string(args[3], memory), int_of(args[4])),
     "fsmount": _a("fd", "fsmount", "mount_attr"),
     "fspick": _a("fd", "str", "fspick"),
+    "open_tree_attr": lambda args, memory: (_fd(args[0], memory), _string(args[1], memory),
+                                            flags_of(args[2], *_TABLES["open_tree"]), _mount_attr(args[3], memory),
+                                            int_of(args[4])),
+    "setrlimit": lambda args, memory: (value_of(args[0], RLIMIT_RESOURCES), _rlimit(args[1], memory)),
+    "prlimit64": lambda args, memory: (int_of(args[0]), value_of(args[1], RLIMIT_RESOURCES), _rlimit(args[2], memory),
+                                       _rlimit(args[3], memory)),
     "mount_setattr": lambda args, memory: (_fd(args[0], memory), _string(args[1], memory),
                                            flags_of(args[2], AT_FLAGS), _mount_attr(args[3], memory),
                                            int_of(args[4])),
