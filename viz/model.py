@@ -71,6 +71,9 @@ HOST_GROUP = "host"
 
 CLONE_SYSCALLS = syscalls_with(Trait.PROCESS)
 
+#: Calls that move the calling process itself into other namespaces (unshare, setns): noted on its node.
+MOVE_SYSCALLS = syscalls_with(Trait.OWN_NAMESPACES)
+
 
 @dataclass
 class NamespaceGroup:
@@ -389,7 +392,7 @@ class _Builder:
                             facts.clones.append(event)
                         elif event.name in DECISIVE_SYSCALLS:
                             facts.decisive.append(event)
-                            if event.name in ("unshare", "setns"):
+                            if event.name in MOVE_SYSCALLS:
                                 facts.moves.append(event)
                         elif event.name == "bind" and event.args.get("path"):
                             bound = (event.notes or {}).get("path") or event.args["path"]
