@@ -68,7 +68,7 @@ from tracer.strace_encoder import (
     signal_number,
     undecoded_text,
 )
-from tracer.strace_lexer import CLONE_SYSCALLS, UNKNOWN_PID, FdTable, Line, read_log, return_value
+from tracer.strace_lexer import CLONE_SYSCALLS, UNKNOWN_PID, FdTable, Line, LineKind, read_log, return_value
 from tracer.xlat.clone import NAMESPACE_OF_FLAG
 
 UNRECORDED_SIGNALS = frozenset({"SIGURG", "SIGCHLD"})
@@ -265,34 +265,34 @@ class _Importer:
     def _line(self, line: Line) -> None:
         tid = line.pid if line.pid is not None else UNKNOWN_PID
         self._advance_clock(line)
-        if line.kind == "superseded":
+        if line.kind == LineKind.SUPERSEDED:
             self._superseded(tid, line.int_value())
             return
         if not self._ensure_known(tid, line):
             return
         pid = self.tgid.get(tid, tid)
-        if line.kind == "call":
+        if line.kind == LineKind.CALL:
             self._call(tid, pid, line.name, line.text, line.ret_text, None)
-        elif line.kind == "unfinished":
+        elif line.kind == LineKind.UNFINISHED:
             self.pending[tid] = _Pending(line.name, line.text, line.time, line.number)
             if line.name in CLONE_SYSCALLS:
                 self._clone_started(tid, line.name, line.text)
             if line.name in NO_RETURN_SYSCALLS:
                 self._call(tid, pid, line.name, line.text, "?", None)
                 self.pending[tid].name = ""  # already recorded
-        elif line.kind == "resumed":
+        elif line.kind == LineKind.RESUMED:
             pending = self.pending.pop(tid, None)
             if pending is None or pending.name != line.name:
                 return  # resumed without its start (the log began mid-call) or already recorded
             duration = (line.time - pending.start) if line.time is not None and pending.start is not None else None
             self._call(tid, pid, line.name, pending.text + line.text, line.ret_text, duration, started=True,
                        old_tid=pending.old_tid)
-        elif line.kind in ("exited", "killed"):
+        elif line.kind in (LineKind.EXITED, LineKind.KILLED):
             self._gone(tid, pid, line)
-        elif line.kind == "signal":
+        elif line.kind == LineKind.SIGNAL:
             if line.value not in UNRECORDED_SIGNALS:
                 self._emit(Signal, pid=pid, tid=tid, signal=str(line.value))
-        elif line.kind == "stopped":
+        elif line.kind == LineKind.STOPPED:
             self._emit(Signal, pid=pid, tid=tid, signal=f"{line.value} (group-stop)")
 
     def _ensure_known(self, tid: int, line: Line) -> bool:
@@ -347,11 +347,11 @@ class _Importer:
         for line in lines:
             if line.name not in CLONE_SYSCALLS:
                 continue
-            if line.kind == "unfinished":
+            if line.kind == LineKind.UNFINISHED:
                 started[line.pid] = line.number
                 continue
-            key = line.number if line.kind == "call" else started.pop(line.pid, None)
-            if key is None or line.kind not in ("call", "resumed"):
+            key = line.number if line.kind == LineKind.CALL else started.pop(line.pid, None)
+            if key is None or line.kind not in (LineKind.CALL, LineKind.RESUMED):
                 continue
             ret, error, _ = return_value(line.ret_text)
             if error is None and ret is not None and ret > 0 and ret in pids:
@@ -382,7 +382,7 @@ class _Importer:
         if first:
             self.root = tid
         argv: list[str] | None = None
-        if line.kind in ("call", "unfinished") and line.name == "execve":
+        if line.kind in (LineKind.CALL, LineKind.UNFINISHED) and line.name == "execve":
             argv = shown_argv(line.text, tid)
             if argv is not None:
                 argv = recorded_argv(argv, self.show_env)
@@ -501,8 +501,8 @@ class _Importer:
             return
         if pid not in self.builder.procs:
             return  # its exit is already recorded
-        code = line.int_value() if line.kind == "exited" else None
-        signal_name = str(line.value) if line.kind == "killed" else None
+        code = line.int_value() if line.kind == LineKind.EXITED else None
+        signal_name = str(line.value) if line.kind == LineKind.KILLED else None
         if pid == self.root:
             self.root_exit = code if code is not None else 128 + signal_number(str(signal_name))
         state = self.builder.exited(pid, code=code, signal=signal_name)

@@ -12,6 +12,7 @@ import errno
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import BinaryIO
 
 from tracer.decoders import Trait, syscalls_with
@@ -47,12 +48,25 @@ _UNFINISHED = " <unfinished ...>"
 _DURATION = re.compile(r"\s*<(\d+\.\d+)>$")
 
 
+class LineKind(StrEnum):
+    """What an strace line says."""
+
+    CALL = "call"  # NAME(args) = ret
+    UNFINISHED = "unfinished"  # NAME(args <unfinished ...>
+    RESUMED = "resumed"  # <... NAME resumed>args) = ret
+    EXITED = "exited"  # +++ exited with N +++
+    KILLED = "killed"  # +++ killed by SIG +++
+    SUPERSEDED = "superseded"  # +++ superseded by execve in pid N +++
+    STOPPED = "stopped"  # --- stopped by SIG ---
+    SIGNAL = "signal"  # --- SIG {...} ---
+
+
 @dataclass
 class Line:
     number: int
     pid: int | None
     time: float | None
-    kind: str  # call | unfinished | resumed | exited | killed | superseded | stopped | signal
+    kind: LineKind
     name: str = ""
     text: str = ""  # the argument text (call/unfinished/resumed), without the return part
     ret_text: str = ""
@@ -130,7 +144,7 @@ def _name_the_first_process(lines: list[Line], attached: set[int]) -> None:
         return
     returned: set[int] = set()
     for line in lines:
-        if line.kind in ("call", "resumed") and line.name in CLONE_SYSCALLS:
+        if line.kind in (LineKind.CALL, LineKind.RESUMED) and line.name in CLONE_SYSCALLS:
             ret = return_value(line.ret_text)[0]
             if ret is not None:
                 returned.add(ret)
@@ -148,26 +162,26 @@ def parse_line(text: str, number: int) -> Line:
     pid = int(pid_text) if pid_text else None
     when = _clock(match["clock"]) if match["clock"] else float(match["epoch"]) if match["epoch"] else None
     body = match["body"]
-    line = Line(number, pid, when, "")
+    line = Line(number, pid, when, LineKind.CALL)
     if m := _EXITED.match(body):
-        line.kind, line.value = "exited", int(m[1])
+        line.kind, line.value = LineKind.EXITED, int(m[1])
     elif m := _KILLED.match(body):
-        line.kind, line.value = "killed", m[1]
+        line.kind, line.value = LineKind.KILLED, m[1]
     elif m := _SUPERSEDED.match(body):
-        line.kind, line.value = "superseded", int(m[1])
+        line.kind, line.value = LineKind.SUPERSEDED, int(m[1])
     elif m := _STOPPED.match(body):
-        line.kind, line.value = "stopped", m[1]
+        line.kind, line.value = LineKind.STOPPED, m[1]
     elif m := _SIGNAL.match(body):
-        line.kind, line.value = "signal", m[1]
+        line.kind, line.value = LineKind.SIGNAL, m[1]
     elif m := _RESUMED.match(body):
-        line.kind, line.name = "resumed", m[1]
+        line.kind, line.name = LineKind.RESUMED, m[1]
         line.text, line.ret_text = _split_call(m[2], number, resumed=True)
     elif m := _CALL.match(body):
         line.name = m[1]
         if body.endswith(_UNFINISHED):
-            line.kind, line.text = "unfinished", m[2][: -len(_UNFINISHED)]
+            line.kind, line.text = LineKind.UNFINISHED, m[2][: -len(_UNFINISHED)]
         else:
-            line.kind = "call"
+            line.kind = LineKind.CALL
             line.text, line.ret_text = _split_call(m[2], number)
     else:
         raise ValueError(f"not an strace line: {body[:60]!r}")
