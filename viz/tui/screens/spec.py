@@ -23,6 +23,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 MAX_PROOF_LINES = 4
 #: Columns of the event number ("→ 309"), at least.
 EVENT_WIDTH = 5
+#: In presenter mode the table is at most this wide, centred.
+PRESENT_MAX_WIDTH = 140
 #: Below this width the request and the result sit one under the other beside the promise, labelled.
 STACKED_WIDTH = 96
 
@@ -113,6 +116,14 @@ def render_headings(width: int, event_width: int = EVENT_WIDTH, items: int = 20)
                     Text("event", style=style), width=width, event_width=event_width, item_width=items)
 
 
+class SpecRows(OptionList):
+    """The rows. When the list changes size (the title above it wraps once the report is shown, the terminal is
+    resized) the highlighted row is scrolled back into view."""
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.scroll_to_highlight)
+
+
 class SpecScreen(Screen[tuple[int, ...] | None]):
     """Dismissed with the selected row's proving events (Enter), or None (Esc, b)."""
 
@@ -141,8 +152,9 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
     SpecScreen #spec-proof {
         height: auto; max-height: 9; border-top: solid $primary 60%; padding: 0 1; overflow-y: auto;
     }
-    SpecScreen.-present #spec-rows { text-style: none; }
-    SpecScreen.-present #spec-title { text-style: bold; }
+    /* Presenter mode: a projector's wide screen reads better in shorter lines (140: PRESENT_MAX_WIDTH). */
+    SpecScreen #spec-table { height: 1fr; align-horizontal: center; }
+    SpecScreen.-present #spec-headings, SpecScreen.-present #spec-rows { max-width: 140; }
     """
 
     @dataclass
@@ -170,8 +182,9 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("reading the bundle the runtime was given…", style="italic"), id="spec-title")
-        yield Static(id="spec-headings")
-        yield OptionList(id="spec-rows")
+        with Vertical(id="spec-table"):
+            yield Static(id="spec-headings")
+            yield SpecRows(id="spec-rows")
         yield Static(id="spec-proof")
         yield Footer()
 
@@ -207,7 +220,8 @@ class SpecScreen(Screen[tuple[int, ...] | None]):
     def show_rows(self, keep: SpecRow | None = None) -> None:
         report = self.report
         assert report is not None
-        self._width = width = self.size.width
+        self._width = self.size.width
+        width = min(self._width, PRESENT_MAX_WIDTH) if self.present else self._width
         title = self.query_one("#spec-title", Static)
         headings = self.query_one("#spec-headings", Static)
         rows = self.rows_list
