@@ -24,6 +24,7 @@ import os
 import pwd
 import shutil
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def subid_problem(kind: str, text: str | None, user: str, uid: int | None) -> Re
     )
 
 
-def newidmap_problem(which: callable = shutil.which) -> Readiness | None:  # type: ignore[valid-type]
+def newidmap_problem(which: Callable[[str], str | None] = shutil.which) -> Readiness | None:
     """None when newuidmap and newgidmap exist and are setuid root (they write maps an unprivileged user may not)."""
     for helper in ("newuidmap", "newgidmap"):
         path = which(helper)

@@ -85,7 +85,7 @@ class RuncScenario(Scenario):
         "What runc does inside: runc init from a read-only copy of its binary, CLONE_PARENT forks, namespaces by unshare(2), "
         "mounts and pivot_root, hostname, cgroups and capabilities, then exec of the entrypoint as pid 1."
     )
-    milestones = (
+    milestones: tuple[Milestone, ...] = (
         Milestone(
             id="runc-run",
             title="runc run reads the bundle",

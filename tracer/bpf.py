@@ -22,7 +22,7 @@ the opcode constants, and the helpers `stmt(code, k)` / `jump(code, k, jt, jf)` 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tracer.xlat import seccomp as _seccomp
@@ -225,7 +225,7 @@ class FilterRun:
         return frozenset((offset - OFFSET_ARGS) // 8 for offset in self.loaded if offset >= OFFSET_ARGS)
 
 
-_ALU_OPS = {
+_ALU_OPS: dict[int, Callable[[int, int], int]] = {
     BPF_ADD: lambda a, b: a + b,
     BPF_SUB: lambda a, b: a - b,
     BPF_MUL: lambda a, b: a * b,
@@ -238,7 +238,7 @@ _ALU_OPS = {
     BPF_XOR: lambda a, b: a ^ b,
 }
 
-_JUMP_TESTS = {
+_JUMP_TESTS: dict[int, Callable[[int, int], bool]] = {
     BPF_JEQ: lambda a, b: a == b,
     BPF_JGT: lambda a, b: a > b,
     BPF_JGE: lambda a, b: a >= b,

@@ -27,6 +27,7 @@ is looked at again, so wrappers of wrappers work. Pure functions: no I/O.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracer.events import REDACTED
@@ -174,7 +175,8 @@ def _redact_container_cli(argv: list[str]) -> list[str]:
     return out
 
 
-def _redact_option(arg: str, long_options: tuple[str, ...], short: str, redact) -> tuple[str | None, bool]:
+def _redact_option(arg: str, long_options: tuple[str, ...], short: str,
+                   redact: Callable[[str], str]) -> tuple[str | None, bool]:
     """(the argument with its inline value redacted, whether the next argument is the value); (None, False) when
     `arg` is not this option."""
     for option in long_options:

@@ -40,6 +40,10 @@ _INSN = struct.Struct("<HBBI")
 
 # Jump targets resolved when the program is assembled: the two returns at its end, or the next check.
 _ALLOW, _TRACE, _NEXT = "allow", "trace", "next"
+#: A jump: 0 (fall through) or a label.
+_Jump = int | str
+#: (code, jump if true, jump if false, k).
+_Insn = tuple[int, _Jump, _Jump, int]
 
 
 def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: Iterable[int] = (),
@@ -65,8 +69,8 @@ def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: I
     if socket_nr is not None and socket_nr not in traced:
         conditions.append((socket_nr, "socket"))
     numbers = sorted(traced - {nr for nr, _ in conditions})
-    # Symbolic program: (code, jump if true, jump if false, k); jumps are labels or 0 (fall through).
-    program: list[tuple[int, object, object, int]] = [
+    # Symbolic program: instructions, and labels (a str) that name the position of the next instruction.
+    program: list[_Insn | str] = [
         (BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
         (BPF_JEQ_K, 0, _ALLOW, AUDIT_ARCH_X86_64),
         (BPF_LD_W_ABS, 0, 0, OFFSET_NR),
@@ -88,25 +92,25 @@ def build_program(traced: Iterable[int], write_nr: int | None = None, dup_nrs: I
         else:
             program.append((BPF_LD_W_ABS, 0, 0, OFFSET_ARG1_LOW))  # newfd (an unsigned int)
             program.append((BPF_JGT_K, _ALLOW, _TRACE, 2))  # newfd <= 2 -> TRACE, else ALLOW
-        program.append(("label", skip, 0, 0))  # type: ignore[arg-type]
+        program.append(skip)
     program.append((BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
     program.append((BPF_RET_K, 0, 0, SECCOMP_RET_TRACE))
     return _assemble(program)
 
 
-def _assemble(program: list[tuple[object, object, object, int]]) -> bytes:
+def _assemble(program: list[_Insn | str]) -> bytes:
     """Resolve the labels into relative jumps (classic BPF jumps forward only, by at most 255)."""
-    positions: dict[object, int] = {}
-    insns: list[tuple[object, object, object, int]] = []
+    positions: dict[_Jump, int] = {}
+    insns: list[_Insn] = []
     for insn in program:
-        if insn[0] == "label":
-            positions[insn[1]] = len(insns)
+        if isinstance(insn, str):
+            positions[insn] = len(insns)
         else:
             insns.append(insn)
     positions[_ALLOW] = len(insns) - 2
     positions[_TRACE] = len(insns) - 1
 
-    def offset(target: object, index: int) -> int:
+    def offset(target: _Jump, index: int) -> int:
         if target == 0:
             return 0
         distance = positions[target] - index - 1
@@ -115,7 +119,7 @@ def _assemble(program: list[tuple[object, object, object, int]]) -> bytes:
         return distance
 
     return b"".join(
-        _INSN.pack(code, offset(jt, index), offset(jf, index), k)  # type: ignore[arg-type]
+        _INSN.pack(code, offset(jt, index), offset(jf, index), k)
         for index, (code, jt, jf, k) in enumerate(insns)
     )
 

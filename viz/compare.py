@@ -107,7 +107,7 @@ def _cgroups(insights: Insights) -> str:
     parts = []
     for (_pid, cgroup), paths in placements.items():
         parts.append(f"{cgroup} ({len(paths)} hierarch{'y' if len(paths) == 1 else 'ies'})")
-    limits = [s for s in insights.cgroups.limits() if not s.target.file.startswith("devices.")]
+    limits = [s for s in insights.cgroups.limits() if not (s.target.file or "").startswith("devices.")]
     if limits:
         parts.append(f"{len(limits)} limits")
     return "; ".join(parts)

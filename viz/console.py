@@ -20,6 +20,7 @@ from tracer.decoders import Trait, format_call, syscalls_with
 from tracer.decoders.render import quote
 from tracer.events import (
     CATEGORIES,
+    BundleConfig,
     End,
     Event,
     Exec,
@@ -229,6 +230,10 @@ def fold_text(kinds: Counter[str]) -> str:
     return f"… {total} routine events: {parts}"
 
 
+#: The events that belong to a process (each has a `pid`).
+_OF_A_PROCESS = (ProcessStarted, Exec, Syscall, NamespaceChange, Signal, Ipc, MountSnapshot, BundleConfig, Fault, Exit)
+
+
 def render_event(event: Event, table: ProcessTable) -> Text | None:
     """One line for an event: indented by the process tree, the pid (and tid, and the pid inside its
     namespace), then `event_text`. None for events that print nothing (threads, the end line)."""
@@ -236,6 +241,8 @@ def render_event(event: Event, table: ProcessTable) -> Text | None:
         return None
     if isinstance(event, (Notice, Header)):
         return event_text(event)
+    if not isinstance(event, _OF_A_PROCESS):
+        return None
     pid = event.pid
     line = Text(_indent(table, pid))
     line.append(describe_pid(table, pid), style="bold")
@@ -283,7 +290,7 @@ def _names_any_namespace(args: object) -> bool:
         "CLONE_NEWCGROUP", "CLONE_NEWTIME"))
 
 
-def _run_key(event: Event) -> tuple | None:
+def _run_key(event: Event) -> tuple[int, str, str] | None:
     if not isinstance(event, Syscall):
         return None
     first = next(iter(event.args.values()), None) if event.args else None
@@ -314,9 +321,9 @@ def brief_lines(events: list[Event], milestones: frozenset[int] = frozenset()) -
         while key is not None and index + run < len(kept) and _run_key(kept[index + run][0]) == key:
             run += 1
         lines.append(line)
-        if run >= MIN_RUN:
+        if run >= MIN_RUN and key is not None:
             last = kept[index + run - 1][0]
-            more = Text(_indent(table, event.pid) + f"  … {run - 1} more like it, the last: ", style="dim")
+            more = Text(_indent(table, key[0]) + f"  … {run - 1} more like it, the last: ", style="dim")
             more.append_text(event_text(last, with_tid=False))
             lines.append(more)
             index += run

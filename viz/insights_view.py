@@ -826,8 +826,8 @@ def diagram_notes(insights: Insights) -> dict[int, list[Note]]:
         pid1 = cg.pid1_from.get(pid)
         if pid1 is not None and pid1 != pid:
             notes.add(pid, seq, f"moved to cgroup {short_cgroup(cgroup)}", slide=False)
-            proc = table.processes.get(pid1)
-            notes.add(pid1, proc.start_seq if proc is not None else seq, text)
+            started = table.processes.get(pid1)
+            notes.add(pid1, started.start_seq if started is not None else seq, text)
         else:
             notes.add(pid, seq, text)
     for caps in insights.capabilities.processes.values():

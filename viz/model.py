@@ -546,11 +546,11 @@ class _Builder:
                 dst = "sock:" + normalize_socket_path(conn["path"])
                 if dst not in graph:
                     graph.add_node(dst, **_external_attrs(conn["path"], conn["server_role"]))
-            key = (src, dst, normalize_socket_path(conn["path"]), conn["preexisting"])
-            if key in aggregated:
-                aggregated[key]["count"] += 1
+            ipc_key = (src, dst, normalize_socket_path(conn["path"]), conn["preexisting"])
+            if ipc_key in aggregated:
+                aggregated[ipc_key]["count"] += 1
                 continue
-            aggregated[key] = {"kind": "ipc", "path": conn["path"], "label": connect_label(conn["path"]),
+            aggregated[ipc_key] = {"kind": "ipc", "path": conn["path"], "label": connect_label(conn["path"]),
                                "preexisting": conn["preexisting"], "inferred": conn["inferred"], "count": 1,
                                "seq": conn["seq"]}
         for (src, dst, _, _), attrs in aggregated.items():

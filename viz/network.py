@@ -75,7 +75,7 @@ def netlink_tree(messages: Iterable[dict[str, Any]], title: str = "netlink messa
 
 def _message_branch(tree: Tree, message: dict[str, Any]) -> None:
     branch = tree.add(Text(describe_message(message), style="bold cyan"))
-    header = {k: message[k] for k in ("type", "flags", "seq", "pid") if k in message}
+    header: dict[str, Any] = {k: message[k] for k in ("type", "flags", "seq", "pid") if k in message}
     branch.add(_header("nlmsghdr", header))
     for key, title_ in (("ifinfo", "ifinfomsg"), ("ifaddr", "ifaddrmsg"), ("rtmsg", "rtmsg"),
                         ("genl", "genlmsghdr"), ("request", "the request answered")):

@@ -33,7 +33,7 @@ def show_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Show rows as a Markdown table in the notebook."""
     from IPython.display import Markdown, display
 
-    display(Markdown(markdown_table(headers, rows)))  # type: ignore[no-untyped-call]
+    display(Markdown(markdown_table(headers, rows)))
 
 
 def line(event: Event, table: ProcessTable) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tracer.events import Event, Exec, ProcessStarted, Syscall
 from tracer.insights.common import replay
@@ -48,7 +49,19 @@ class CapabilitySets:
         return cls(every, every, frozenset(), every, frozenset())
 
     def get(self, name: str) -> frozenset[str]:
-        return getattr(self, name)
+        """The set called `name` (one of SETS)."""
+        match name:
+            case "effective":
+                return self.effective
+            case "permitted":
+                return self.permitted
+            case "inheritable":
+                return self.inheritable
+            case "bounding":
+                return self.bounding
+            case "ambient":
+                return self.ambient
+        raise KeyError(name)
 
 
 @dataclass
@@ -125,11 +138,11 @@ class Capabilities:
         )
 
 
-def _capset_sets(args: dict) -> tuple[frozenset[str], frozenset[str], frozenset[str]] | None:
-    values = [args.get(name) for name in ("effective", "permitted", "inheritable")]
-    if not all(isinstance(v, list) for v in values):
+def _capset_sets(args: dict[str, Any]) -> tuple[frozenset[str], frozenset[str], frozenset[str]] | None:
+    effective, permitted, inheritable = (args.get(name) for name in ("effective", "permitted", "inheritable"))
+    if not (isinstance(effective, list) and isinstance(permitted, list) and isinstance(inheritable, list)):
         return None
-    return tuple(frozenset(v) for v in values)  # type: ignore[return-value]
+    return frozenset(effective), frozenset(permitted), frozenset(inheritable)
 
 
 def sets_from_masks(masks: dict[str, str]) -> CapabilitySets | None:
@@ -179,10 +192,10 @@ def capabilities(events: Iterable[Event]) -> Capabilities:
         caps.seqs.append(event.seq)
         after = caps.after
         if event.name == "capset":
-            sets = _capset_sets(args)
-            if sets is None:
+            capset = _capset_sets(args)
+            if capset is None:
                 continue
-            effective, permitted, inheritable = sets
+            effective, permitted, inheritable = capset
             caps.after = CapabilitySets(
                 effective, permitted, inheritable, after.bounding, after.ambient & permitted
             )

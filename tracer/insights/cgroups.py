@@ -22,7 +22,7 @@ or v2 is read from its first component: a v1 controller name (memory, cpu,cpuacc
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tracer.events import Event, Syscall
@@ -244,7 +244,7 @@ def _device_rule(verb: str, text: str) -> str:
 
 
 #: file name -> how to read its value (None: keep "set FILE to VALUE").
-_MEANINGS = {
+_MEANINGS: dict[str, Callable[[str], str]] = {
     "memory.max": _memory,
     "memory.high": lambda t: _memory(t, "memory throttling threshold"),
     "memory.low": lambda t: _memory(t, "memory protection"),

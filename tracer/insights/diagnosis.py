@@ -175,8 +175,8 @@ def _id_map_failures(events: Sequence[Event]) -> list[Diagnosis]:
         if not isinstance(event, Syscall) or event.name != "write":
             continue
         path = event.args.get("path")
-        found = map_file(path)
-        if found is None:
+        found = map_file(path) if isinstance(path, str) else None
+        if path is None or found is None:
             continue
         _, number, name = found
         key = (event.pid, str(number))
@@ -558,7 +558,7 @@ def _cgroup_failures(events: Sequence[Event]) -> list[Diagnosis]:
             if event.args.get("signal") == "SIGKILL" and isinstance(event.args.get("pid"), int):
                 victim = state.pid_seen_by(event.pid, event.args["pid"])
                 proc = state.table.processes.get(victim) if victim is not None else None
-                if proc is not None and namespaces_of(proc.flags) and not proc.execs:
+                if victim is not None and proc is not None and namespaces_of(proc.flags) and not proc.execs:
                     killed[event.pid] = (victim, event.seq)
         if isinstance(event, Exit) and event.code not in (0, None) and event.pid in killed:
             runtime_exits.append((event, state))

@@ -232,7 +232,10 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
     attrs = message.get("attrs")
     error, answer_seq = answer if answer is not None else (None, None)
     ok = error in (None, 0)
-    step = dict(seq=event.seq, pid=event.pid, netns=netns, answer=error, answer_seq=answer_seq)
+
+    def step(action: str, interface: str, detail: str) -> NetworkStep:
+        return NetworkStep(event.seq, event.pid, netns, action, interface, detail, error, answer_seq)
+
     if kind in ("RTM_NEWLINK", "RTM_SETLINK", "RTM_DELLINK"):
         info = message.get("ifinfo") or {}
         index = _int_or_none(info.get("index"))
@@ -245,7 +248,7 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
             if ok:
                 for interfaces in state.namespaces.values():
                     interfaces[:] = [i for i in interfaces if not (i.netns == netns and i.label() == label)]
-            return NetworkStep(action="delete", interface=label, detail=f"delete {label}", **step)
+            return step("delete", label, f"delete {label}")
         if "NLM_F_CREATE" in flags and index is None and (link_kind or name):
             interface = _interface(state, netns, None, name) if ok else Interface(netns, None, name)
             interface.kind = link_kind
@@ -262,7 +265,7 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
                     other.history.append(f"created as the peer of {name}")
                     state.cables.append(((netns, name or "?"), (peer_home, peer_name or "?")))
                 detail += f" with its peer {peer_name or '?'}"
-            return NetworkStep(action="create", interface=name or "?", detail=detail, **step)
+            return step("create", name or "?", detail)
         interface = _interface(state, netns, index, current or (name if index is None else None))
         label = interface.label()
         if interface.born_in is not None and index == interface.index and current == interface.name \
@@ -279,28 +282,27 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
                 state.namespaces.setdefault(destination, []).append(interface)
                 _recable(state, netns, label, destination, label)
             where = f"network namespace {destination}" if destination else "another network namespace"
-            return NetworkStep(action="move", interface=label, detail=f"move {label} to {where}", **step)
+            return step("move", label, f"move {label} to {where}")
         if name and name != label and index is not None:
             if ok:
                 interface.history.append(f"renamed {label} -> {name}")
                 _recable(state, netns, label, netns, name)
                 interface.name = name
-            return NetworkStep(action="rename", interface=name, detail=f"rename {label} to {name}", **step)
+            return step("rename", name, f"rename {label} to {name}")
         change, set_flags = info.get("change") or [], info.get("flags") or []
         master = _attr(attrs, "IFLA_MASTER")
         if master is not None:
             owner = master.get("name") or master.get("value")
             if ok:
                 interface.history.append(f"attached to {owner}")
-            return NetworkStep(action="other", interface=label, detail=f"attach {label} to {owner}", **step)
+            return step("other", label, f"attach {label} to {owner}")
         if "IFF_UP" in change or (not change and "IFF_UP" in set_flags):
             up = "IFF_UP" in set_flags
             if ok:
                 interface.up = up
                 interface.history.append("brought up" if up else "brought down")
-            return NetworkStep(action="up" if up else "down", interface=label,
-                               detail=f"bring {label} {'up' if up else 'down'}", **step)
-        return NetworkStep(action="other", interface=label, detail=f"{kind} {label}", **step)
+            return step("up" if up else "down", label, f"bring {label} {'up' if up else 'down'}")
+        return step("other", label, f"{kind} {label}")
     if kind == "RTM_NEWADDR":
         info = message.get("ifaddr") or {}
         interface = _interface(state, netns, info.get("index"), info.get("name"))
@@ -309,22 +311,20 @@ def _apply(state: NetworkState, event: Syscall, netns: int | None, message: dict
         if ok:
             interface.addresses.append(text)
             interface.history.append(f"address {text}")
-        return NetworkStep(action="address", interface=interface.label(),
-                           detail=f"address {text} on {interface.label()}", **step)
+        return step("address", interface.label(), f"address {text} on {interface.label()}")
     if kind == "RTM_NEWROUTE":
         info = message.get("rtmsg") or {}
         oif = _attr(attrs, "RTA_OIF") or {}
-        interface = _interface(state, netns, oif.get("value"), oif.get("name")) if oif else None
+        device = _interface(state, netns, oif.get("value"), oif.get("name")) if oif else None
         dst = _value(attrs, "RTA_DST")
         gateway = _value(attrs, "RTA_GATEWAY")
         text = (f"{dst}/{info.get('dst_len')}" if dst else "default") + (f" via {gateway}" if gateway else "")
-        if interface is not None:
-            text += f" dev {interface.label()}"
+        if device is not None:
+            text += f" dev {device.label()}"
             if ok:
-                interface.routes.append(text)
-                interface.history.append(f"route {text}")
-        return NetworkStep(action="route", interface=interface.label() if interface else "?",
-                           detail=f"route {text}", **step)
+                device.routes.append(text)
+                device.history.append(f"route {text}")
+        return step("route", device.label() if device else "?", f"route {text}")
     if isinstance(kind, str) and kind.startswith("RTM_GET"):
         return None  # questions, not changes
     return None

@@ -15,13 +15,14 @@ not every combination of values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tracer.bpf import (
     AUDIT_ARCH_X86_64,
     OFFSET_ARCH,
     BpfError,
+    FilterRun,
     Instruction,
     SeccompData,
     check_program,
@@ -214,7 +215,7 @@ def analyze_program(
     check_program(insns)
     values = list(dict.fromkeys([*_BASE_VALUES, *constants(insns)]))[:_MAX_VALUES]
 
-    def run(nr: int, args: tuple[int, ...] = (0,) * 6, on_arch: int = arch):
+    def run(nr: int, args: tuple[int, ...] = (0,) * 6, on_arch: int = arch) -> FilterRun:
         return run_filter(insns, SeccompData(nr=nr, arch=on_arch, args=args))
 
     verdicts: dict[str, SyscallVerdict] = {}
@@ -233,7 +234,9 @@ def analyze_program(
     )
 
 
-def _probe(nr: int, name: str, first, run, values: list[int]) -> SyscallVerdict:
+def _probe(
+    nr: int, name: str, first: FilterRun, run: Callable[[int, tuple[int, ...]], FilterRun], values: list[int]
+) -> SyscallVerdict:
     """Try other values for each argument the filter reads; keep every different verdict."""
     base = Verdict(first.value)
     checked = set(first.args_read)

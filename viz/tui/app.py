@@ -14,8 +14,10 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -75,7 +77,7 @@ class BoxtraceApp(App[int]):
         self._signal_loop: asyncio.AbstractEventLoop | None = None
         #: The signal (SIGTERM, SIGHUP) that ended a live trace, for the exit status; see _stop_on_signals.
         self.stop_signal: int | None = None
-        self._saved_sigcont: signal.Handlers | object | None = None
+        self._saved_sigcont: Callable[[int, FrameType | None], Any] | int | None = None
 
     # Screens ---------------------------------------------------------------------------------------------
 

@@ -436,7 +436,7 @@ class TuiModel:
         first_pass: list[int] = []
         for index in positions:
             event = events[index]
-            if not start_seen:
+            if not start_seen and after is not None:
                 if (direction > 0 and event.seq > after) or (direction < 0 and event.seq < after):
                     start_seen = True
                 else:

@@ -193,7 +193,7 @@ def generic_walkthrough(events: Sequence[Event]) -> Walkthrough:
             pids=(first.pid,),
         ))
 
-    namespace_calls = [
+    namespace_calls: list[Syscall | ProcessStarted] = [
         e for e in events
         if isinstance(e, Syscall) and e.name in NAMESPACE_SYSCALLS and e.error is None
         and (namespace_flags(e.args) or e.name == "setns")

@@ -22,6 +22,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tracer.decoders.explain import FLAG_EXPLANATIONS, SYSCALL_EXPLANATIONS, explain
 from tracer.events import (
     End,
     Event,
@@ -41,16 +42,6 @@ from viz.console import CATEGORY_STYLES, short_argv
 from viz.network import netlink_tree
 from viz.tui.model import TuiModel, event_text
 from viz.tui.walkthrough import CLONE_FLAG_KINDS, NAMESPACE_MEANING
-
-try:
-    from tracer.decoders.explain import FLAG_EXPLANATIONS, SYSCALL_EXPLANATIONS, explain
-except ImportError:  # pragma: no cover - only while tracer.decoders.explain is being written
-    SYSCALL_EXPLANATIONS: dict[str, str] = {}
-    FLAG_EXPLANATIONS: dict[str, str] = {}
-
-    def explain(name: str, args: dict[str, Any]) -> list[str]:
-        return []
-
 
 MAX_FLAGS_EXPLAINED = 12
 MAX_MOUNT_LINES = 60

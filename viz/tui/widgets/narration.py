@@ -101,7 +101,7 @@ class NarrationPanel(VerticalScroll):
         self.border_title = "walkthrough" + (f" · {walkthrough.source}" if walkthrough is not None else "")
         count = len(walkthrough.chapters) if walkthrough is not None else 0
         title = Text.assemble(("Press ", ""), ("n", "bold reverse"), (" to begin", "bold"))
-        if count:
+        if walkthrough is not None and count:
             first, last = walkthrough.chapters[0].title, walkthrough.chapters[-1].title
             title.append(f" the walkthrough: {count} chapters, from “{first}” to “{last}”.")
         else:
