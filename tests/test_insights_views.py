@@ -20,10 +20,11 @@ from rich.console import Console
 from tracer.events import End, Event, Exec, ProcessStarted, Syscall
 from tracer.insights import Insights
 from tracer.insights.capabilities import ALL_CAPABILITIES
+from tracer.insights.sentences import short_cgroup
 from tracer.processes import ProcessTable
 from tracer.recording import Recording, load_recording
 from viz.export import architecture_dot, tree_dot
-from viz.insights_view import diagram_notes, render_capabilities, render_process_insights, short_cgroup
+from viz.insights_view import render_capabilities, render_process_insights
 from viz.model import build_model
 from viz.themes import THEMES
 from viz.tui.model import TuiModel
@@ -212,7 +213,7 @@ def test_runc_notes_sit_on_runc_init_not_on_the_entrypoint(recordings):
 
 def test_notes_are_short(recordings):
     for recording in recordings.values():
-        for notes in diagram_notes(_insights(recording)).values():
+        for notes in _insights(recording).diagram_notes().values():
             assert all(len(n.text) <= 72 for n in notes)
 
 

@@ -48,11 +48,11 @@ from viz.roles import (
 )
 
 if TYPE_CHECKING:
-    from viz.insights_view import Note
+    from tracer.insights import Note
 
 #: Key syscall lines shown inside a process node before "+N more".
 MAX_NODE_SYSCALLS = 12
-#: Insight notes kept on one node (viz.insights_view.diagram_notes: id map, cgroup, capabilities, seccomp, root).
+#: Insight notes kept on one node (Insights.diagram_notes: id map, cgroup, capabilities, seccomp, root).
 MAX_NODE_NOTES = 6
 #: Leaf siblings with the same role, program and namespaces fold into one node from this many on.
 FOLD_MIN = 2
@@ -357,7 +357,7 @@ class _Builder:
         self.table = table
         self.book = RoleBook(table)
         self.host = table.host_namespaces()
-        #: pid -> insight notes (viz.insights_view.Note), in the order things happened.
+        #: pid -> insight notes (tracer.insights.Note), in the order things happened.
         self.notes: dict[int, list[Note]] = notes or {}
         self.facts: dict[int, _ProcessFacts] = {id(p): _ProcessFacts() for p in table.history}
         #: normalized socket path -> (seq, process) of each successful bind.
@@ -713,12 +713,11 @@ def build_model(source: ProcessTable | Iterable[Event], insights: Any = None, *,
     table = source if isinstance(source, ProcessTable) else ProcessTable.from_events(source)
     notes_of: dict[int, list[Note]] | None = None
     if notes:
-        from tracer.insights import Insights
-        from viz.insights_view import diagram_notes, relevant_events
+        from tracer.insights import Insights, relevant_events
 
         if insights is None:
             insights = Insights.from_events(relevant_events(table.events_by_seq.values()))
-        notes_of = diagram_notes(insights)
+        notes_of = insights.diagram_notes()
     builder = _Builder(table, notes_of)
     processes, node_of = builder.process_graph()
     architecture, groups = builder.architecture_graph()

@@ -45,7 +45,7 @@ def _attribute(node: Tree, attr: dict[str, Any]) -> None:
     if "decode_error" in attr:
         label.append(f"  malformed: {attr['decode_error']}", style="red")
     child = node.add(label)
-    if "ifinfo" in attr:
+    if isinstance(attr.get("ifinfo"), dict):  # a damaged recording may hold anything here
         child.add(_header("ifinfomsg", attr["ifinfo"]))
     for inner in attr.get("attrs") or []:
         if isinstance(inner, dict):

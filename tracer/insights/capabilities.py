@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracer.events import Event, Exec, ProcessStarted, Syscall
+from tracer.insights import sentences as say
 from tracer.insights.common import replay
 from tracer.xlat.capability import CAPABILITIES
 
@@ -29,6 +30,8 @@ from tracer.xlat.capability import CAPABILITIES
 ALL_CAPABILITIES: tuple[str, ...] = tuple(name for name, _ in CAPABILITIES)
 _ORDER = {name: number for name, number in CAPABILITIES}
 SETS: tuple[str, ...] = ("effective", "permitted", "inheritable", "bounding", "ambient")
+#: The sets a learner compares, in the order they are shown.
+SHOWN_SETS: tuple[str, ...] = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
 
 def _sorted(names: Iterable[str]) -> list[str]:
@@ -91,11 +94,8 @@ class ProcessCapabilities:
         lines: list[str] = []
         if self.bounding_dropped:
             kept = self.kept("bounding")
-            lines.append(
-                f"{self.process}: bounding set: dropped {len(self.dropped('bounding'))} of "
-                f"{len(self.before.bounding)}, kept "
-                + (", ".join(kept) or "none")
-            )
+            dropped, before = len(self.dropped("bounding")), len(self.before.bounding)
+            lines.append(f"{self.process}: " + say.bounding_dropped(dropped, before, kept))
         if self.capset_seqs:
             for which in ("effective", "permitted", "inheritable"):
                 kept = self.kept(which)
@@ -243,3 +243,22 @@ def capabilities(events: Iterable[Event]) -> Capabilities:
         if caps.bounding_dropped or caps.capset_seqs or caps.no_new_privs or caps.after.ambient
     }  # fmt: skip
     return result
+
+
+def sets_seen(events: Iterable[Event]) -> dict[int, tuple[int, CapabilitySets]]:
+    """pid -> (seq, sets) of the last process or exec event that recorded its capability sets."""
+    out: dict[int, tuple[int, CapabilitySets]] = {}
+    for event in events:
+        if isinstance(event, ProcessStarted | Exec) and event.caps:
+            sets = sets_from_masks(event.caps)
+            if sets is not None:
+                out[event.pid] = (event.seq, sets)
+    return out
+
+
+def capability_order(name: str) -> tuple[int, str]:
+    """Sort key: the kernel's numbering (CAP_CHOWN first), unknown names last."""
+    try:
+        return ALL_CAPABILITIES.index(name), name
+    except ValueError:
+        return len(ALL_CAPABILITIES), name

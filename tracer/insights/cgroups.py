@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tracer.events import Event, Syscall
-from tracer.insights.common import Replay, human_bytes, replay
+from tracer.insights import sentences as say
+from tracer.insights.common import Replay, creator_chain, human_bytes, replay
 from tracer.processes import ProcessTable
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -124,6 +125,22 @@ class CgroupSetting:
 
 
 @dataclass
+class CgroupPlacement:
+    """The cgroup a process lives in as far as the trace shows: moved there itself, or born from a process that
+    was."""
+
+    cgroup: str
+    #: The successful moves into it (one per hierarchy on cgroup v1 and hybrid layouts).
+    moves: list[CgroupMove]
+    #: The process whose move put it there (itself, or a creator up the chain).
+    moved: int
+
+    def where(self) -> str:
+        """"v1: cpuset, memory, ...; v2: unified": the hierarchies it was moved into, as the facts say."""
+        return _where([m.target for m in self.moves])
+
+
+@dataclass
 class Cgroups:
     created: list[tuple[int, CgroupPath]] = field(default_factory=list)
     moves: list[CgroupMove] = field(default_factory=list)
@@ -146,6 +163,73 @@ class Cgroups:
         """Successful settings that limit something (memory, pids, CPU...), not bookkeeping writes."""
         return [s for s in self.settings if s.ok and s.target.file not in _BOOKKEEPING]
 
+    def placement_of(self, pid: int, table: ProcessTable) -> CgroupPlacement | None:
+        """The cgroup `pid` lives in: its own last successful move, else the last move of the nearest creator up
+        the chain made before it created the next process down (a child starts in its creator's cgroup)."""
+        moves_of: dict[int, list[CgroupMove]] = {}
+        for move in self.moves:
+            if move.ok and move.pid is not None:
+                moves_of.setdefault(move.pid, []).append(move)
+        if not moves_of:
+            return None
+        for who, before in creator_chain(table, pid):
+            moves = [m for m in moves_of.get(who, ()) if before is None or m.seq < before]
+            if moves:
+                cgroup = moves[-1].target.cgroup
+                same = [m for m in moves if m.target.cgroup == cgroup]
+                return CgroupPlacement(cgroup, same, who)
+        return None
+
+    def limit_lines(self, cgroup: str) -> list[str]:
+        """What was written into the cgroup's control files, as a learner reads it; device rules in one line."""
+        lines: list[str] = []
+        rules: list[str] = []
+        for setting in self.limits():
+            if setting.target.cgroup != cgroup:
+                continue
+            if setting.target.file in DEVICE_FILES:
+                rules.append(setting.meaning.removeprefix("devices: "))
+            elif setting.meaning not in lines:
+                lines.append(setting.meaning)
+        if any(line.startswith("CPU quota") for line in lines):  # v1 splits a CPU limit over quota and period
+            cpus = [limit for limit in self.headline_limits(cgroup) if limit.endswith(" CPUs")]
+            if cpus:
+                lines.append(say.cgroup_cpu_limit(cpus[0]))
+        if rules:
+            lines.append(say.cgroup_device_rules(rules))
+        return lines
+
+    def headline_limits(self, cgroup: str) -> list[str]:
+        """The limits worth a slide: memory, processes, CPU ("memory 256 MiB", "64 pids", "0.5 CPUs")."""
+        out: dict[str, int | float | str] = {}
+        quota: int | None = None
+        period = 100000
+        for setting in self.limits():
+            if setting.target.cgroup != cgroup:
+                continue
+            file, value = setting.target.file or "", setting.value.strip()
+            if file in ("memory.max", "memory.limit_in_bytes"):
+                number = _number(value)
+                if number is not None and 0 < number < 0x7FFFFFFFFFFFF000:
+                    out["memory"] = number
+            elif file == "pids.max" and value != "max":
+                out["pids"] = value
+            elif file == "cpu.max":
+                parts = value.split()
+                q = _number(parts[0]) if parts else None
+                p = _number(parts[1]) if len(parts) > 1 else 100000
+                if q is not None and p:
+                    out["cpu"] = q / p
+            elif file == "cpu.cfs_quota_us":
+                q = _number(value)
+                quota = q if q is not None and q > 0 else None
+            elif file == "cpu.cfs_period_us":
+                p = _number(value)
+                period = p if p else period
+        if quota is not None and "cpu" not in out:
+            out["cpu"] = quota / period
+        return [say.headline_limit(kind, value) for kind, value in out.items()]
+
     def for_process(self, pid: int) -> list[str]:
         """The cgroups `pid` was moved into, as "/X (v1: memory)" strings."""
         return [f"{cg} ({_where(paths)})" for (moved, cg), paths in self.placements().items() if moved == pid]
@@ -163,7 +247,7 @@ class Cgroups:
             lines.append(line)
         for move in self.moves:
             if not move.ok:
-                lines.append(f"moving pid {move.written} into {move.target.cgroup} failed with {move.error}")
+                lines.append(say.failed_cgroup_move(move.written, move.target.cgroup, move.error))
         seen: set[tuple[str, str]] = set()
         rules: dict[str, list[str]] = {}
         for setting in self.limits():

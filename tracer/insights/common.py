@@ -100,6 +100,23 @@ def pid_seen_by(table: ProcessTable, viewer: int, number: int) -> int | None:
     return None
 
 
+def creator_chain(table: ProcessTable, pid: int) -> Iterator[tuple[int, int | None]]:
+    """(pid, before) for the process and then each creator up the chain: what a creator did counts for the
+    process only before `before`, the seq at which it created the next process down (None: any time). The kernel's
+    rule for what a child inherits (its cgroup, its seccomp filters)."""
+    seen: set[int] = set()
+    current: int | None = pid
+    before: int | None = None
+    while current is not None and current not in seen:
+        seen.add(current)
+        yield current, before
+        proc = table.processes.get(current)
+        if proc is None:
+            return
+        before = proc.start_seq
+        current = proc.creator if proc.creator is not None else None
+
+
 def in_new_pid_namespace(table: ProcessTable, proc: Process, ns: dict[str, int] | None = None) -> bool:
     """True for a process whose pid namespace is not the host's (or that has more than one NSpid entry)."""
     if len(proc.nspid) > 1:

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tracer.events import Event, MountSnapshot
+from tracer.decoders import Trait, syscalls_with
+from tracer.events import Event, MountSnapshot, Syscall
 
 
 def _unescape(text: str) -> str:
@@ -315,3 +316,27 @@ def mount_timeline(events: Iterable[Event]) -> MountTimeline:
             )
         )
     return result
+
+
+#: Which mount snapshot follows which call (to show a diff's sentences on the call that caused it).
+_SNAPSHOT_CALLS = {
+    "after-pivot_root": ("pivot_root",),
+    "after-chroot": ("chroot",),
+    "after-old-root-detached": ("umount2", "umount"),
+}
+#: Calls after which the engine snapshots the mount table (x86_64 has only umount2, no umount).
+_SNAPSHOT_CAUSES = syscalls_with(Trait.ROOT) | {"umount2"}
+
+
+def snapshot_causes(events: Iterable[Event]) -> dict[int, int]:
+    """seq of an "after" mount snapshot -> seq of the call that caused it (pivot_root, chroot, umount2)."""
+    last_call: dict[tuple[int, str], int] = {}
+    caused_by: dict[int, int] = {}
+    for event in events:
+        if isinstance(event, Syscall) and event.error is None and event.name in _SNAPSHOT_CAUSES:
+            last_call[(event.pid, event.name)] = event.seq
+        elif isinstance(event, MountSnapshot):
+            calls = [last_call[(event.pid, n)] for n in _SNAPSHOT_CALLS.get(event.moment, ()) if (event.pid, n) in last_call]
+            if calls:
+                caused_by[event.seq] = max(calls)
+    return caused_by

@@ -33,7 +33,8 @@ from tracer.bpf import (
 from tracer.decoders import SYSCALLS
 from tracer.decoders import X32_FIRST_NR as _X32_FIRST_NR
 from tracer.events import Event, Syscall
-from tracer.insights.common import replay
+from tracer.insights.common import creator_chain, replay
+from tracer.processes import ProcessTable
 from tracer.xlat.errnos import errno_name
 
 SECCOMP_RET_ACTION_FULL = 0xFFFF0000
@@ -333,4 +334,17 @@ def seccomp_filters(events: Iterable[Event]) -> list[SeccompFilter]:
             else:
                 found.analysis = result
         out.append(found)
+    return out
+
+
+def filters_of(filters: list[SeccompFilter], table: ProcessTable, pid: int) -> list[tuple[SeccompFilter, bool]]:
+    """The filters `pid` runs under, oldest first, each with True when it was inherited from a creator (filters
+    are kept across fork and exec and can never be removed): its own installs, then those its creators made
+    before creating the next process down the chain."""
+    if not filters:
+        return []
+    out: list[tuple[SeccompFilter, bool]] = []
+    for who, before in creator_chain(table, pid):
+        mine = [f for f in filters if f.pid == who and (before is None or f.seq < before)]
+        out = [(f, who != pid) for f in mine] + out
     return out
