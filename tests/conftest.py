@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,19 @@ def recordings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("recordings")
 
 
-@pytest.fixture(scope="session")
-def scenario_recording(recordings_dir: Path) -> Callable[[str], Path]:
+class ScenarioRecordings:
     """`scenario_recording("docker") -> Path`: trace the scenario for real (once per session) and return the file."""
-    made: dict[str, Path] = {}
 
-    def make(name: str) -> Path:
-        if name in made:
-            return made[name]
+    def __init__(self, recordings_dir: Path) -> None:
+        self.recordings_dir = recordings_dir
+        self.made: dict[str, Path] = {}
+        #: What each traced scenario left that was not there before it (mounts, containers): tests assert it is
+        #: empty.
+        self.left_behind: dict[str, dict[str, list[str]]] = {}
+
+    def __call__(self, name: str) -> Path:
+        if name in self.made:
+            return self.made[name]
         require(os.geteuid() == 0, "tracing scenarios needs root")
         from scenarios import get_scenario
         from scenarios.runner import trace_scenario
@@ -37,19 +41,21 @@ def scenario_recording(recordings_dir: Path) -> Callable[[str], Path]:
         scenario = get_scenario(name)
         readiness = scenario.check()
         require(readiness.ready, f"scenario {name} is not ready here: {readiness.reason} {readiness.fix}")
-        path = recordings_dir / f"{name}.jsonl"
+        path = self.recordings_dir / f"{name}.jsonl"
         before = scenario_state()
         run = trace_scenario(scenario, output=path)
         after = scenario_state()
         assert run.result.status == "completed", f"tracing {name} ended {run.result.status}"
-        make.left_behind[name] = {key: sorted(set(after[key]) - set(before[key]))
+        self.left_behind[name] = {key: sorted(set(after[key]) - set(before[key]))
                                   for key in after if set(after[key]) - set(before[key])}
-        made[name] = path
+        self.made[name] = path
         return path
 
-    #: What each traced scenario left that was not there before it (mounts, containers): tests assert it is empty.
-    make.left_behind = {}  # type: ignore[attr-defined]
-    return make
+
+@pytest.fixture(scope="session")
+def scenario_recording(recordings_dir: Path) -> ScenarioRecordings:
+    """`scenario_recording("docker") -> Path`: trace the scenario for real (once per session) and return the file."""
+    return ScenarioRecordings(recordings_dir)
 
 
 def _mounts() -> list[str]:

@@ -121,7 +121,8 @@ MARKER = re.compile(r"<!--\s*claims:\s*(.*?)\s*-->", re.DOTALL)
 def markdown_paragraphs(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every prose paragraph (list items and table rows included) outside code blocks."""
     out: list[tuple[int, str]] = []
-    in_code, start, buffer = False, 0, []
+    in_code, start = False, 0
+    buffer: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith("```"):
             in_code = not in_code
@@ -189,7 +190,8 @@ def test_a_claim_fails_when_its_order_is_reversed() -> None:
     # Replay the hook's whole life after pivot_root, renumbered: the hook now runs after it.
     rest = [e for e in events if getattr(e, "pid", None) != hook]
     at = rest.index(pivot) + 1
-    moved = [replace(e, seq=pivot.seq + (i + 1) / 1000) for i, e in enumerate(
+    # A fractional seq places each moved event between pivot_root and the next one (seq is an int in recordings).
+    moved = [replace(e, seq=pivot.seq + (i + 1) / 1000) for i, e in enumerate(  # type: ignore[arg-type]
         e for e in events if getattr(e, "pid", None) == hook)]
     problems = check(claim, rest[:at] + moved + rest[at:])
     assert any("does not come before" in p and "pivot_root" in p for p in problems), problems
@@ -218,7 +220,7 @@ def test_evidence_seqs_point_at_the_events() -> None:
     events = load_recording(RECORDINGS / "runc.jsonl").events
     by_seq = {e.seq: e for e in events}
     seqs = evidence_seqs(BY_ID["ambient-raise-eperm"], events)
-    raises = [by_seq[s] for s in seqs if isinstance(by_seq[s], Syscall)]
+    raises = [e for e in (by_seq[s] for s in seqs) if isinstance(e, Syscall)]
     assert len([e for e in raises if e.error == "EPERM"]) == 3
     exits = evidence_seqs(BY_ID["pid1-exits-before-the-launch"], events)
     assert all(isinstance(by_seq[s], Exit) for s in exits) and len(exits) == 2

@@ -215,7 +215,7 @@ def test_demo_teach_rootless_as_nobody(nobodys_directory: Path) -> None:
     if not reachable_by(BOXTRACE, NOBODY, NOBODY, want=os.X_OK):
         with pytest.raises(PermissionError):
             subprocess.run([str(BOXTRACE), "--version"], cwd=nobodys_directory, capture_output=True, check=False,
-                           **user)  # type: ignore[call-overload]
+                           **user)
         return
     result = run_boxtrace("demo", "teach-rootless", "--no-tui", cwd=nobodys_directory, **user)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -115,7 +115,7 @@ def test_docker_entrypoint_is_in_the_container_group_and_dockerd_on_the_host(doc
 @pytest.mark.docker
 def test_runc_init_stages_are_named_and_linked_by_clone_parent(docker_model: TraceModel) -> None:
     table = docker_model.table
-    stages = {}
+    stages: dict[str, int] = {}
     for proc in table.history:
         for phase in docker_model.book.phases(proc):
             if phase.role.name == "runc init":

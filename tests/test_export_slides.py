@@ -182,8 +182,9 @@ def _bezier(d: str) -> list[tuple[float, float]]:
         p0, p1, p2, p3 = points[i - 1], points[i], points[i + 1], points[i + 2]
         for step in range(1, 21):
             t = step / 20
-            out.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * e
-                             for a, b, c, e in zip(p0, p1, p2, p3, strict=True)))
+            x, y = ((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * e
+                    for a, b, c, e in zip(p0, p1, p2, p3, strict=True))
+            out.append((x, y))
     return out
 
 

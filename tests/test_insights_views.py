@@ -34,9 +34,9 @@ RECORDINGS = Path(__file__).resolve().parent.parent / "scenarios" / "recordings"
 
 
 def _text(renderable) -> str:
-    console = Console(file=io.StringIO(), color_system=None, width=400)
-    console.print(renderable)
-    return console.file.getvalue()
+    out = io.StringIO()
+    Console(file=out, color_system=None, width=400).print(renderable)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

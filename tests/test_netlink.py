@@ -22,7 +22,7 @@ from tests.test_xlat import header_defines
 from tracer.decoders import NETLINK_SYSCALL_NRS, SYSCALL_NRS_BY_NAME, SYSCALLS, decode_syscall, format_call
 from tracer.decoders.base import SyscallContext
 from tracer.decoders.netlink import attr_value, describe_message, find_attr, parse_attributes, parse_messages
-from tracer.events import Syscall
+from tracer.events import NamespaceChange, Syscall
 from tracer.seccomp_filter import SECCOMP_RET_ALLOW, SECCOMP_RET_TRACE, build_program
 from tracer.xlat import rtnetlink as x
 
@@ -422,7 +422,7 @@ def test_runc_brings_up_lo_with_rtnetlink(scenario_recording):
     from tracer.recording import load_recording
 
     events = list(load_recording(scenario_recording("runc")).events)
-    netns = {e.new for e in events if getattr(e, "kind", None) == "net" and getattr(e, "new", None)}
+    netns = {e.new for e in events if isinstance(e, NamespaceChange) and e.kind == "net" and e.new}
     calls = [e for e in events if isinstance(e, Syscall) and e.args.get("netlink") == "NETLINK_ROUTE"
              and e.name in ("sendto", "recvfrom")]
     described = [describe_message(m) for c in calls for m in c.args.get("messages") or []]

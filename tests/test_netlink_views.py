@@ -36,7 +36,7 @@ def test_tui_details_pane_shows_the_veth_message_as_a_tree():
 
     recording = load_recording(RECORDING)
     app = BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario))
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
 
     async def main() -> None:
         async with app.run_test(size=(160, 48)) as pilot:

@@ -7,7 +7,6 @@ import os
 import resource
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from scenarios.podman_rootless import (
     subid_problem,
     userns_problem,
 )
+from tests.conftest import ScenarioRecordings
 from tests.prereqs import require
 from tracer.events import Exec, Ipc, NamespaceChange, ProcessStarted, Syscall
 from tracer.insights.idmaps import id_maps
@@ -121,7 +121,7 @@ def _required_found(name: str, events: list) -> None:
 
 @pytest.mark.root
 @pytest.mark.slow
-def test_podman_rootful_chain(scenario_recording: Callable[[str], Path]) -> None:
+def test_podman_rootful_chain(scenario_recording: ScenarioRecordings) -> None:
     require(os.geteuid() == 0, "podman as root needs root")
     require(shutil.which("podman") and shutil.which("conmon"), "podman and conmon are not installed")
     shared_before = {p: p.exists() for p in (Path("/var/lib/containers"), Path("/run/containers"))}

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +99,7 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def daemons() -> list[int]:
+def daemons() -> Iterator[list[int]]:
     require(os.geteuid() == 0, "attaching to dockerd needs root")
     from scenarios.daemons import docker_answers
     from scenarios.docker import daemon_pids

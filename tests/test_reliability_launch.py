@@ -41,6 +41,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,7 @@ def launch_env(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from scenarios.rootfs import build_rootfs
 
     base = tmp_path_factory.mktemp("fault-launch")
-    env = {"base": base, "rootfs": build_rootfs(), "runc_root": base / "runc-root"}
+    env: dict[str, Any] = {"base": base, "rootfs": build_rootfs(), "runc_root": base / "runc-root"}
     if shutil.which("runc"):
         from scenarios.bundle import make_bundle
 

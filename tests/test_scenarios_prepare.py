@@ -25,7 +25,10 @@ import pytest
 
 from scenarios import SCENARIOS, UnknownScenario, get_scenario
 from scenarios.bundle import make_bundle, oci_config
+from scenarios.containerd import ContainerdScenario
+from scenarios.docker import DockerScenario
 from scenarios.rootfs import build_rootfs, rootfs_for_user, rootfs_tarball
+from scenarios.runc import RuncScenario
 from scenarios.staging import python_for_user, staged_for_user
 from tests.prereqs import require
 
@@ -191,6 +194,7 @@ def test_runc_runs_the_bundle_untraced(tmp_path: Path) -> None:
 def test_runc_scenario_launch_and_cleanup() -> None:
     require(is_root(), "runc needs root")
     scenario = get_scenario("runc")
+    assert isinstance(scenario, RuncScenario)
     readiness = scenario.check()
     require(readiness.ready, f"runc scenario not ready: {readiness.reason}")
     from scenarios.runc import runc_container_ids
@@ -228,6 +232,7 @@ def test_runc_prepare_removes_what_a_killed_trace_left(tmp_path: Path) -> None:
     state entry and cgroup stay, as after `kill -9` of an untraced runc. The next prepare() removes them."""
     require(is_root(), "runc needs root")
     scenario = get_scenario("runc")
+    assert isinstance(scenario, RuncScenario)
     readiness = scenario.check()
     require(readiness.ready, f"runc scenario not ready: {readiness.reason}")
     from scenarios.runc import RUNC_ROOT, runc_container_ids
@@ -482,11 +487,13 @@ def test_daemon_scenarios_clean_up_a_container_left_running(daemons: dict[str, i
 
     before = engine_state()
     docker = get_scenario("docker")
+    assert isinstance(docker, DockerScenario)
     docker.launch()
     name = docker.container_name
     started = run(["docker", "run", "-d", "--network", "none", "--name", name, DOCKER_IMAGE, "sleep", "60"])
     assert started.returncode == 0, started.stderr
     containerd = get_scenario("containerd")
+    assert isinstance(containerd, ContainerdScenario)
     containerd.launch()
     started = run(ctr("run", "-d", CONTAINERD_IMAGE, containerd.container_id, "sleep", "60"))
     assert started.returncode == 0, started.stderr

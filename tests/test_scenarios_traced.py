@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scenarios import SCENARIO_MODULES, get_scenario
+from tests.conftest import ScenarioRecordings
 from tests.prereqs import require
 from tracer.events import Exec, Exit, ProcessStarted
 from tracer.processes import ProcessTable
@@ -33,7 +34,7 @@ def entrypoint_exec(table: ProcessTable) -> Exec | None:
 
 
 @pytest.mark.parametrize("name", TRACEABLE)
-def test_scenario_milestones(name: str, scenario_recording: Callable[[str], Path]) -> None:
+def test_scenario_milestones(name: str, scenario_recording: ScenarioRecordings) -> None:
     require(os.geteuid() == 0, "tracing scenarios needs root")
     path = scenario_recording(name)
     recording = load_recording(path)
