@@ -107,11 +107,9 @@ class ProcessCapabilities:
                     + f"), dropped {len(self.dropped(which))}"
                 )
         if self.after.ambient:
-            lines.append(f"{self.process}: ambient: " + ", ".join(self.kept("ambient")))
+            lines.append(f"{self.process}: " + say.ambient_seen(self.kept("ambient")))
         if self.no_new_privs:
-            lines.append(
-                f"{self.process}: no_new_privs set (no setuid bit or file capability can raise privileges)"
-            )
+            lines.append(f"{self.process}: {say.NO_NEW_PRIVS_FACT}")
         return lines
 
 

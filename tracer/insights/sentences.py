@@ -214,6 +214,7 @@ def effective_changed(kept: list[str], before: int, dropped: int, raised: list[s
 
 
 NO_NEW_PRIVS_ROW = "no_new_privs: set"
+NO_NEW_PRIVS_FACT = "no_new_privs set (no setuid bit or file capability can raise privileges)"
 NO_NEW_PRIVS_FOR_PROCESS = "no_new_privs set: no setuid bit or file capability can raise privileges again"
 NO_NEW_PRIVS_ON_CALL = "no_new_privs set: from here no setuid bit or file capability can raise privileges"
 NO_NEW_PRIVS_NOTE = "no_new_privs"
