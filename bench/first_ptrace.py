@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
             )
         seize(tid, options)
 
-    ptrace_api.seize = noted_seize  # type: ignore[assignment]
+    ptrace_api.seize = noted_seize
     from boxtrace.cli import main as boxtrace_main
 
     try:
