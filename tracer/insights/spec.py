@@ -220,6 +220,7 @@ class _Folder:
         for entry in self.linux.get("namespaces") or []:
             if isinstance(entry, dict) and entry.get("type") in OCI_NAMESPACES:
                 requested[OCI_NAMESPACES[entry["type"]]] = entry.get("path") or None
+        assert self.init_pid is not None  # report() folds only when it is known
         final = dict(self.entry.ns) if self.entry is not None else dict(self.table.processes[self.init_pid].ns)
         changes = [e for e in self.events if isinstance(e, NamespaceChange) and e.pid in self.runtime_pids]
         for kind in ("pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time"):
@@ -268,7 +269,7 @@ class _Folder:
     # Root and overlay ----------------------------------------------------------------------------------------
 
     def root(self) -> None:
-        root = self.config.get("root") if isinstance(self.config.get("root"), dict) else {}
+        root = _dict(self.config.get("root"))
         readonly = bool(root.get("readonly"))
         pivots = [e for e in self._init_calls("pivot_root", "chroot")]
         if pivots:
@@ -462,7 +463,8 @@ class _Folder:
     def capabilities(self) -> None:
         asked = self.process.get("capabilities")
         asked = asked if isinstance(asked, dict) else {}
-        final = sets_from_masks(self.entry.caps) if self.entry is not None and self.entry.caps else None
+        entry = self.entry
+        final = sets_from_masks(entry.caps) if entry is not None and entry.caps else None
         for name in CAP_SETS:
             want = frozenset(str(c) for c in asked.get(name) or [])
             requested = f"{len(want)}: {_join(sorted(want))}"
@@ -473,7 +475,7 @@ class _Folder:
             got = getattr(final, name)
             applied = f"{len(got)}: {_join(sorted(got))}"
             if got == want:
-                self.row("capabilities", name, requested, applied, KEPT, "", [self.entry.seq])
+                self.row("capabilities", name, requested, applied, KEPT, "", [entry.seq] if entry else [])
                 continue
             missing, extra = sorted(want - got), sorted(got - want)
             parts = []
@@ -482,7 +484,7 @@ class _Folder:
             if extra:
                 parts.append(f"extra {_join(extra)}")
             why = "; ".join(parts)
-            seqs = [self.entry.seq]
+            seqs = [entry.seq] if entry else []
             if name == "ambient":
                 raises = [e for e in self._init_calls("prctl") if e.args.get("operation") == "PR_CAP_AMBIENT_RAISE"]
                 failed = [e for e in raises if e.error is not None]
@@ -758,7 +760,7 @@ class _Folder:
             else:
                 self.row("cgroups", "cgroup path", path, "no cgroup.procs write recorded", NOT_VISIBLE,
                          "the runtime may use systemd or CLONE_INTO_CGROUP, which this trace does not show")
-        resources = self.linux.get("resources") if isinstance(self.linux.get("resources"), dict) else {}
+        resources = _dict(self.linux.get("resources"))
         settings = [s for s in found.settings if s.writer in self.runtime_pids]
         for (group, key), files in RESOURCE_FILES.items():
             section = resources.get(group)
@@ -772,20 +774,20 @@ class _Folder:
                          _join(s.value for s in mine), KEPT, "0 or empty means unset: runc writes nothing",
                          [s.seq for s in mine])
             elif mine:
-                ok = [s for s in mine if s.ok]
+                written = [s for s in mine if s.ok]
                 self.row("cgroups", f"{group}.{key}", requested,
                          _join(f"{s.target.file}={s.value.strip()}" for s in mine),
-                         KEPT if ok else DIFFERS, "" if ok else f"the write failed ({mine[0].error})",
+                         KEPT if written else DIFFERS, "" if written else f"the write failed ({mine[0].error})",
                          [s.seq for s in mine])
             else:
                 self.row("cgroups", f"{group}.{key}", requested, "no write recorded", DIFFERS,
                          "the limit was not written to any cgroup file in this trace")
         devices = [d for d in resources.get("devices") or [] if isinstance(d, dict)]
         if devices:
-            mine = [s for s in settings if s.target.file in ("devices.allow", "devices.deny")]
-            if mine:
-                self.row("cgroups", "devices", f"{len(devices)} rules", f"{len(mine)} writes to devices.allow/deny",
-                         KEPT if all(s.ok for s in mine) else DIFFERS, "", [s.seq for s in mine])
+            rules = [s for s in settings if s.target.file in ("devices.allow", "devices.deny")]
+            if rules:
+                self.row("cgroups", "devices", f"{len(devices)} rules", f"{len(rules)} writes to devices.allow/deny",
+                         KEPT if all(s.ok for s in rules) else DIFFERS, "", [s.seq for s in rules])
             else:
                 self.row("cgroups", "devices", f"{len(devices)} rules", "no devices.allow/deny write recorded",
                          NOT_VISIBLE, "on cgroup v2 the rules are a BPF program (bpf(2) is not recorded)")
@@ -827,7 +829,7 @@ class _Folder:
                          "", [last.seq])
             else:
                 self.row("process", "cwd", cwd, "no chdir recorded", NOT_VISIBLE, "")
-        user = self.process.get("user") if isinstance(self.process.get("user"), dict) else {}
+        user = _dict(self.process.get("user"))
         for key, call in (("uid", "setuid"), ("gid", "setgid")):
             if key not in user:
                 continue
@@ -910,6 +912,11 @@ def _conditions_text(conditions: list[dict[str, Any]]) -> str:
         else:
             parts.append(f"arg{index} {words.get(op, op)} {value}")
     return ", ".join(parts)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A config section that must be an object: {} when the bundle has something else there."""
+    return value if isinstance(value, dict) else {}
 
 
 def _rlimit_value(value: Any) -> Any:
