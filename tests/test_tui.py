@@ -22,12 +22,13 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import pytest_textual_snapshot
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -35,6 +36,7 @@ from scenarios import lesson_for
 from tests.prereqs import require
 from tracer.engine import TraceOptions
 from tracer.events import CATEGORIES, End, Exec, Header, Syscall
+from tracer.processes import Process
 from tracer.recording import load_recording
 from tracer.session import SessionSource
 from viz.tui.app import BoxtraceApp
@@ -79,7 +81,7 @@ def cli_recording(tmp_path_factory: pytest.TempPathFactory, unshare_command: lis
     return path
 
 
-def run_app(app: BoxtraceApp, script: Callable[[Pilot], object], size: tuple[int, int] = SIZE) -> None:
+def run_app(app: BoxtraceApp, script: Callable[[Pilot], Awaitable[object]], size: tuple[int, int] = SIZE) -> None:
     """Run `script(pilot)` (a coroutine function) against the app in a headless terminal."""
 
     async def main() -> None:
@@ -148,7 +150,7 @@ def check_every_chapter(app: BoxtraceApp, seen: list[dict]) -> dict[str, dict]:
     by_id: dict[str, dict] = {}
     for state in seen:
         chapter = state["chapter"]
-        owners = []
+        owners: list[Process] = []
         for seq in chapter.seqs:
             owner = app.model.owner(seq)
             if owner is not None and all(owner is not o for o in owners):
@@ -329,7 +331,7 @@ def test_tree_selection_lists_that_process(scenario_recording) -> None:
         assert {app.model.owner(s) is proc for s in screen.event_list.seqs} == {True}
         # Each process is named by its role and carries its pid inside its pid namespace when that differs.
         for node_proc in app.model.table.history:
-            label = tree.node_for(node_proc).label.plain
+            label = str(tree.node_for(node_proc).label)
             assert str(node_proc.pid) in label
             if node_proc.pid_in_namespace != node_proc.pid:
                 assert f"·{node_proc.pid_in_namespace}" in label
@@ -523,8 +525,17 @@ def test_event_pump_batches_in_order(scenario_recording) -> None:
     recording = load_recording(scenario_recording("runc"))
     events = [recording.header, *recording.events]
     posted: list[EventsArrived] = []
-    pump = EventPump(posted.append, interval=0.01, batch_size=64)
-    tracer_thread = threading.Thread(target=lambda: [pump(e) for e in events])
+
+    def post(message: Message) -> None:
+        assert isinstance(message, EventsArrived)
+        posted.append(message)
+
+    def trace() -> None:
+        for event in events:
+            pump(event)
+
+    pump = EventPump(post, interval=0.01, batch_size=64)
+    tracer_thread = threading.Thread(target=trace)
     tracer_thread.start()
     tracer_thread.join()
     pump.close()
@@ -575,7 +586,7 @@ def test_snapshot_main_screen_walkthrough(snap_compare, scenario_recording) -> N
 
     async def run_before(pilot: Pilot) -> None:
         no_cursor_blink(pilot)
-        chapters = [c.id for c in pilot.app.main_screen.walkthrough().chapters]
+        chapters = [c.id for c in app.main_screen.walkthrough().chapters]
         await pilot.press(*["n"] * (chapters.index("pivot_root") + 1), "z")
         await pilot.pause()
 
@@ -605,7 +616,7 @@ def test_snapshot_main_screen_three_panes(snap_compare) -> None:
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()  # run_before starts before the main screen is composed
         no_cursor_blink(pilot)
-        screen = pilot.app.main_screen
+        screen = app.main_screen
         tree = screen.process_tree
         tree.focus()
         await press_until(pilot, "down", lambda: getattr(tree.cursor_node.data, "pid", None) == RUNC_INIT_PID)
@@ -613,7 +624,7 @@ def test_snapshot_main_screen_three_panes(snap_compare) -> None:
         await press_until(pilot, "down", lambda: screen.event_list.selected_seq == RUNC_INIT_REEXEC_SEQ)
         await pilot.pause()
         assert screen.subject is not None and screen.subject.pid == RUNC_INIT_PID
-        event = pilot.app.model.event(RUNC_INIT_REEXEC_SEQ)
+        event = app.model.event(RUNC_INIT_REEXEC_SEQ)
         assert isinstance(event, Exec) and event.syscall == "execveat" and event.path == "/"
 
     assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=run_before)
