@@ -169,7 +169,8 @@ def paired_ratio(
     ratios = []
     for a, b in zip(numerator, denominator, strict=False):
         va, vb = value(a), value(b)
-        if va is None or vb is None or vb <= 0 or a.timed_out or b.timed_out:
+        # A run that failed (or timed out) measured something else than the work: its pair is left out.
+        if va is None or vb is None or vb <= 0 or a.timed_out or b.timed_out or a.rc != 0 or b.rc != 0:
             continue
         ratios.append(va / vb)
     return statistics.median(ratios) if ratios else None

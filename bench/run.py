@@ -133,9 +133,8 @@ def run_docker(tmp: Path, strace_set: list[str], rounds: int, daemon_wait: float
     pids = daemon_pids()
     log(f"== docker: dockerd and containerd are {pids}")
     wait_untraced(pids, daemon_wait)
-    samples = interleave(
-        workloads.DOCKER_CONFIGS, rounds, workloads.docker_runner(tmp, strace_set, pids), progress=log
-    )
+    runner = workloads.docker_runner(tmp, strace_set, pids, lambda: wait_untraced(pids, daemon_wait))
+    samples = interleave(workloads.DOCKER_CONFIGS, rounds, runner, progress=log)
     ratios = ratio_matrix(samples)
 
     def cli(sample: Sample) -> float | None:
@@ -187,7 +186,7 @@ def _paired_mixed(
     pairs = []
     for a, b in zip(numerator, denominator, strict=False):
         va = value(a)
-        if va and b.wall > 0 and not b.timed_out:
+        if va and b.wall > 0 and not (a.timed_out or b.timed_out or a.rc or b.rc):
             pairs.append(b.wall / va if invert else va / b.wall)
     return median(pairs)
 

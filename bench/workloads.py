@@ -411,13 +411,24 @@ def docker_run_args(name: str) -> list[str]:
     return ["--rm", "--network", "none", "--name", name, DOCKER_IMAGE, "/bin/sh", "-c", DOCKER_SCRIPT]
 
 
-def docker_runner(tmp: Path, strace_set: list[str], daemon_pids: list[int]) -> Callable[[str, int], Sample]:
-
+def docker_runner(
+    tmp: Path, strace_set: list[str], daemon_pids: list[int], before_each: Callable[[], None] = lambda: None
+) -> Callable[[str, int], Sample]:
+    """run_one(config, round); `before_each` runs untimed before every run (the harness waits there until no
+    other tracer holds the daemons: on a shared machine a test suite may attach between two rounds)."""
     docker = shutil.which("docker") or "docker"
 
     run_args = docker_run_args
 
     def run_one(config: str, index: int) -> Sample:
+        before_each()
+        try:
+            return _run_one(config)
+        except BenchError as error:
+            # Lost to another tracer that attached meanwhile: recorded as failed and left out of every ratio.
+            return Sample(wall=0.0, rc=1, timed_out=True, extra={"error": str(error)})
+
+    def _run_one(config: str) -> Sample:
         name = f"boxtrace-bench-{os.getpid()}-{next(_ids)}"
         try:
             if config == "untraced":

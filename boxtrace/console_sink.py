@@ -1,26 +1,30 @@
 """The console view of a live trace, built while the traced program runs instead of before it starts.
 
-Starting a trace needs the engine and nothing that draws: rich and `viz.console` (about 20 ms of imports here) and
-the modules of the end-of-run summary (`tracer.insights`, `viz.insights_view`, about 15 ms) can wait. So the CLI
-hands the session a `DeferredConsoleView`. Until the first `ProcessStarted` event, which the engine emits once
-the launched command is seized (or a daemon attached), i.e. after the first ptrace call, it only keeps events in a
-list. That event starts a helper thread which imports those modules and builds the real `ConsoleView` while the
-tracee runs, prints the events that waited (in order, under a lock the tracer thread takes only until then) and
-hands the view over. The tracer thread does not wait for the imports, only, at most, for the helper to print the
-first lines, and at the end (`finish`).
+Starting a trace needs the engine and nothing that draws: rich and `viz.console` (about 20 ms of imports here) can
+wait, and the end-of-run summary's modules (`tracer.insights`, `viz.insights_view`) are imported by
+`ConsoleView.close` once the trace is over. So the CLI hands the session a `DeferredConsoleView`. Until the first
+`ProcessStarted` event, which the engine emits once the launched command is seized (or a daemon attached), i.e.
+after the first ptrace call, it only keeps events in a list. That event starts a helper thread which imports rich and builds the real `ConsoleView` while the tracee
+runs, prints the events that waited (in order, under a lock the tracer thread takes only until then) and hands the
+view over. The tracer thread does not wait for the imports, only, at most, for the helper to print the first lines,
+and at the end (`finish`).
 
 On a terminal the trace's lines and the program's own output appear as they are written, so a program that prints
 at once could overtake the trace's first lines. There (`keep_order`) the first event after the launch, at which
 the tracee is stopped, waits for the view: the imports overlap only the tracee's run up to that stop. Elsewhere
 (a pipe, a file) Python buffers our output anyway and nothing waits.
+
+The helper's work overlaps the trace only where a CPU is idle; elsewhere it competes with the tracer thread for the
+interpreter (hence the short switch interval while it runs). Importing the summary's modules on the helper too was
+measured and dropped: on the loaded 2-CPU machine it lengthened runc's in-trace time by a median 17% for no gain in
+the whole command (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tracer.events import Event, ProcessStarted
@@ -28,8 +32,6 @@ from tracer.events import Event, ProcessStarted
 if TYPE_CHECKING:
     from viz.console import ConsoleView
 
-#: Imported by the helper thread after the view is built, for the summary `ConsoleView.close` prints.
-SUMMARY_MODULES: tuple[str, ...] = ("tracer.insights", "viz.insights_view")
 #: While the helper imports, the interpreter switches threads this often (seconds) instead of every 5 ms, so a
 #: tracee stopped meanwhile waits for the tracer thread at most about this long.
 HELPER_SWITCH_INTERVAL = 0.0005
@@ -38,11 +40,9 @@ HELPER_SWITCH_INTERVAL = 0.0005
 class DeferredConsoleView:
     """An event sink that becomes `make_view()` once a helper thread has built it (see the module docstring)."""
 
-    def __init__(self, make_view: Callable[[], ConsoleView], *, preload: Sequence[str] = SUMMARY_MODULES,
-                 keep_order: bool = False) -> None:
+    def __init__(self, make_view: Callable[[], ConsoleView], *, keep_order: bool = False) -> None:
         self._make_view = make_view
         self._keep_order = keep_order
-        self._preload = tuple(preload)
         self._view: ConsoleView | None = None
         self._pending: list[Event] = []
         self._helper: threading.Thread | None = None
@@ -86,9 +86,6 @@ class DeferredConsoleView:
             with self._lock:
                 self._drain(view)
                 self._view = view
-            self._ready.set()
-            for name in self._preload:
-                importlib.import_module(name)
         except BaseException as error:  # noqa: BLE001 - handed to the tracer thread in finish()
             self._error = error
         finally:

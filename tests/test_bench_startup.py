@@ -115,7 +115,7 @@ def test_deferred_view_waits_for_the_first_process_then_builds_off_the_tracer_th
         views.append(SlowView(delay=0.05))
         return views[-1]
 
-    sink = DeferredConsoleView(make, preload=())
+    sink = DeferredConsoleView(make)
     for event in events[:first]:
         sink(event)
     assert views == []  # nothing built before a process is traced
@@ -135,7 +135,7 @@ def test_deferred_view_keeps_order_by_holding_the_first_stop_after_the_launch() 
     events = recorded_events()
     first = next(i for i, e in enumerate(events) if isinstance(e, ProcessStarted))
     views: list[SlowView] = []
-    sink = DeferredConsoleView(lambda: views.append(SlowView(delay=0.2)) or views[-1], preload=(), keep_order=True)
+    sink = DeferredConsoleView(lambda: views.append(SlowView(delay=0.2)) or views[-1], keep_order=True)
     for event in events[: first + 2]:
         sink(event)
     # The event after the launch returned only once the view had printed it and everything before it.
@@ -151,7 +151,7 @@ def test_deferred_view_without_a_process_builds_at_close_and_reports_a_failed_bu
     events = recorded_events()
     header = events[0]
     views: list[SlowView] = []
-    sink = DeferredConsoleView(lambda: views.append(SlowView()) or views[-1], preload=())
+    sink = DeferredConsoleView(lambda: views.append(SlowView()) or views[-1])
     sink(header)
     sink.close(summary=False)
     assert views[0].events == [header] and views[0].thread == threading.current_thread().name
@@ -159,7 +159,7 @@ def test_deferred_view_without_a_process_builds_at_close_and_reports_a_failed_bu
     def broken() -> SlowView:
         raise ImportError("no rich here")
 
-    failing = DeferredConsoleView(broken, preload=())
+    failing = DeferredConsoleView(broken)
     started = next(e for e in events if isinstance(e, ProcessStarted))
     failing(header)
     failing(started)
