@@ -79,9 +79,13 @@ def lag_report(samples: list[tuple[float, int, int]]) -> dict[str, Any]:
         lags.append(max(0.0, t - produced))
         behind.append(tracer_seq - shown_seq)
     ordered = sorted(lags)
+    worst = max(range(len(lags)), key=lags.__getitem__)
     return {
         "samples": len(samples),
         "max_lag_s": round(ordered[-1], 4),
+        # When the worst lag was seen, in seconds after the first sample, and how long the samples span.
+        "max_lag_at_s": round(times[worst] - times[0], 3),
+        "sampled_s": round(times[-1] - times[0], 3),
         "p50_lag_s": round(ordered[len(ordered) // 2], 4),
         "p95_lag_s": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 4),
         "over_limit_s": round(sum(SAMPLE_INTERVAL for lag in lags if lag > LAG_LIMIT), 3),

@@ -70,4 +70,6 @@ def describe() -> dict[str, Any]:
         "strace": _first_line(["strace", "-V"]),
         "runc": _first_line(["runc", "--version"]),
         "docker": _first_line(["docker", "--version"]),
+        # The machine is shared: how busy it was when the run began (1, 5, 15-minute load averages).
+        "loadavg": [round(load, 2) for load in os.getloadavg()],
     }

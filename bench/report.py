@@ -43,6 +43,7 @@ def machine_md(machine: dict[str, Any]) -> list[str]:
         "strace",
         "runc",
         "docker",
+        "loadavg",
     ):
         if machine.get(key) is not None:
             lines.append(f"| {key} | {machine[key]} |")
@@ -281,7 +282,9 @@ def render(results: dict[str, Any]) -> str:
     for merge in params.get("remeasured", []):
         out += [
             f"Re-measured later and merged in: {', '.join(merge['groups'])} on {merge['date']} "
-            f"({merge['rounds']} rounds, boxtrace {merge['boxtrace_commit']}).",
+            f"({merge['rounds']} rounds, boxtrace {merge['boxtrace_commit']}"
+            + (f"; load average {merge['loadavg']}" if merge.get("loadavg") else "")
+            + ").",
             "",
         ]
     if results.get("targets"):

@@ -493,6 +493,7 @@ def merge_into(previous_path: Path, fresh: dict[str, Any], groups: tuple[str, ..
             "date": fresh["machine"]["date"],
             "rounds": fresh["params"]["rounds"],
             "boxtrace_commit": fresh["machine"]["boxtrace_commit"],
+            "loadavg": fresh["machine"].get("loadavg"),
         }
     )
     return previous
