@@ -37,9 +37,9 @@ BASE_SCENARIOS = ("unshare", "runc")
 #: Examples per mutation kind for the loader (fast) and for the CLI readers (slower: rendering).
 LOADER_EXAMPLES = int(os.environ.get("BOXTRACE_FUZZ_EXAMPLES", "60"))
 READER_EXAMPLES = LOADER_EXAMPLES
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 #: The reader tests replay the same examples every run (no database, derandomized), so a failure reproduces.
-READER_SETTINGS = dict(SETTINGS, derandomize=True, database=None)
+READER_SETTINGS = settings(SETTINGS, derandomize=True, database=None)
 #: The readers' exports that need no Graphviz renderer (svg/png/pdf only add `dot -T` on the same source).
 EXPORTS = (("architecture", "dot"), ("tree", "dot"), ("sequence", "mmd"), ("timeline", "json"))
 #: How a recording is damaged (see `damaged`).
@@ -197,7 +197,7 @@ def test_loader_on_damaged_recordings(scenario: str, bases: dict[str, bytes], wo
     base = bases[scenario]
     assert check_loader(base, workdir / "base.jsonl") is not None, "the undamaged recording loads"
 
-    @settings(max_examples=LOADER_EXAMPLES * 4, **SETTINGS)
+    @settings(SETTINGS, max_examples=LOADER_EXAMPLES * 4)
     @given(case=damaged(base))
     def run(case: tuple[str, bytes]) -> None:
         kind, data = case
@@ -213,7 +213,7 @@ def test_loader_on_damaged_recordings(scenario: str, bases: dict[str, bytes], wo
 def test_readers_on_damaged_recordings(scenario: str, bases: dict[str, bytes], workdir: Path) -> None:
     base = bases[scenario]
 
-    @settings(max_examples=READER_EXAMPLES * 2, **READER_SETTINGS)
+    @settings(READER_SETTINGS, max_examples=READER_EXAMPLES * 2)
     @given(case=damaged(base))
     def run(case: tuple[str, bytes]) -> None:
         kind, data = case
@@ -225,14 +225,14 @@ def test_readers_on_damaged_recordings(scenario: str, bases: dict[str, bytes], w
     run()
 
 
-@settings(max_examples=LOADER_EXAMPLES, **SETTINGS)
+@settings(SETTINGS, max_examples=LOADER_EXAMPLES)
 @given(data=st.binary(max_size=8192))
 def test_loader_on_random_bytes(data: bytes, tmp_path: Path) -> None:
     _count("loader/random-bytes")
     check_loader(data, tmp_path / "random.bin")
 
 
-@settings(max_examples=LOADER_EXAMPLES, **SETTINGS)
+@settings(SETTINGS, max_examples=LOADER_EXAMPLES)
 @given(values=st.lists(JSON_VALUES, max_size=6), header_first=st.booleans())
 def test_loader_on_json_that_is_not_a_recording(values: list, header_first: bool, tmp_path: Path) -> None:
     _count("loader/json-lines")
@@ -241,7 +241,7 @@ def test_loader_on_json_that_is_not_a_recording(values: list, header_first: bool
     check_loader(("\n".join(lines) + "\n").encode(), tmp_path / "lines.jsonl")
 
 
-@settings(max_examples=LOADER_EXAMPLES, **READER_SETTINGS)
+@settings(READER_SETTINGS, max_examples=LOADER_EXAMPLES)
 @given(
     kind=st.sampled_from(sorted({"process", "thread", "exec", "syscall", "namespace", "signal", "ipc", "mounts",
                                  "notice", "exit", "end"})),

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,6 +27,9 @@ from viz.export import export
 from viz.model import build_model
 from viz.page import MAX_PROOF_LINES, event_line
 from viz.tui.walkthrough import build_walkthrough
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "scenarios" / "recordings"
@@ -75,7 +79,7 @@ def test_cli_writes_the_page(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Chrome]:
     require(Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(),
             "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
     try:
@@ -115,7 +119,7 @@ def _not_blank(png: bytes) -> tuple[int, float]:
     return len(colours), 1 - colours[0][0] / total
 
 
-def test_every_chapter_by_key_shows_its_proof(docker_page: tuple[Path, Recording, list], browser: object,
+def test_every_chapter_by_key_shows_its_proof(docker_page: tuple[Path, Recording, list], browser: Chrome,
                                               tmp_path: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -155,7 +159,7 @@ def test_every_chapter_by_key_shows_its_proof(docker_page: tuple[Path, Recording
     assert driver.find_element(By.ID, f"chapter-{len(chapters) - 1}").is_displayed()
 
 
-def test_click_navigation_and_search(docker_page: tuple[Path, Recording, list], browser: object) -> None:
+def test_click_navigation_and_search(docker_page: tuple[Path, Recording, list], browser: Chrome) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
@@ -184,7 +188,7 @@ def test_click_navigation_and_search(docker_page: tuple[Path, Recording, list], 
     assert len([d for d in driver.find_elements(By.CSS_SELECTOR, "details.process") if d.is_displayed()]) > 5
 
 
-def test_printed_each_chapter_starts_a_page(docker_page: tuple[Path, Recording, list], browser: object) -> None:
+def test_printed_each_chapter_starts_a_page(docker_page: tuple[Path, Recording, list], browser: Chrome) -> None:
     from selenium.webdriver.common.by import By
 
     path, _, chapters = docker_page
@@ -202,7 +206,7 @@ def test_printed_each_chapter_starts_a_page(docker_page: tuple[Path, Recording, 
     assert pages >= len(chapters), pages
 
 
-def test_a_click_widens_the_picture(docker_page: tuple[Path, Recording, list], browser: object) -> None:
+def test_a_click_widens_the_picture(docker_page: tuple[Path, Recording, list], browser: Chrome) -> None:
     from selenium.webdriver.common.by import By
 
     path, _, _ = docker_page
