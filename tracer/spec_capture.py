@@ -163,7 +163,7 @@ def overlay_layers(pid: int, config: dict[str, Any] | None, config_path: str) ->
             cache_id = parts[-2]
             entry["cache_id"] = cache_id
             if cache_id.endswith("-init"):
-                entry["init"] = "docker's init layer: the files docker writes into every container"
+                entry["init"] = "docker"  # what the layer is: tracer.insights.overlay.DOCKER_INIT_LAYER
             else:
                 if store is None:
                     store = _layer_store(os.path.join("/".join(parts[:-3]), *LAYERDB))

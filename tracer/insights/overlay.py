@@ -12,6 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: Docker's per-container init layer (moby daemon/initlayer, Setup): between the image and the writable layer, it
+#: holds empty mount points (/proc, /sys, /dev/pts, /dev/shm) and placeholder files (/.dockerenv, /etc/hosts,
+#: /etc/hostname, /etc/resolv.conf) for runc to bind-mount onto, so the writable layer is not touched by them.
+DOCKER_INIT_LAYER = ("docker's init layer: empty mount points and placeholder files (/.dockerenv, /etc/hosts, "
+                     "/etc/hostname, /etc/resolv.conf) for the bind mounts, above the image")
+
 
 @dataclass(frozen=True)
 class OverlayRoot:
@@ -43,7 +49,7 @@ class OverlayRoot:
             if info.get("diff_id"):
                 line += f" (image layer {info['diff_id']}, chain {info.get('chain_id', '?')})"
             elif info.get("init"):
-                line += f" ({info['init']})"
+                line += f" ({DOCKER_INIT_LAYER})"
             lines.append(line)
         lines.append(f"  writable layer (upperdir): {self.upper or 'none: the root is read-only'}")
         if self.work:
