@@ -50,6 +50,14 @@ def presenter_app(name: str) -> BoxtraceApp:
     return BoxtraceApp(recording=recording, lesson=lesson_for(recording.header.scenario), present=True)
 
 
+def presenter_of(app: BoxtraceApp) -> PresenterScreen:
+    """The screen on top, which must be the presenter (checked: Screen is invariant in its result type, so an
+    isinstance on `app.screen` itself does not narrow for mypy)."""
+    screen: object = app.screen
+    assert isinstance(screen, PresenterScreen), f"expected the presenter on top, not {screen!r}"
+    return screen
+
+
 def first_chapter_with_claim(app: BoxtraceApp) -> int:
     chapters = app.main_screen.walkthrough().chapters
     return next(i for i, c in enumerate(chapters) if c.claim and c.reality)
@@ -61,8 +69,8 @@ def test_snapshot_presenter(snap_compare, size: tuple[int, int]) -> None:
 
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()
-        assert isinstance(pilot.app.screen, PresenterScreen)
-        await pilot.press(*["n"] * first_chapter_with_claim(pilot.app))
+        presenter_of(app)
+        await pilot.press(*["n"] * first_chapter_with_claim(app))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -75,8 +83,7 @@ def test_presenter_keys_and_enter_opens_the_panes_at_the_event() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             await pilot.pause()
-            presenter = app.screen
-            assert isinstance(presenter, PresenterScreen), "--present opens in presenter mode"
+            presenter = presenter_of(app)  # --present opens in presenter mode
             chapters = app.main_screen.walkthrough().chapters
             assert presenter.index == 0
             progress = str(presenter.query_one("#present-progress").render())
@@ -105,7 +112,7 @@ def test_presenter_keys_and_enter_opens_the_panes_at_the_event() -> None:
             # P from the panes presents the current chapter; P again leaves, where the panes were.
             await pilot.press("P")
             await pilot.pause()
-            assert isinstance(app.screen, PresenterScreen) and app.screen.index == 1
+            assert presenter_of(app).index == 1
             await pilot.press("P")
             await pilot.pause()
             assert isinstance(app.screen, MainScreen) and screen.current_chapter is chapter
@@ -137,7 +144,8 @@ def test_live_demo_runc_present_reaches_the_last_chapter(tmp_path: Path) -> None
     options = replace(TraceOptions(), scenario=scenario.name, run_as=launch.user, env=launch.env, cwd=launch.cwd)
     live = LiveTrace(SessionSource(launch.command, launch.attach_pids, options, str(tmp_path / "runc-live.jsonl")))
     app = BoxtraceApp(live=live, lesson=lesson_for(options.scenario), present=True)
-    reached: dict[str, object] = {}
+    reached: dict[str, str] = {}
+    counted: dict[str, int] = {}
 
     async def main() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -145,8 +153,7 @@ def test_live_demo_runc_present_reaches_the_last_chapter(tmp_path: Path) -> None
             await wait_until(pilot, lambda: isinstance(app.screen, PresenterScreen))
             await wait_until(pilot, lambda: app.model.finished)
             await pilot.pause()
-            presenter = app.screen
-            assert isinstance(presenter, PresenterScreen)
+            presenter = presenter_of(app)
             chapters = app.main_screen.walkthrough().chapters
             assert [c.id for c in chapters] == [r.milestone.id for r in scenario.evaluate(
                 [app.model.header, *app.model.events]) if r.found]
@@ -154,11 +161,11 @@ def test_live_demo_runc_present_reaches_the_last_chapter(tmp_path: Path) -> None
             for _ in range(len(chapters) + 2):
                 await pilot.press("n")
             await pilot.pause()
-            reached["index"] = presenter.index
+            counted["index"] = presenter.index
             reached["title"] = str(presenter.query_one("#present-title").render())
             reached["progress"] = str(presenter.query_one("#present-progress").render())
             reached["last"] = chapters[-1].title
-            reached["count"] = len(chapters)
+            counted["count"] = len(chapters)
             await pilot.press("q")
 
     try:
@@ -166,6 +173,6 @@ def test_live_demo_runc_present_reaches_the_last_chapter(tmp_path: Path) -> None
     finally:
         scenario.cleanup()
     assert app.return_code == 0
-    assert reached["index"] == reached["count"] - 1
+    assert counted["index"] == counted["count"] - 1
     assert reached["last"] in reached["title"]
-    assert f"Chapter {reached['count']} of {reached['count']}" in reached["progress"]
+    assert f"Chapter {counted['count']} of {counted['count']}" in reached["progress"]
