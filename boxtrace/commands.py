@@ -105,7 +105,8 @@ def trace_command(args: argparse.Namespace, command: list[str] | None = None, at
 
         view = DeferredConsoleView(_console_view, keep_order=sys.stdout.isatty())
         sinks.append(view)
-    session = TraceSession(command, attach, options, output=args.output, sinks=sinks)
+    # The CLI is single-threaded here: the tracer can run in a child of its own (tracer/pipeline.py).
+    session = TraceSession(command, attach, options, output=args.output, sinks=sinks, separate_process=True)
     stop_signals = install_stop_handlers(session.request_stop)
     try:
         result = session.run()

@@ -265,8 +265,9 @@ def test_interrupted_trace_exits_like_a_shell(fault: str, tmp_path) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         def tracing() -> bool:  # the launched sleep runs, traced by boxtrace
-            return any(state.cmdline(c) == b"sleep\x0030\x00" and state.status_of(c, "TracerPid") == proc.pid
-                       for c in state.children_of(proc.pid))
+            tracer = state.tracer_of(proc.pid)
+            return any(state.cmdline(c) == b"sleep\x0030\x00" and state.status_of(c, "TracerPid") == tracer
+                       for c in state.children_of(tracer))
 
         assert state.wait_until(tracing, 20), "boxtrace never got the command running"
         proc.send_signal(FAULTS[fault])

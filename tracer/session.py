@@ -30,6 +30,8 @@ class TraceSession:
         options: TraceOptions | None = None,
         output: str | Path | None = None,
         sinks: Sequence[Sink] = (),
+        *,
+        separate_process: bool = False,
     ) -> None:
         self.command = list(command or [])
         self.attach = list(attach or [])
@@ -38,6 +40,14 @@ class TraceSession:
         self.sinks = list(sinks)
         self._recorder: Recorder | None = None
         self.tracer = Tracer(self._dispatch, self.options)
+        #: With `separate_process` the tracer runs in a forked child and the events are built, recorded and
+        #: shown here, on the other CPU (tracer/pipeline.py). For a single-threaded caller such as the CLI:
+        #: forking a process that runs other threads (a TUI) could copy a lock some thread holds.
+        self._child = None
+        if separate_process:
+            from tracer.pipeline import ChildTrace
+
+            self._child = ChildTrace(self.tracer, _redirect_events)
 
     def _dispatch(self, event: Event) -> None:
         if self._recorder is not None:
@@ -45,11 +55,19 @@ class TraceSession:
         for sink in self.sinks:
             sink(event)
 
+    def _flush(self) -> None:
+        for sink in self.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
+
     def run(self) -> TraceResult:
         """Run to the end on the calling thread (the thread that will own ptrace)."""
         if self.output is not None:
             self._recorder = Recorder(self.output)
         try:
+            if self._child is not None:
+                return self._child.run(self.command or None, self.attach or None, self._dispatch, self._flush)
             return self.tracer.run(self.command or None, self.attach or None)
         finally:
             if self._recorder is not None:
@@ -57,7 +75,19 @@ class TraceSession:
                 self._recorder = None
 
     def request_stop(self, reason: str = "interrupted", forward: int | None = None) -> None:
+        if self._child is not None:
+            self._child.request_stop(reason, forward)
+            return
         self.tracer.request_stop(reason, forward)
+
+
+def _redirect_events(tracer: Tracer, sink: Sink) -> None:
+    """In the tracer's child process: its events go to the pipe to the parent instead of to the sinks."""
+    builder = getattr(tracer, "builder", None)  # the engine's EventBuilder, where it has one
+    if builder is not None:
+        builder._sink = sink
+    else:
+        tracer._sink = sink  # type: ignore[attr-defined]
 
 
 class SessionSource:

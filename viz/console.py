@@ -234,6 +234,18 @@ def fold_text(kinds: Counter[str]) -> str:
 _OF_A_PROCESS = (ProcessStarted, Exec, Syscall, NamespaceChange, Signal, Ipc, MountSnapshot, BundleConfig, Fault, Exit)
 
 
+def _plain_syscall_line(event: Syscall, table: ProcessTable) -> str:
+    """`render_event(event, table).plain` for a syscall, built as a string (the console's plain output)."""
+    pid = event.pid
+    head = _indent(table, pid) + describe_pid(table, pid)
+    if event.tid != pid:
+        head += f"/{event.tid}"
+    line = f"{head} {format_call(event.name, event.args, event.ret, event.error)}"
+    if event.notes:
+        line += "  # " + ", ".join(f"{key}={value}" for key, value in event.notes.items())
+    return line
+
+
 def render_event(event: Event, table: ProcessTable) -> Text | None:
     """One line for an event: indented by the process tree, the pid (and tid, and the pid inside its
     namespace), then `event_text`. None for events that print nothing (threads, the end line)."""
@@ -421,6 +433,8 @@ class ConsoleView:
         use_live = console.is_terminal if live_status is None else live_status
         self._plain = not console.is_terminal or console.color_system is None
         self._last_status = 0.0
+        self._pending: list[str] = []
+        self._last_write = time.monotonic()
         #: The reader of our output went away (`boxtrace run ... | head`): the trace goes on, silently.
         self._reader_gone = False
         self._live: Live | None = None
@@ -431,28 +445,56 @@ class ConsoleView:
     def __call__(self, event: Event) -> None:
         self.table.add(event)
         self._events.append(event)
-        if isinstance(event, Syscall):
+        is_syscall = type(event) is Syscall
+        if is_syscall:
             self._syscalls += 1
         if self._reader_gone:
             return
-        line = render_event(event, self.table)
-        if line is not None:
-            try:
-                if self._plain:
-                    # Not a terminal: plain text, written directly (rich's layout costs ~0.1 ms a line, which a
-                    # --filter all trace of 100k syscalls would feel).
-                    self.console.file.write(line.plain + "\n")
-                else:
+        if self._plain:
+            # Not a terminal: plain text, without rich's layout (~0.1 ms a line, which a --filter all trace of
+            # 100k syscalls would feel); a syscall's line (most of them) without building a rich Text at all.
+            if is_syscall:
+                text = _plain_syscall_line(event, self.table)  # type: ignore[arg-type]
+            else:
+                line = render_event(event, self.table)
+                text = line.plain if line is not None else None
+            if text is not None:
+                self._pending.append(text)
+                if len(self._pending) >= self.PLAIN_BATCH or time.monotonic() - self._last_write >= self.PLAIN_INTERVAL:
+                    self.flush()
+        else:
+            line = render_event(event, self.table)
+            if line is not None:
+                try:
                     for part in hanging_lines(line, self.console.width):
                         self.console.print(part, highlight=False, no_wrap=True, overflow="ignore", crop=False)
-            except BrokenPipeError:
-                self._stop_printing()
-                return
+                except BrokenPipeError:
+                    self._stop_printing()
+                    return
         if self._live is not None:
             now = time.monotonic()
             if now - self._last_status >= 0.25:
                 self._last_status = now
                 self._live.update(self._status())
+
+    #: Plain lines are written in batches (one write(2) for many lines, even under PYTHONUNBUFFERED), at the
+    #: latest PLAIN_INTERVAL seconds after the first of them, or when the caller calls flush() (the tracer's
+    #: pipeline does after each batch it hands over, so a quiet trace's last lines do not wait).
+    PLAIN_BATCH = 256
+    PLAIN_INTERVAL = 0.05
+
+    def flush(self) -> None:
+        """Write out the plain lines not yet written."""
+        self._last_write = time.monotonic()
+        if not self._pending:
+            return
+        text = "\n".join(self._pending) + "\n"
+        self._pending.clear()
+        try:
+            self.console.file.write(text)
+            self.console.file.flush()
+        except BrokenPipeError:
+            self._stop_printing()
 
     def _status(self) -> Text:
         elapsed = max(time.monotonic() - self._started, 1e-6)
@@ -468,6 +510,7 @@ class ConsoleView:
         with SIGPIPE, and the tracees with us): keep tracing and recording, print nothing more, and point the
         file at /dev/null so that no later flush (rich's, the interpreter's at exit) fails again."""
         self._reader_gone = True
+        self._pending.clear()
         if self._live is not None:
             self._live = None
         try:
@@ -479,6 +522,7 @@ class ConsoleView:
         os.close(null)
 
     def close(self, *, summary: bool = True) -> None:
+        self.flush()
         if self._live is not None:
             self._live.stop()
             self._live = None

@@ -26,6 +26,7 @@ from tests.programs.system_state import (
     children_of,
     cmdline,
     status_of,
+    tracer_of,
     wait_until,
     waker_of,
 )
@@ -45,9 +46,11 @@ def reap_waker(waker: int | None) -> bool:
 
 def traced_launch(boxtrace: int) -> list[int]:
     """The live children of `boxtrace` that it traces: the command it launched (in docker mode the docker CLI,
-    launched once dockerd and containerd are attached). Its waker is a child too, never traced."""
-    return [child for child in children_of(boxtrace)
-            if cmdline(child) != WAKER_CMDLINE and alive(child) and status_of(child, "TracerPid") == boxtrace]
+    launched once dockerd and containerd are attached). Its waker is a child too, never traced. The CLI traces
+    from a child process of its own (see system_state.tracer_of), whose children these are then."""
+    tracer = tracer_of(boxtrace)
+    return [child for child in children_of(tracer)
+            if cmdline(child) != WAKER_CMDLINE and alive(child) and status_of(child, "TracerPid") == tracer]
 
 
 def recording_begun(path: Path) -> bool:

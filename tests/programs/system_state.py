@@ -194,7 +194,15 @@ def children_of(pid: int) -> list[int]:
 WAKER_CMDLINE = b"sleep\x0086400\x00"
 
 
+def tracer_of(boxtrace: int) -> int:
+    """The process that traces for the boxtrace process `boxtrace`: the CLI runs its tracer in a forked child, which
+    has the same command line (tracer/pipeline.py); before that fork, and where boxtrace traces in-process (the
+    TUI), boxtrace itself."""
+    own = cmdline(boxtrace)
+    return next((c for c in children_of(boxtrace) if own and cmdline(c) == own), boxtrace)
+
+
 def waker_of(pid: int) -> int | None:
-    """The waker process of the boxtrace process `pid`, if it has one now."""
-    return next((c for c in children_of(pid) if cmdline(c) == WAKER_CMDLINE), None)
+    """The waker process of the boxtrace process `pid` (of its tracer process), if it has one now."""
+    return next((c for c in children_of(tracer_of(pid)) if cmdline(c) == WAKER_CMDLINE), None)
 
