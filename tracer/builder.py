@@ -104,6 +104,10 @@ class EventBuilder:
     def emit(self, event: Event) -> None:
         self._sink(event)
 
+    def redirect(self, sink: Sink) -> None:
+        """Send the events to another sink from now on (the tracer's child process: the pipe to its parent)."""
+        self._sink = sink
+
     def defer_sink_errors(self) -> None:
         """From now on a failing sink (stdout closed under us, a full disk) does not raise: letting go of the
         tracees comes first. The first error is kept in `sink_error` for the caller to raise afterwards."""

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from tracer import ptrace_api as pt
@@ -42,6 +43,7 @@ from tracer.decoders import (
     Trait,
     decode_syscall,
     decode_syscall_exit,
+    raw_syscall_event,
     syscalls_with,
 )
 from tracer.decoders.base import SyscallContext
@@ -148,6 +150,8 @@ class _Pending:
     raw: list[str] | None = None
     #: The what-if rule that makes this call fail (set at entry: the kernel will not run it).
     injected: InjectRule | None = None
+    #: A call without decoder (`--filter all`): its registers, turned into hex args only when the event is built.
+    regs: tuple[int, ...] | None = None
 
 
 class TraceeState(Enum):
@@ -167,6 +171,9 @@ class TraceeState(Enum):
     #: After a seccomp stop: stepping once with PTRACE_SYSCALL to the syscall-exit stop to read the return value.
     TO_EXIT_STOP = "to-exit-stop"
 
+
+#: The args of a pending call without decoder: its event's args are made from its registers (`_Pending.regs`).
+_NO_ARGS: Any = MappingProxyType({})
 
 #: The states in which a tracee has not yet been let go after its first stop.
 _AWAITING_FIRST_STOP = frozenset({TraceeState.EXPECTED, TraceeState.ADOPTED})
@@ -223,6 +230,8 @@ class Tracer:
         self.options = options or TraceOptions()
         #: Sequence numbers, the clock, the sink and the process/namespace model.
         self.builder = EventBuilder(sink)
+        #: Where syscalls go as plain tuples instead of Syscall events (see send_events_to); None: as events.
+        self._syscall_sink: Callable[[tuple[Any, ...]], None] | None = None
         self.tracees: dict[int, _Tracee] = {}
         self._held_parents: dict[int, int] = {}
         self._gone_early: dict[int, int] = {}
@@ -289,6 +298,14 @@ class Tracer:
                 os.kill(waker, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def send_events_to(self, sink: Callable[[Event], None], syscall_sink: Callable[[tuple[Any, ...]], None]) -> None:
+        """Events to `sink`, and syscalls to `syscall_sink` as tuples that tracer.pipeline.event_of turns into the
+        same Syscall events elsewhere: a 9-tuple (seq, t, pid, tid, nr, registers, ret, error, dur) for a call
+        without decoder (tracer.decoders.raw_syscall_event), else the 13 fields of Syscall in order with the
+        category as a plain string. Building the event then costs the tracer nothing."""
+        self.builder.redirect(sink)
+        self._syscall_sink = syscall_sink
 
     def run(self, command: list[str] | None = None, attach: list[int] | None = None) -> TraceResult:
         attach = list(attach or [])
@@ -700,24 +717,33 @@ class Tracer:
         return tracee.tid in self._held_parents
 
     def _on_syscall_stop(self, tracee: _Tracee) -> None:
+        # The per-stop path: the kernel's report is read piecemeal (op and number first) and only what a recorded
+        # call needs is unpacked.
+        if tracee.state is TraceeState.IN_SYSCALL and tracee.pending is None and not tracee.watch:
+            # The exit of a call that is not recorded (docker mode's shim and runc, at most of their calls):
+            # after its entry stop the next syscall stop is its exit, and there is nothing to read there.
+            tracee.state = TraceeState.RUNNING
+            self._resume(tracee)
+            return
         try:
-            info = pt.get_syscall_info(tracee.tid)
+            op = pt.read_syscall_info(tracee.tid)
         except pt.PtraceError as error:
             if error.errno == errno.ESRCH:
                 return
             raise
-        if info.op == pt.SYSCALL_INFO_ENTRY:
+        if op == pt.SYSCALL_INFO_ENTRY:
             tracee.state = TraceeState.IN_SYSCALL
-            self._on_entry(tracee, info.nr, info.args)
-        elif info.op == pt.SYSCALL_INFO_EXIT:
+            self._on_entry(tracee, pt.info_nr(), None)
+        elif op == pt.SYSCALL_INFO_EXIT:
             tracee.state = TraceeState.RUNNING
-            name = tracee.pending.name if tracee.pending is not None else None
-            rval, is_error = info.rval, info.is_error
-            if tracee.pending is not None and tracee.pending.injected is not None:
-                rval, is_error = self._finish_injection(tracee, tracee.pending)
-            self._on_exit(tracee, rval, is_error)
+            pending = tracee.pending
+            if pending is not None:
+                rval, is_error = pt.info_result()
+                if pending.injected is not None:
+                    rval, is_error = self._finish_injection(tracee, pending)
+                self._on_exit(tracee, rval, bool(is_error))
             if tracee.watch:
-                tracee.watch = 0 if name == "write" else tracee.watch - 1
+                tracee.watch = 0 if pending is not None and pending.name == "write" else tracee.watch - 1
         self._resume(tracee)
 
     def _on_seccomp_stop(self, tracee: _Tracee) -> None:
@@ -756,20 +782,25 @@ class Tracer:
     def _reacting(self, tracee: _Tracee) -> bool:
         return self._injector is not None and self._injector.fired > 0 and not tracee.attached
 
-    def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...]) -> None:
+    def _on_entry(self, tracee: _Tracee, nr: int, args: tuple[int, ...] | None) -> None:
+        """`args` None: read from the stop's report (tracer.ptrace_api.info_args) only if the call needs them."""
         if nr == self._close_nr and tracee.tgid in self._netlink:
+            if args is None:
+                args = pt.info_args()
             self._netlink.closed(tracee.tgid, args[0] & 0xFFFFFFFF)
         if tracee.before_exec or not (self._record_all or nr in self._recorded_nrs or nr in NETLINK_SYSCALL_NRS
                                       or (nr in REACTION_NRS and self._reacting(tracee))):
             tracee.pending = None
             return
+        if args is None:
+            args = pt.info_args()
         spec = SYSCALLS.get(nr)
         if spec is None or (spec.decode is None and self._record_all
                             and not (nr in REACTION_NRS and self._reacting(tracee))):
             # Nothing to decode (the bulk of a --filter all trace): keep the raw registers, skip the context.
             name = spec.name if spec else f"syscall_{nr}"
             category = spec.category if spec else Category.OTHER
-            tracee.pending = _Pending(nr, name, {"args": [hex(a) for a in args]}, category, time.monotonic(), None)
+            tracee.pending = _Pending(nr, name, _NO_ARGS, category, time.monotonic(), None, regs=args)
             return
         name = spec.name
         context = SyscallContext(
@@ -859,29 +890,31 @@ class Tracer:
         error = None
         if is_error:
             error = errno_name(-rval)  # includes the kernel-internal ones (ERESTARTNOINTR after a signal)
+        builder = self.builder
+        regs = pending.regs
+        if regs is not None:
+            # A call without decoder: nothing follows it (every call below has one), so only its event.
+            now = time.monotonic()
+            record = (builder.next_seq(), builder.now(), tracee.tgid, tracee.tid, pending.nr, regs, rval, error,
+                      round(now - pending.started, 6))
+            if self._syscall_sink is not None:
+                self._syscall_sink(record)
+            else:
+                builder.emit(raw_syscall_event(*record))
+            return
         if pending.name in EXEC_SYSCALLS and error is None:
             return  # the Exec event already told this story
         if pending.context is not None:
             decode_syscall_exit(pending.context, pending.args, rval)
         now = time.monotonic()
         returns = pending.name not in NO_RETURN_SYSCALLS
-        self.builder.emit(
-            Syscall(
-                self.builder.next_seq(),
-                self.builder.now(),
-                pid=tracee.tgid,
-                tid=tracee.tid,
-                name=pending.name,
-                nr=pending.nr,
-                args=pending.args,
-                ret=rval if returns else None,
-                error=error,
-                category=pending.category,
-                dur=round(now - pending.started, 6) if returns else None,
-                notes=pending.notes,
-                raw=pending.raw,
-            )
-        )
+        values = (builder.next_seq(), builder.now(), tracee.tgid, tracee.tid, pending.name, pending.nr, pending.args,
+                  rval if returns else None, error, pending.category,
+                  round(now - pending.started, 6) if returns else None, pending.notes, pending.raw)
+        if self._syscall_sink is not None:
+            self._syscall_sink((*values[:9], str(pending.category), *values[10:]))
+        else:
+            builder.emit(Syscall(*values))
         if error is None and pending.name in NAMESPACE_SYSCALLS:
             self._refresh_namespaces(tracee.tgid, tracee.tid, NamespaceVia(pending.name))
         if error is None and pending.name == "connect" and pending.args.get("path"):

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from tracer.decoders import raw_syscall_event
 from tracer.events import Category, Event, Syscall
 from tracer.source import TraceResult
 
@@ -55,14 +56,18 @@ _CATEGORY = {str(c): c for c in Category}
 
 
 def record_of(event: Syscall) -> tuple[Any, ...]:
-    """A Syscall as a tuple of its fields in declaration order (cheap to pickle: builtins only)."""
+    """A Syscall as a tuple of its fields in declaration order (cheap to pickle: builtins only). The engine sends
+    its syscalls in this form itself (Tracer.send_events_to); this is for a Syscall event that reaches the sink."""
     values = _syscall_fields(event)
     # Category is a StrEnum: pickled by value it would be re-created through Enum.__call__ on the other side.
     return (*values[:9], str(values[9]), *values[10:])
 
 
 def event_of(record: tuple[Any, ...]) -> Syscall:
-    """The Syscall a `record_of` tuple describes (the same event: same fields, same JSON)."""
+    """The Syscall a record describes (the same event: same fields, same JSON): a `record_of` tuple, or the
+    registers of a call without decoder (see Tracer.send_events_to)."""
+    if len(record) == 9:
+        return raw_syscall_event(*record)
     values = list(record)
     values[9] = _CATEGORY.get(values[9], values[9])
     return Syscall(*values)
@@ -83,6 +88,12 @@ class ChannelWriter:
     def event(self, event: Event) -> None:
         self._items.append(record_of(event) if type(event) is Syscall else event)
         if len(self._items) >= BATCH_ITEMS:
+            self.flush()
+
+    def syscall(self, record: tuple[Any, ...]) -> None:
+        items = self._items
+        items.append(record)
+        if len(items) >= BATCH_ITEMS:
             self.flush()
 
     def _flush_while_open(self) -> None:
@@ -127,10 +138,10 @@ class ChildTrace:
     """Runs `tracer.run(command, attach)` in a forked child and feeds its events to `dispatch` in this process.
 
     `tracer` is built in the parent (so that its clock and its options are the parent's) and used in the child
-    only; `redirect(tracer, sink)` points its event output at the child's channel. `request_stop` may be called
+    only; `redirect(tracer, writer)` points its output at the child's channel (`writer.event`, `writer.syscall`). `request_stop` may be called
     from any thread or a signal handler of the parent."""
 
-    def __init__(self, tracer: Any, redirect: Callable[[Any, Callable[[Event], None]], None]) -> None:
+    def __init__(self, tracer: Any, redirect: Callable[[Any, ChannelWriter], None]) -> None:
         self._tracer = tracer
         self._redirect = redirect
         self._pid: int | None = None
@@ -276,7 +287,7 @@ class ChildTrace:
             if os.getppid() != parent:
                 tracer.request_stop("boxtrace ended")
             writer = ChannelWriter(write_fd)
-            self._redirect(tracer, writer.event)
+            self._redirect(tracer, writer)
             try:
                 result = tracer.run(command, attach)
             except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it

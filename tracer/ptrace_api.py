@@ -119,6 +119,36 @@ def get_syscall_info(tid: int) -> SyscallInfo:
     return SyscallInfo(op)
 
 
+# The engine's per-stop path reads the buffer piecemeal: the op and the number first, the arguments or the result
+# only for a call it records. A stop at an unrecorded call (docker mode's shim and runc, at every syscall) then
+# allocates nothing here: ctypes views over the buffer, and syscall numbers below 257 are cached ints.
+_OP = ctypes.c_uint8.from_buffer(_INFO)
+_NR = ctypes.c_uint64.from_buffer(_INFO, _UNION)
+_ARGS = struct.Struct("<6Q")
+
+
+def read_syscall_info(tid: int) -> int:
+    """PTRACE_GET_SYSCALL_INFO at a syscall stop into the shared buffer; returns its op (SYSCALL_INFO_*). Then
+    `info_nr()`, `info_args()` (entry, seccomp) or `info_result()` (exit) read that stop's values, until the next
+    call of this or of `get_syscall_info`."""
+    if _fast_ptrace(PTRACE_GET_SYSCALL_INFO, tid, _INFO_SIZE, _INFO_ADDR) == -1:
+        raise _fail(tid)
+    return _OP.value
+
+
+def info_nr() -> int:
+    return _NR.value
+
+
+def info_args() -> tuple[int, ...]:
+    return _ARGS.unpack_from(_INFO, _UNION + 8)
+
+
+def info_result() -> tuple[int, int]:
+    """(rval, is_error) of an exit stop."""
+    return _RVAL_AND_ERROR.unpack_from(_INFO, _UNION)  # type: ignore[return-value]
+
+
 def get_event_msg(tid: int) -> int:
     raw_ptrace(PTRACE_GETEVENTMSG, tid, 0, _EVENTMSG_ADDR)
     return _EVENTMSG.value

@@ -11,11 +11,15 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracer.engine import TraceOptions, Tracer
 from tracer.events import Event
 from tracer.recording import Recorder
 from tracer.source import EventSink, TraceResult
+
+if TYPE_CHECKING:
+    from tracer.pipeline import ChannelWriter
 
 Sink = EventSink
 
@@ -81,13 +85,9 @@ class TraceSession:
         self.tracer.request_stop(reason, forward)
 
 
-def _redirect_events(tracer: Tracer, sink: Sink) -> None:
-    """In the tracer's child process: its events go to the pipe to the parent instead of to the sinks."""
-    builder = getattr(tracer, "builder", None)  # the engine's EventBuilder, where it has one
-    if builder is not None:
-        builder._sink = sink
-    else:
-        tracer._sink = sink  # type: ignore[attr-defined]
+def _redirect_events(tracer: Tracer, writer: ChannelWriter) -> None:
+    """In the tracer's child process: its events and syscalls go to the pipe to the parent instead of the sinks."""
+    tracer.send_events_to(writer.event, writer.syscall)
 
 
 class SessionSource:

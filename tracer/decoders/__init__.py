@@ -36,7 +36,7 @@ from tracer.decoders import (
 )
 from tracer.decoders import render as _render
 from tracer.decoders.base import Decoder, ExitDecoder, SyscallContext, SyscallSpec, Trait
-from tracer.events import Category
+from tracer.events import Category, Syscall
 
 __all__ = [
     "CONTAINER_SYSCALL_NRS",
@@ -51,6 +51,7 @@ __all__ = [
     "decode_syscall_exit",
     "format_call",
     "raw_args",
+    "raw_syscall_event",
     "syscall_name",
     "syscalls_with",
 ]
@@ -312,3 +313,13 @@ def format_call(name: str, args: dict[str, Any], ret: int | None, error: str | N
     (exit, a killed tracee) ends in "= ?", a failed one in "= -1 ENOENT".
     """
     return _render.format_with_layout(name, args, ret, error, LAYOUTS.get(name))
+
+
+def raw_syscall_event(seq: int, t: float, pid: int, tid: int, nr: int, regs: tuple[int, ...], ret: int,
+                      error: str | None, dur: float) -> Syscall:
+    """The event of a call recorded without a decoder (`--filter all`): its name, category and six registers in
+    hex. The engine and the tracer's pipeline (which sends these fields, not the event) both build it here."""
+    spec = SYSCALLS.get(nr)
+    return Syscall(seq, t, pid=pid, tid=tid, name=spec.name if spec else f"syscall_{nr}", nr=nr,
+                   args={"args": [hex(value) for value in regs]}, ret=ret, error=error,
+                   category=spec.category if spec else Category.OTHER, dur=dur, notes=None, raw=None)
