@@ -18,6 +18,7 @@ import time
 STARTED = time.time()
 
 import json  # noqa: E402 - the clock starts first
+import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -49,6 +50,10 @@ def main(argv: list[str]) -> int:
     result_path = Path(options[options.index("--result") + 1])
     spawned = float(options[options.index("--spawned") + 1]) if "--spawned" in options else STARTED
     seen: dict[str, Any] = {}
+    me = os.getpid()
+    # The CLI traces from a forked child (tracer/pipeline.py): the first SEIZE happens there, so the child writes
+    # what it saw beside the result, and this process merges it in at the end.
+    from_child = result_path.with_name(result_path.name + ".tracer")
     from tracer import ptrace_api
 
     seize = ptrace_api.seize
@@ -63,6 +68,8 @@ def main(argv: list[str]) -> int:
                 heavy=heavy(modules),
                 module_names=modules,
             )
+            if os.getpid() != me:
+                from_child.write_text(json.dumps(seen))
         seize(tid, options)
 
     ptrace_api.seize = noted_seize
@@ -71,6 +78,9 @@ def main(argv: list[str]) -> int:
     try:
         code = boxtrace_main(boxtrace_args)
     finally:
+        if "request" not in seen and from_child.exists():
+            seen.update(json.loads(from_child.read_text()))
+            from_child.unlink()
         seen["total_s"] = round(time.time() - spawned, 4)
         result_path.write_text(json.dumps(seen))
     return code

@@ -69,6 +69,12 @@ class DeferredConsoleView:
                 return
         view(event)
 
+    def flush(self) -> None:
+        """Write out what the view holds back (the tracer's pipeline calls this after each batch of events)."""
+        view = self._view
+        if view is not None:
+            view.flush()
+
     def _wait_for_view(self) -> None:
         # The helper drains the list under the lock after this event was added to it: once ready, it is printed.
         # If the helper failed the events stay for finish(), which raises its error.
