@@ -80,7 +80,7 @@ from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
 from tracer.sockets import connections_between, listener_of
 from tracer.source import TraceResult
-from tracer.spec_capture import bundle_argument, overlay_layers, read_bundle_config
+from tracer.spec_capture import bundle_argument, overlay_layers, prepare_overlay_parsers, read_bundle_config
 from tracer.xlat.errnos import errno_name
 
 SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -488,6 +488,9 @@ class Tracer:
         os.kill(pid, signal.SIGCONT)
 
     def _attach(self, pids: list[int]) -> None:
+        # The daemons will start runtimes whose bundle has an overlay root: import its parsers now, not while the
+        # runtime waits at its exec (see _capture_bundle).
+        prepare_overlay_parsers()
         options = pt.BASE_OPTIONS  # never EXITKILL, never a seccomp filter: the daemons must outlive us
         targets: list[int] = []
         for pid in pids:

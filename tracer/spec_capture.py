@@ -123,14 +123,23 @@ LAYERDB = ("image", "overlay2", "layerdb", "sha256")
 DOCKER_OVERLAY2 = "/var/lib/docker/overlay2"
 
 
+def prepare_overlay_parsers() -> None:
+    """Import what `overlay_layers` parses overlay mounts with, before a trace in which runtimes will be stopped
+    at their exec with an overlay root to read (docker mode): not while one of them waits."""
+    import tracer.insights.mounts
+    import tracer.insights.overlay  # noqa: F401
+
+
+def _mountinfo_escape(path: str) -> str:
+    """A path as /proc/PID/mountinfo writes it (octal escapes for space, tab, newline and backslash)."""
+    return path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
+
+
 def overlay_layers(pid: int, config: dict[str, Any] | None, config_path: str) -> list[dict[str, str]] | None:
     """The layers of the overlay mounted at the bundle's root, lowest first, resolved on the host while the runtime
     is stopped (docker removes the container's layers and links when it ends): for each lowerdir as written
     (`path`), the directory it is (`dir`), and for docker its `cache_id`, and from the layer store its `diff_id`
     and `chain_id`, or `init` for docker's per-container init layer. None when the root is no overlay."""
-    from tracer.insights.mounts import parse_mountinfo_line
-    from tracer.insights.overlay import overlay_from_options
-
     root = config.get("root") if isinstance(config, dict) else None
     path = root.get("path") if isinstance(root, dict) else None
     if not isinstance(path, str) or not path:
@@ -141,6 +150,15 @@ def overlay_layers(pid: int, config: dict[str, Any] | None, config_path: str) ->
             lines = table.read().splitlines()
     except OSError:
         return None
+    # The runtime is stopped while this runs: a root that is no overlay (a plain rootfs directory) is told by a
+    # text search, without importing the parsers (tracer.insights, tens of ms; see prepare_overlay_parsers).
+    escaped = f" {_mountinfo_escape(rootfs)} "
+    lines = [line for line in lines if escaped in line and " - overlay " in line]
+    if not lines:
+        return None
+    from tracer.insights.mounts import parse_mountinfo_line
+    from tracer.insights.overlay import overlay_from_options
+
     overlay = None
     for line in lines:
         mount = parse_mountinfo_line(line)
