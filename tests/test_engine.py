@@ -205,12 +205,13 @@ def test_no_seccomp_filter_falls_back_to_full_stops(tmp_path: Path) -> None:
 
 
 def test_kernels_without_get_syscall_info_are_refused_in_one_sentence() -> None:
-    from tracer.engine import TraceError, _require_syscall_info
+    from tracer.launch import require_syscall_info
+    from tracer.tracees import TraceError
 
-    _require_syscall_info("6.1.0-13-amd64")
-    _require_syscall_info("5.3.0")
+    require_syscall_info("6.1.0-13-amd64")
+    require_syscall_info("5.3.0")
     with pytest.raises(TraceError, match=r"older than Linux 5.3 and lacks PTRACE_GET_SYSCALL_INFO"):
-        _require_syscall_info("4.19.0-21-amd64")
+        require_syscall_info("4.19.0-21-amd64")
 
 
 def test_sigterm_in_launch_mode_reaches_the_command_first(tmp_path: Path) -> None:

@@ -11,28 +11,29 @@ Two ways to start:
 - attach: PTRACE_SEIZE every thread of running processes (dockerd, containerd). They are never killed and never
   get a filter; at the end, on Ctrl-C, SIGTERM or an error every one of them is detached and left running.
 Both can be combined (`boxtrace docker`: attach to the daemons, launch the docker CLI).
+
+This module is the stop loop and its state machine. Launching is tracer/launch.py, attaching and detaching
+tracer/attach.py, what is known of each tracee tracer/tracees.py; events are stamped and the process and
+namespace model kept by tracer/builder.py, which the engine feeds facts read from /proc while tracees are stopped.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import gc
 import os
 import platform
-import re
-import shutil
 import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
 from tracer import ptrace_api as pt
+from tracer.attach import attach as attach_processes
+from tracer.attach import detach_all
 from tracer.builder import EventBuilder
 from tracer.capabilities import capability_masks
 from tracer.decoders import (
@@ -56,7 +57,6 @@ from tracer.events import (
     Fault,
     Header,
     Ipc,
-    IpcVia,
     Level,
     Mode,
     NamespaceVia,
@@ -65,10 +65,21 @@ from tracer.events import (
     Status,
     Syscall,
 )
-from tracer.inject import REACTION_NRS, Injector, InjectRule
+from tracer.inject import REACTION_NRS, Injector
+from tracer.launch import CommandNotFound as CommandNotFound
+from tracer.launch import (
+    LaunchReport,
+    exit_code,
+    fork_and_seize,
+    reap,
+    require_syscall_info,
+    resolve,
+    start_waker,
+)
 from tracer.memory import ProcessMemory
 from tracer.namespaces import (
     nspid_chain,
+    ppid_of,
     read_cmdline,
     read_comm,
     read_exe,
@@ -78,21 +89,21 @@ from tracer.namespaces import (
 from tracer.netlink_watch import NetlinkWatch
 from tracer.redact import redact_argv
 from tracer.seccomp_filter import PreparedFilter, build_program
-from tracer.sockets import connections_between, listener_of
+from tracer.sockets import listener_of
 from tracer.source import TraceResult
 from tracer.spec_capture import bundle_argument, overlay_layers, prepare_overlay_parsers, read_bundle_config
+from tracer.tracees import AWAITING_FIRST_STOP as _AWAITING_FIRST_STOP
+from tracer.tracees import SYSCALL_STOP, Origin, TraceeState, child_origin
+from tracer.tracees import Pending as _Pending
+from tracer.tracees import Tracee as _Tracee
+from tracer.tracees import TraceError as TraceError
+from tracer.tracees import TraceOptions as TraceOptions
 from tracer.xlat.errnos import errno_name
 
-SYSCALL_STOP = signal.SIGTRAP | 0x80
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
 STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 #: Signals too frequent to record: Go runtimes preempt goroutines with SIGURG many times a second.
 UNRECORDED_SIGNALS = frozenset({signal.SIGURG, signal.SIGCHLD})
 NAMESPACE_SYSCALLS = syscalls_with(Trait.OWN_NAMESPACES)
-_RESETTABLE_SIGNALS = tuple(
-    s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP) and s < signal.SIGRTMIN
-)
 PROCESS_SYSCALLS = syscalls_with(Trait.PROCESS)
 EXEC_SYSCALLS = syscalls_with(Trait.EXEC)
 NO_RETURN_SYSCALLS = syscalls_with(Trait.NEVER_RETURNS)
@@ -104,123 +115,8 @@ MOUNT_MOMENTS = syscalls_with(Trait.ROOT) | {"umount2"}
 MAX_MOUNTINFO_LINES = 2000
 
 
-class TraceError(Exception):
-    """A trace that cannot start or go on. The message is one sentence for the user, with the fix."""
-
-
-@dataclass
-class TraceOptions:
-    filter: str = "container"  # container | all
-    show_env: bool = False
-    #: Use the seccomp-bpf filter for launched tracees (None: whenever a command is launched with filter
-    #: container, the docker CLI in docker mode included; attached daemons never carry it).
-    seccomp: bool | None = None
-    #: Extra syscall names to record with --filter container (`-e NAME,...`).
-    extra_syscalls: tuple[str, ...] = ()
-    #: Where the launched command's stdin/stdout/stderr go: None inherits ours, a path redirects (the TUI).
-    output_path: str | None = None
-    run_as: tuple[int, int] | None = None
-    env: dict[str, str] | None = None
-    cwd: str | None = None
-    #: Attach to the descendants of the given pids too.
-    attach_tree: bool = True
-    #: After the launched command exits, keep following the other new processes this long (seconds).
-    grace: float | None = None
-    scenario: str | None = None
-    mode: Mode | None = None
-    #: What-if faults to inject (tracer/inject.py): the chosen calls fail with an errno without running.
-    inject: tuple[InjectRule, ...] = ()
-    #: Which processes a fault may hit (tracer.inject.container_scope for `boxtrace docker`); None: any.
-    inject_scope: Callable[[int], bool] | None = None
-
-
-
-@dataclass(slots=True)
-class _Pending:
-    nr: int
-    name: str
-    args: dict[str, Any]
-    category: Category
-    started: float
-    notes: dict[str, Any] | None
-    argv: list[str] | None = None
-    env: list[str] | None = None
-    #: Kept only for syscalls whose decoder reads results at the exit stop (pipe2's fds, wait4's status).
-    context: SyscallContext | None = None
-    raw: list[str] | None = None
-    #: The what-if rule that makes this call fail (set at entry: the kernel will not run it).
-    injected: InjectRule | None = None
-    #: A call without decoder (`--filter all`): its registers, turned into hex args only when the event is built.
-    regs: tuple[int, ...] | None = None
-
-
-class TraceeState(Enum):
-    """Where a tracee is in the stop state machine (one value where there were five booleans)."""
-
-    #: Named by its parent's fork event or seized at attach; its first stop has not been seen yet.
-    EXPECTED = "expected"
-    #: Stopped before any parent's event named it (a new child's first stop can come first); that stop is
-    #: being handled now.
-    ADOPTED = "adopted"
-    #: Its first stop came before its parent's fork event: kept stopped until that event names it.
-    HELD = "held"
-    #: Running between syscalls.
-    RUNNING = "running"
-    #: At or after a syscall-entry stop (full stops): the exit stop comes next.
-    IN_SYSCALL = "in-syscall"
-    #: After a seccomp stop: stepping once with PTRACE_SYSCALL to the syscall-exit stop to read the return value.
-    TO_EXIT_STOP = "to-exit-stop"
-
-
 #: The args of a pending call without decoder: its event's args are made from its registers (`_Pending.regs`).
 _NO_ARGS: Any = MappingProxyType({})
-
-#: The states in which a tracee has not yet been let go after its first stop.
-_AWAITING_FIRST_STOP = frozenset({TraceeState.EXPECTED, TraceeState.ADOPTED})
-#: The states in which a tracee stays stopped until its parent's fork event arrives.
-_HELD = frozenset({TraceeState.ADOPTED, TraceeState.HELD})
-
-
-class Origin(Enum):
-    """How a tracee came under the tracer; decides what is recorded, how it stops and what happens at the end."""
-
-    #: Launched by boxtrace, before its exec: its syscalls are boxtrace's own set-up, not the traced program's.
-    SETUP = "setup"
-    #: Part of the tree boxtrace launched (it may carry the seccomp filter and is killed if it outlives the trace).
-    LAUNCHED = "launched"
-    #: A thread of a process that was running before the trace (a daemon): followed quietly, detached at the end.
-    ATTACHED = "attached"
-    #: Born during the trace from an attached process (a shim, runc): followed, detached at the end.
-    DESCENDANT = "descendant"
-
-
-@dataclass(slots=True)
-class _Tracee:
-    tid: int
-    tgid: int
-    #: Stop at every syscall (PTRACE_SYSCALL) rather than only at seccomp/ptrace events (PTRACE_CONT).
-    full_stops: bool
-    state: TraceeState = TraceeState.EXPECTED
-    origin: Origin = Origin.DESCENDANT
-    pending: _Pending | None = None
-    #: Syscalls left to follow at every stop after it moved a control file onto fd 0-2 (see _watch_low_fd).
-    watch: int = 0
-
-    @property
-    def held(self) -> bool:
-        return self.state in _HELD
-
-    @property
-    def before_exec(self) -> bool:
-        return self.origin is Origin.SETUP
-
-    @property
-    def launched(self) -> bool:
-        return self.origin is Origin.SETUP or self.origin is Origin.LAUNCHED
-
-    @property
-    def attached(self) -> bool:
-        return self.origin is Origin.ATTACHED
 
 
 class Tracer:
@@ -238,8 +134,8 @@ class Tracer:
         self._stop_requested = threading.Event()
         self._waker_pid: int | None = None
         self._launch_pid: int | None = None
-        #: The read end of the launched child's exec-error pipe, until it is read (see _read_exec_error).
-        self._exec_error_fd: int | None = None
+        #: The launched child's report pipe (no filter, no exec), until it is read.
+        self._launch_report: LaunchReport | None = None
         self._launch_exit: int | None = None
         self._launch_done_at: float | None = None
         self._attached_pids: set[int] = set()
@@ -311,8 +207,8 @@ class Tracer:
         attach = list(attach or [])
         if not command and not attach:
             raise TraceError("nothing to trace: give a command or pids to attach to")
-        _require_syscall_info()
-        executable = self._resolve(command) if command else None
+        require_syscall_info()
+        executable = resolve(command, self.options.env) if command else None
         use_seccomp = self.options.seccomp
         if use_seccomp is None:
             use_seccomp = bool(command) and not self._record_all
@@ -333,9 +229,14 @@ class Tracer:
             gc.freeze()
             gc.disable()
         try:
-            self._start_waker()
+            self._waker_pid = start_waker()
             if attach:
-                self._attach(attach)
+                # The daemons will start runtimes whose bundle has an overlay root: import its parsers now, not
+                # while the runtime waits at its exec (see _capture_bundle).
+                prepare_overlay_parsers()
+                attach_processes(attach, tree=self.options.attach_tree, tracees=self.tracees,
+                                 attached=self._attached_pids, builder=self.builder, stop=self._stop_requested,
+                                 argv=self._argv)
             if command and executable:
                 self._launch(executable, command)
             self._loop()
@@ -360,15 +261,6 @@ class Tracer:
 
     # Set-up ------------------------------------------------------------------------------------------------
 
-    def _resolve(self, command: list[str]) -> str:
-        name = command[0]
-        path = name if "/" in name else shutil.which(name, path=(self.options.env or os.environ).get("PATH"))
-        if path is None or not os.path.exists(path):
-            raise CommandNotFound(f"{name}: command not found")
-        if os.path.isdir(path) or not os.access(path, os.X_OK):
-            raise CommandNotFound(f"{name}: not an executable file")
-        return path
-
     def _emit_header(self, command: list[str], attach: list[int], mode: Mode) -> None:
         release = platform.release()
         self.builder.emit(
@@ -389,86 +281,15 @@ class Tracer:
             )
         )
 
-    def _start_waker(self) -> None:
-        # waitpid blocks; to wake it from another thread or a signal handler we kill a child of ours that does
-        # nothing else, and its exit ends the wait. PR_SET_PDEATHSIG kills it when this thread dies, so a boxtrace
-        # killed with SIGKILL leaves no `sleep 86400` behind (posix_spawn cannot set it: fork, then exec).
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-                if os.getppid() == parent:  # not already orphaned before the prctl
-                    os.execv("/bin/sleep", ["sleep", "86400"])
-            finally:
-                os._exit(0)
-        self._waker_pid = pid
-
     def _launch(self, executable: str, command: list[str]) -> None:
-        # EXITKILL: what we launched dies with us (it is ours, and it may carry the seccomp filter). The options
-        # are per tracee, so attached daemons never get it.
-        options = pt.BASE_OPTIONS | pt.PTRACE_O_EXITKILL
         prepared: PreparedFilter | None = None
         if self._seccomp:
-            options |= pt.PTRACE_O_TRACESECCOMP
             write_nr = SYSCALL_NRS_BY_NAME["write"]
             prepared = PreparedFilter(build_program(self._recorded_nrs, write_nr=write_nr, dup_nrs=self._dup_nrs,
                                                     socket_nr=SYSCALL_NRS_BY_NAME["socket"]))
-        env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
-        no_new_privs = os.geteuid() != 0
-        output = self.options.output_path
-        run_as = self.options.run_as
-        cwd = self.options.cwd
-        error_read, error_write = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:  # the child: keep to plain system calls until exec
-            code = 127
-            try:
-                os.close(error_read)
-                if output is not None:
-                    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-                    null = os.open("/dev/null", os.O_RDONLY)
-                    os.dup2(null, 0)
-                    os.dup2(fd, 1)
-                    os.dup2(fd, 2)
-                if cwd:
-                    os.chdir(cwd)
-                # The program starts with default signal handling, as after any exec from a shell: no handler
-                # of ours (Textual's SIGCONT, Python's ignored SIGPIPE) runs in the child, and nothing is blocked.
-                try:
-                    for number in _RESETTABLE_SIGNALS:
-                        signal.signal(number, signal.SIG_DFL)
-                    signal.pthread_sigmask(signal.SIG_SETMASK, ())
-                except ValueError:
-                    pass  # not the main thread after all: exec resets the handlers anyway
-                os.kill(os.getpid(), signal.SIGSTOP)  # wait here until the tracer has seized us
-                if prepared is not None:
-                    # Before dropping root: installing a filter without no_new_privs needs CAP_SYS_ADMIN.
-                    failed = prepared.install(no_new_privs=no_new_privs)
-                    if failed:
-                        # Not fatal: the tracer reads this at the exec and stops this tree at every syscall.
-                        os.write(error_write, f"noseccomp:{failed}\n".encode())
-                if run_as is not None:
-                    os.setgroups([])
-                    os.setgid(run_as[1])
-                    os.setuid(run_as[0])
-                os.execve(executable, command, env)
-            except OSError as error:
-                os.write(error_write, f"exec:{error.errno}".encode())
-                code = 126 if error.errno in (errno.EACCES, errno.ENOEXEC) else 127
-            finally:
-                os._exit(code)
-        os.close(error_write)
-        self._exec_error_fd = error_read
-        _, status = os.waitpid(pid, os.WUNTRACED)
-        if not os.WIFSTOPPED(status):
-            raise TraceError(f"{command[0]} ended before it could be traced")
-        try:
-            pt.seize(pid, options)
-        except pt.PtraceError as error:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise ptrace_refused(error) from None
+        launched = fork_and_seize(executable, command, self.options, prepared)
+        pid = launched.pid
+        self._launch_report = launched.report
         self._launch_pid = pid
         tracee = _Tracee(pid, pid, full_stops=not self._seccomp, state=TraceeState.RUNNING, origin=Origin.SETUP)
         self.tracees[pid] = tracee
@@ -486,90 +307,6 @@ class Tracer:
             caps=capability_masks(fields),
         )
         os.kill(pid, signal.SIGCONT)
-
-    def _attach(self, pids: list[int]) -> None:
-        # The daemons will start runtimes whose bundle has an overlay root: import its parsers now, not while the
-        # runtime waits at its exec (see _capture_bundle).
-        prepare_overlay_parsers()
-        options = pt.BASE_OPTIONS  # never EXITKILL, never a seccomp filter: the daemons must outlive us
-        targets: list[int] = []
-        for pid in pids:
-            if not os.path.exists(f"/proc/{pid}"):
-                raise TraceError(f"no process with pid {pid}")
-            targets.append(pid)
-            if self.options.attach_tree:
-                targets.extend(p for p in _descendants(pid) if p not in targets)
-        for pid in targets:
-            status = read_status(pid)
-            try:
-                tgid = int(status.get("Tgid", pid))
-            except ValueError:
-                tgid = pid
-            if tgid != pid or pid in self._attached_pids:
-                continue
-            seized = self._seize_threads(pid, options, required=pid in pids)
-            if not seized:
-                continue
-            self._attached_pids.add(pid)
-            fresh = read_status(pid)
-            ns = read_namespaces(pid)
-            argv = self._argv(read_cmdline(pid))
-            self.builder.process_started(
-                pid,
-                ppid=_ppid(status),
-                creator=None,
-                via=ProcessVia.ATTACH,
-                comm=read_comm(pid),
-                argv=argv,
-                exe=read_exe(pid),
-                ns=ns,
-                nspid=nspid_chain(fresh),
-                threads=sorted(t for t in seized if t != pid),
-                caps=capability_masks(fresh),
-                attached=True,
-            )
-        self.builder.notice(Level.INFO, f"attached to {len(self._attached_pids)} processes without stopping them")
-        # Connections opened before tracing (dockerd -> containerd) show in the kernel's socket table only.
-        for link in connections_between(sorted(self._attached_pids)):
-            self.builder.emit(Ipc(self.builder.next_seq(), self.builder.now(), pid=link.client, peer_pid=link.server,
-                                  path=link.path, via=IpcVia.SOCKET_TABLE, preexisting=True))
-
-    def _seize_threads(self, pid: int, options: int, *, required: bool) -> list[int]:
-        """SEIZE every thread, rescanning until two passes find no new thread (threads keep being created)."""
-        seized: list[int] = []
-        #: Every tid tried once: a zombie or exiting thread stays listed in /proc/PID/task but refuses SEIZE, and
-        #: trying it again on every pass would never give two quiet passes (a zombie child hung `attach` so).
-        tried: set[int] = set()
-        quiet_passes = 0
-        while quiet_passes < 2 and not self._stop_requested.is_set():
-            try:
-                tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
-            except FileNotFoundError:
-                break
-            new = [t for t in tids if t not in self.tracees and t not in tried]
-            if not new:
-                quiet_passes += 1
-                continue
-            quiet_passes = 0
-            tried.update(new)
-            for tid in new:
-                try:
-                    pt.seize(tid, options)
-                except pt.PtraceError as error:
-                    if error.errno == errno.ESRCH:
-                        continue
-                    # A descendant that is exiting (or a zombie) refuses with EPERM too: only a pid the user
-                    # named, and that is alive, makes the refusal fatal.
-                    if error.errno == errno.EPERM and not seized and required and _alive(pid):
-                        raise ptrace_refused(error, pid) from None
-                    continue
-                self.tracees[tid] = _Tracee(tid, pid, full_stops=False, origin=Origin.ATTACHED)
-                seized.append(tid)
-                try:
-                    pt.interrupt(tid)  # a first stop, so the options take hold and state is known
-                except pt.PtraceError:
-                    pass
-        return seized
 
     # The loop ----------------------------------------------------------------------------------------------
 
@@ -596,7 +333,7 @@ class Tracer:
             if tid == self._waker_pid:
                 self._waker_pid = None
                 if not self._stop_requested.is_set():
-                    self._start_waker()
+                    self._waker_pid = start_waker()
                 continue
             self._handle(tid, status)
 
@@ -644,7 +381,7 @@ class Tracer:
         except ValueError:
             tgid = tid
         parent = self.tracees.get(tgid) if tgid != tid else None
-        full = parent.full_stops if parent else self._default_full_stops(_ppid(status))
+        full = parent.full_stops if parent else self._default_full_stops(ppid_of(status))
         tracee = _Tracee(tid, tgid, full_stops=full, state=TraceeState.ADOPTED)
         self.tracees[tid] = tracee
         return tracee
@@ -972,7 +709,7 @@ class Tracer:
         else:
             child.tgid = tgid
             child.full_stops = parent.full_stops if is_thread else self._child_full_stops(parent)
-        child.origin = _child_origin(parent.origin, is_thread)
+        child.origin = child_origin(parent.origin, is_thread)
         self._held_parents[child_tid] = parent.tid
         if is_thread:
             if not parent.before_exec:
@@ -981,7 +718,7 @@ class Tracer:
             fresh = read_status(child_tid)
             self.builder.process_started(
                 child_tid,
-                ppid=_ppid(status) or parent.tgid,
+                ppid=ppid_of(status) or parent.tgid,
                 creator=parent.tgid,
                 via=via,
                 flags=flags,
@@ -1082,7 +819,7 @@ class Tracer:
             # Killed (SIGKILL) before its parent's fork event named it: that event must not resurrect it.
             self._gone_early[tid] = status
         if tid == self._launch_pid:
-            self._launch_exit = _exit_code(status)
+            self._launch_exit = exit_code(status)
             self._launch_done_at = time.monotonic()
             self._read_exec_error()
         if tracee is None or tracee.held:
@@ -1101,16 +838,8 @@ class Tracer:
         """At the launched command's exec: did its seccomp filter go in? If not (a kernel without seccomp
         filters, or a tracer without CAP_SYS_ADMIN), the tree is traced at every syscall instead: slower, same
         trace."""
-        fd = getattr(self, "_exec_error_fd", None)
-        if fd is None:
-            return
-        try:
-            message = os.read(fd, 256).decode(errors="replace")  # the write end closed at exec: no blocking
-        finally:
-            os.close(fd)
-            self._exec_error_fd = None
-        if message.startswith("noseccomp:"):
-            code = int(message[10:].strip() or 0)
+        code = self._launch_report.filter_error() if self._launch_report is not None else None
+        if code is not None:
             self._seccomp = False
             tracee.full_stops = True
             self.builder.notice(Level.WARNING,
@@ -1119,17 +848,8 @@ class Tracer:
             )
 
     def _read_exec_error(self) -> None:
-        fd = getattr(self, "_exec_error_fd", None)
-        if fd is None:
-            return
-        try:
-            message = os.read(fd, 256).decode(errors="replace")
-        finally:
-            os.close(fd)
-            self._exec_error_fd = None
-        message = message.split("\n", 1)[1] if message.startswith("noseccomp:") else message
-        if message.startswith("exec:"):
-            code = int(message[5:] or 0)
+        code = self._launch_report.exec_error() if self._launch_report is not None else None
+        if code is not None:
             self.builder.notice(Level.ERROR, f"could not execute the command: {os.strerror(code)}")
 
     # Namespaces --------------------------------------------------------------------------------------------
@@ -1215,67 +935,17 @@ class Tracer:
                     os.kill(tracee.tid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        self._detach_all()
+        detach_all(self.tracees, self.builder, adopt=self._adopt, gone=self._on_gone)
         self._reap_launch()
-
-    def _detach_all(self, timeout: float = 5.0) -> None:
-        # PTRACE_DETACH needs a stopped tracee: interrupt each, detach at its next stop (strace does the same).
-        for tracee in list(self.tracees.values()):
-            if tracee.held:
-                self._detach_one(tracee, 0)
-                continue
-            try:
-                pt.interrupt(tracee.tid)
-            except pt.PtraceError:
-                self.tracees.pop(tracee.tid, None)
-        deadline = time.monotonic() + timeout
-        while self.tracees and time.monotonic() < deadline:
-            try:
-                tid, status = os.waitpid(-1, pt.WALL | os.WNOHANG)
-            except ChildProcessError:
-                break
-            if tid == 0:
-                time.sleep(0.002)
-                continue
-            low = status & 0x7F
-            if low != 0x7F:
-                self._on_gone(tid, status)
-                continue
-            stopped = self.tracees.get(tid) or self._adopt(tid)
-            if stopped is None:
-                continue
-            sig = (status >> 8) & 0xFF
-            event = status >> 16
-            if event in (pt.PTRACE_EVENT_FORK, pt.PTRACE_EVENT_VFORK, pt.PTRACE_EVENT_CLONE):
-                try:  # a child born at the last moment is traced too: let go of it at its first stop
-                    child = pt.get_event_msg(tid)
-                    self.tracees.setdefault(child, _Tracee(child, child, full_stops=False, origin=Origin.ATTACHED))
-                except pt.PtraceError:
-                    pass
-            deliver = sig if (event == 0 and sig != SYSCALL_STOP and pt.has_siginfo(tid)) else 0
-            self._detach_one(stopped, deliver)
-        for tracee in list(self.tracees.values()):
-            self.builder.notice(Level.WARNING, f"could not detach from {tracee.tid}; the kernel lets go when boxtrace exits")
-        self.tracees.clear()
-
-    def _detach_one(self, tracee: _Tracee, sig: int) -> None:
-        try:
-            pt.detach(tracee.tid, sig)
-        except pt.PtraceError:
-            pass
-        self.tracees.pop(tracee.tid, None)
-        if tracee.tid == tracee.tgid and tracee.tgid in self.builder.procs:
-            self.builder.exited(tracee.tgid, detached=True)
 
     def _reap_launch(self) -> None:
         pid = self._launch_pid
         if pid is None or self._launch_exit is not None:
             return
-        try:
-            _, status = os.waitpid(pid, 0)
-        except ChildProcessError:
+        code = reap(pid)
+        if code is None:
             return
-        self._launch_exit = _exit_code(status)
+        self._launch_exit = code
         self._read_exec_error()
 
     # Emitting ----------------------------------------------------------------------------------------------
@@ -1288,111 +958,8 @@ class Tracer:
 
 
 
-def _child_origin(parent: Origin, is_thread: bool) -> Origin:
-    """A new thread shares its process's origin, except that set-up ends at the launched process's exec (its
-    threads count as launched); a new process of an attached daemon is a descendant."""
-    if parent is Origin.SETUP:
-        return Origin.SETUP if not is_thread else Origin.LAUNCHED
-    if parent is Origin.ATTACHED:
-        return Origin.ATTACHED if is_thread else Origin.DESCENDANT
-    return parent
-
-
-def _require_syscall_info(release: str | None = None) -> None:
-    """PTRACE_GET_SYSCALL_INFO (Linux 5.3) gives a stop's syscall, arguments and result in one call, and tells
-    entry from exit; every stop of the engine rests on it. Debian 12 (6.1) and WSL 2 (5.10+) have it."""
-    release = release or platform.release()
-    match = re.match(r"(\d+)\.(\d+)", release)
-    if match and (int(match[1]), int(match[2])) < (5, 3):
-        raise TraceError(
-            f"this kernel ({release}) is older than Linux 5.3 and lacks PTRACE_GET_SYSCALL_INFO, which boxtrace "
-            "needs at every stop: run it on Debian 12 or another kernel from 5.3 on"
-        )
-
-
-class CommandNotFound(TraceError):
-    """The command to launch does not exist or cannot be executed (exit code 127)."""
-
-
-def ptrace_refused(error: pt.PtraceError, pid: int | None = None) -> TraceError:
-    target = f"process {pid}" if pid else "the command"
-    tracer = _tracer_of(pid) if pid else 0
-    if error.errno == errno.EPERM and tracer:
-        return TraceError(
-            f"{target} is already traced by process {tracer} ({read_comm(tracer) or '?'}): a process can have "
-            "only one tracer; stop that one first"
-        )
-    if error.errno == errno.EPERM:
-        if os.geteuid() != 0:
-            return TraceError(
-                f"ptrace refused to trace {target}: run boxtrace as root (sudo) or give it CAP_SYS_PTRACE"
-            )
-        return TraceError(
-            f"ptrace refused to trace {target} even as root: inside a container, run it with "
-            "--cap-add SYS_PTRACE (and a seccomp profile that allows ptrace)"
-        )
-    if error.errno == errno.ESRCH:
-        return TraceError(f"{target} is gone")
-    return TraceError(f"ptrace failed on {target}: {os.strerror(error.errno or 0)}")
-
-
-def _tracer_of(pid: int) -> int:
-    try:
-        return int(read_status(pid).get("TracerPid", "0"))
-    except ValueError:
-        return 0
-
-
-def _ppid(status: dict[str, str]) -> int:
-    try:
-        return int(status.get("PPid", "0"))
-    except ValueError:
-        return 0
-
-
-def _exit_code(status: int) -> int:
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status)
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return 1
-
-
 def _signame(sig: int) -> str:
     try:
         return signal.Signals(sig).name
     except ValueError:
         return f"SIG{sig}"
-
-
-def _alive(pid: int) -> bool:
-    """Running or sleeping, not a zombie or dead (state letters Z, X in /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            state = stat.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                raw = stat.read()
-        except OSError:
-            continue
-        # The comm field can hold spaces and parentheses: parse after the last ')'.
-        rest = raw[raw.rfind(b")") + 2 :].split()
-        if len(rest) > 1:
-            children.setdefault(int(rest[1]), []).append(int(entry))
-    out: list[int] = []
-    stack = list(children.get(pid, []))
-    while stack:
-        child = stack.pop()
-        out.append(child)
-        stack.extend(children.get(child, []))
-    return out

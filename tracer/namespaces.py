@@ -64,6 +64,14 @@ def read_status(tid: int) -> dict[str, str]:
     return fields
 
 
+def ppid_of(status: dict[str, str]) -> int:
+    """The parent pid a status names (PPid), 0 if it cannot be read."""
+    try:
+        return int(status.get("PPid", "0"))
+    except ValueError:
+        return 0
+
+
 def nspid_chain(status: dict[str, str]) -> list[int]:
     try:
         return [int(x) for x in status.get("NSpid", "").split()]
