@@ -146,7 +146,7 @@ def info_args() -> tuple[int, ...]:
 
 def info_result() -> tuple[int, int]:
     """(rval, is_error) of an exit stop."""
-    return _RVAL_AND_ERROR.unpack_from(_INFO, _UNION)  # type: ignore[return-value]
+    return _RVAL_AND_ERROR.unpack_from(_INFO, _UNION)
 
 
 def get_event_msg(tid: int) -> int:

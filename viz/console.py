@@ -453,6 +453,7 @@ class ConsoleView:
         if self._plain:
             # Not a terminal: plain text, without rich's layout (~0.1 ms a line, which a --filter all trace of
             # 100k syscalls would feel); a syscall's line (most of them) without building a rich Text at all.
+            text: str | None
             if is_syscall:
                 text = _plain_syscall_line(event, self.table)  # type: ignore[arg-type]
             else:
