@@ -129,7 +129,7 @@ def test_the_live_pump_posts_at_most_every_min_gap() -> None:
     from viz.tui.live import EventPump
 
     posted: list = []
-    pump = EventPump(posted.append, interval=0.01, batch_size=10**9, min_gap=0.2)
+    pump = EventPump(posted.append, interval=0.01, batch_size=10**9, min_gap=0.2, freeze_every=0)
     started = time.monotonic()
     events = list(range(200_000))  # stand-ins: the pump never looks inside an event
     feeder = threading.Thread(target=lambda: [pump(e) for e in events])
@@ -141,3 +141,24 @@ def test_the_live_pump_posts_at_most_every_min_gap() -> None:
     assert [e for batch in posted for e in batch.events] == events
     # One post when the events begin (the last post was long ago), then at most one per 0.2 s, and the close.
     assert len(posted) <= elapsed / 0.2 + 2
+
+
+def test_the_live_pump_freezes_the_heap_every_so_many_events() -> None:
+    """A long live trace must not stop the screen for a full collection over every event it holds."""
+    import gc
+
+    from viz.tui.live import EventPump
+
+    frozen_before = gc.get_freeze_count()
+    pump = EventPump(lambda message: None, interval=0.01, batch_size=1000, freeze_every=5000)
+    try:
+        for _ in range(4999):
+            pump(object())
+        pump.flush()
+        assert gc.get_freeze_count() == frozen_before  # not yet: 4,999 posted
+        pump(object())
+        pump.flush()
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        pump.close()
+        gc.unfreeze()

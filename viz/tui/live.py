@@ -7,12 +7,18 @@ at most every 0.2 s (`MIN_POST_GAP`; the first events after a quiet moment withi
 app is behind. Each batch costs the app a screen update (a layout and a repaint of every pane), so on a busy trace
 fewer, larger batches leave the tracer thread more of the interpreter: with a batch every 50 ms or 500 events the
 app's updates took most of a CPU and slowed a `--filter all` trace by up to 2x (bench/live_tui.py measures it).
+Every `FREEZE_EVERY` events the pump also moves what the process holds into the collector's permanent generation
+(`gc.freeze()`, after a young collection): the events and the model built from them are acyclic and live as long as
+the app, but a full collection would walk all of them, holding the interpreter for a time that grows with the trace
+(0.3 s at 100k events, measured), and the screen stopped for that long. Freezing only every so many events keeps
+what a freeze can strand (cyclic garbage that was still alive at that moment) to a few bytes an event.
 Stopping travels the other way through the source's `request_stop` (a `threading.Event` inside the tracer): launch
 mode kills its tracees, attach mode detaches from them.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +36,8 @@ BATCH_INTERVAL = 0.05
 MIN_POST_GAP = 0.2
 #: ...or the tracer thread posts them as soon as this many wait.
 BATCH_SIZE = 20_000
+#: After this many events have been posted, freeze the collector's view of the heap (see the module docstring).
+FREEZE_EVERY = 10_000
 #: While the app has more than this many messages queued, let batches grow instead of adding to the queue.
 MAX_QUEUED_MESSAGES = 20
 
@@ -42,13 +50,15 @@ class EventPump:
 
     def __init__(self, post: Callable[[Message], object], queue_size: Callable[[], int] = lambda: 0,
                  *, interval: float = BATCH_INTERVAL, batch_size: int = BATCH_SIZE, min_gap: float = MIN_POST_GAP,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 freeze_every: int = FREEZE_EVERY, on_tick: Callable[[], None] | None = None) -> None:
         self._post = post
         self._queue_size = queue_size
         self._interval = interval
         self._batch_size = batch_size
         self._min_gap = min_gap
         self._last_post = 0.0
+        self._freeze_every = freeze_every
+        self._unfrozen = 0
         self._on_tick = on_tick
         self._lock = threading.Lock()
         self._pending: list[Event] = []
@@ -73,6 +83,11 @@ class EventPump:
             self._post(EventsArrived(batch))
             self.posted_batches += 1
             self._last_post = time.monotonic()
+            self._unfrozen += len(batch)
+            if self._freeze_every and self._unfrozen >= self._freeze_every:
+                self._unfrozen = 0
+                gc.collect(1)
+                gc.freeze()
 
     def _tick(self) -> None:
         while not self._closed.wait(self._interval):
