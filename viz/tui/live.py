@@ -11,7 +11,8 @@ Every `FREEZE_EVERY` events the pump also moves what the process holds into the 
 (`gc.freeze()`, after a young collection): the events and the model built from them are acyclic and live as long as
 the app, but a full collection would walk all of them, holding the interpreter for a time that grows with the trace
 (0.3 s at 100k events, measured), and the screen stopped for that long. Freezing only every so many events keeps
-what a freeze can strand (cyclic garbage that was still alive at that moment) to a few bytes an event.
+what a freeze can strand (cyclic garbage that was still alive at that moment) to a few bytes an event. The first
+batch freezes at once, taking the app's own heap (Textual and every module) out of the collections too.
 Stopping travels the other way through the source's `request_stop` (a `threading.Event` inside the tracer): launch
 mode kills its tracees, attach mode detaches from them.
 """
@@ -58,7 +59,8 @@ class EventPump:
         self._min_gap = min_gap
         self._last_post = 0.0
         self._freeze_every = freeze_every
-        self._unfrozen = 0
+        #: The first batch freezes at once: the app's own heap (Textual, the modules) is as old as it gets.
+        self._unfrozen = freeze_every
         self._on_tick = on_tick
         self._lock = threading.Lock()
         self._pending: list[Event] = []
