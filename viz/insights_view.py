@@ -8,7 +8,6 @@ recording render the same text.
 - `render_insights(insights)`: every section that has something to say, diagnosis first (the console);
 - `render_process_insights(insights, pid)`: everything about one process (the TUI's process details);
 - `render_mount_tree(tree)` and `render_seccomp(filter)`: one insight in full;
-- `InsightIndex`: an Insights object with the renderings the TUI asks of it, each built on first use and kept.
 """
 
 from __future__ import annotations
@@ -184,7 +183,11 @@ def render_insights(insights: Insights) -> RenderableType:
 
 def render_process_insights(insights: Insights, pid: int) -> RenderableType:
     """Everything the insights say about one process, a titled block per subject."""
-    sections = insights.process_sections(pid)
+    return render_process_sections(insights.process_sections(pid))
+
+
+def render_process_sections(sections: list[tuple[str, list[str]]]) -> RenderableType:
+    """Insights.process_sections laid out: each title, its lines indented under it."""
     if not sections:
         return Text("nothing notable about this process", style="dim")
     parts: list[RenderableType] = []
@@ -193,21 +196,3 @@ def render_process_insights(insights: Insights, pid: int) -> RenderableType:
         parts.append(Text(title, style="bold red" if failed else "bold"))
         parts.extend(Text(f"  {line}", style="red" if failed else "") for line in lines)
     return Group(*parts)
-
-
-class InsightIndex:
-    """An Insights object with the lookups the TUI asks of it (the sentences of an event, the sections about a
-    process and their rendering); Insights keeps what it computed, so each is built once."""
-
-    def __init__(self, insights: Insights) -> None:
-        self.insights = insights
-
-    def sentences(self, seq: int) -> list[str]:
-        """The insight sentences event `seq` gave rise to (none for most events)."""
-        return self.insights.sentences_of(seq)
-
-    def process_sections(self, pid: int) -> list[tuple[str, list[str]]]:
-        return self.insights.process_sections(pid)
-
-    def render_process(self, pid: int) -> RenderableType:
-        return render_process_insights(self.insights, pid)

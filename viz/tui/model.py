@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -34,6 +34,9 @@ from tracer.events import (
 )
 from tracer.processes import Process, ProcessTable
 from viz.console import EVENT_STYLES, event_text, noise_kind
+
+if TYPE_CHECKING:
+    from tracer.insights import Insights
 
 __all__ = ["EVENT_STYLES", "event_text", "noise_kind"]
 
@@ -217,7 +220,7 @@ class TuiModel:
         #: rise to one (namespace changes, mount snapshots, privilege/cgroup/filesystem-view calls).
         self._relevant: list[Event] = []
         self._notable = 0
-        self._insights: Any = None
+        self._insights: Insights | None = None
         self._insights_revision = -1
         self._insights_built_at = 0.0
         self._insights_interval = INSIGHTS_MIN_INTERVAL
@@ -340,8 +343,9 @@ class TuiModel:
             self.roles_generation += 1
         return self._roles
 
-    def insights(self) -> Any:
-        """The learner insights of the trace so far (a viz.insights_view.InsightIndex), or None when nothing in
+    def insights(self) -> Insights | None:
+        """The learner insights of the trace so far (tracer.insights.Insights, which keeps the sentences and
+        sections it was asked for), or None when nothing in
         it can give rise to one (a plain fork loop). Computed once per model: while a live trace streams they
         are recomputed at most every INSIGHTS_MIN_INTERVAL seconds (or 20 times their own cost), and once more
         when the trace has ended. An insight that trips on a damaged trace leaves the pane without insights."""
@@ -353,7 +357,6 @@ class TuiModel:
         )
         if stale and due:
             from tracer.insights import Insights
-            from viz.insights_view import InsightIndex
 
             started = time.monotonic()
             events = self._relevant[:]  # a live trace may append while this runs
@@ -363,7 +366,7 @@ class TuiModel:
             # them again at each of the many collections the folds trigger (over half the time on 100k events).
             gc.freeze()
             try:
-                self._insights = InsightIndex(Insights.from_events(events))
+                self._insights = Insights.from_events(events)
             except Exception:  # noqa: BLE001 - the details pane must never go down with an insight
                 self._insights = None
             finally:

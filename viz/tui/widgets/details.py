@@ -97,24 +97,25 @@ def _whose(model: TuiModel, seq: int) -> Text:
 
 
 def _insight_sentences(model: TuiModel, seq: int) -> list[str]:
-    index = model.insights()
-    if index is None:
+    insights = model.insights()
+    if insights is None:
         return []
     try:
-        return index.sentences(seq)
+        return insights.sentences_of(seq)
     except Exception:  # noqa: BLE001 - an insight must never take the pane down
         return []
 
 
 def _process_insights(model: TuiModel, pid: int) -> RenderableType | None:
     """The insights about one process, or None when there are none."""
-    index = model.insights()
-    if index is None:
+    insights = model.insights()
+    if insights is None:
         return None
+    from viz.insights_view import render_process_sections  # with the insights: not on the TUI's start-up path
+
     try:
-        if not index.process_sections(pid):
-            return None
-        return index.render_process(pid)
+        sections = insights.process_sections(pid)
+        return render_process_sections(sections) if sections else None
     except Exception:  # noqa: BLE001 - an insight must never take the pane down
         return None
 
