@@ -546,6 +546,12 @@ class ConsoleView:
                 self.console.file.flush()
             except BrokenPipeError:
                 self._stop_printing()
+            except SystemExit as error:
+                # rich's Console.on_broken_pipe: it points stdout at /dev/null and exits 1. The reader going away
+                # while the summary prints is the same case as above, not a failure of the trace.
+                if not isinstance(error.__context__, BrokenPipeError):
+                    raise
+                self._stop_printing()
 
 
 def print_recording(console: Console, events: list[Event], *, summary: bool = True, brief: bool = False,
