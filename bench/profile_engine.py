@@ -156,7 +156,7 @@ def engine_variant(
 ) -> float:
     """Wall seconds of TraceSession.run() with parts of the per-event work switched off, or with the proposed
     changes (bench.prototypes) patched in."""
-    import tracer.engine as engine
+    import tracer.syscall_recorder as recorder
     from bench.prototypes import applied
 
     with open(os.devnull, "w") as null, contextlib.ExitStack() as stack:
@@ -165,7 +165,7 @@ def engine_variant(
         if not console:
             session.sinks = []
         if not decode:
-            stack.enter_context(patched(engine, "decode_syscall", lambda ctx: ({}, "other")))
+            stack.enter_context(patched(recorder, "decode_syscall", lambda ctx: ({}, "other")))
         start = time.perf_counter()
         session.run()
         wall = time.perf_counter() - start
@@ -175,10 +175,10 @@ def engine_variant(
 
 
 def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
-    import tracer.engine as engine
     import tracer.events as events
     import tracer.ptrace_api as pt
     import tracer.recording as recording
+    import tracer.syscall_recorder as recorder
     import viz.console as console
 
     timers = Timers()
@@ -209,11 +209,11 @@ def engine_instrumented(argv: list[str], output: Path) -> dict[str, Any]:
             (pt, "_fast_ptrace", ptrace_timed),
             (pt, "get_syscall_info", timers.wrap("get_syscall_info", pt.get_syscall_info)),
             (pt, "resume", timers.wrap("resume", pt.resume)),
-            (engine, "decode_syscall", timers.wrap("decode_syscall", engine.decode_syscall)),
-            (engine, "SyscallContext", timers.wrap("SyscallContext + ProcessMemory", engine.SyscallContext)),
-            (engine, "ProcessMemory", timers.wrap("SyscallContext + ProcessMemory", engine.ProcessMemory)),
-            (engine, "_Pending", timers.wrap("_Pending + Syscall construction", engine._Pending)),
-            (engine, "Syscall", timers.wrap("_Pending + Syscall construction", engine.Syscall)),
+            (recorder, "decode_syscall", timers.wrap("decode_syscall", recorder.decode_syscall)),
+            (recorder, "SyscallContext", timers.wrap("SyscallContext + ProcessMemory", recorder.SyscallContext)),
+            (recorder, "ProcessMemory", timers.wrap("SyscallContext + ProcessMemory", recorder.ProcessMemory)),
+            (recorder, "_Pending", timers.wrap("_Pending + Syscall construction", recorder._Pending)),
+            (recorder, "Syscall", timers.wrap("_Pending + Syscall construction", recorder.Syscall)),
             (events.Syscall, "to_json", timers.wrap("Event.to_json", events.Syscall.to_json)),
             (recording, "_ENCODER", TimedEncoder(recording._ENCODER)),
             (recording.Recorder, "write", timers.wrap("Recorder.write", recording.Recorder.write)),

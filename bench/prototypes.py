@@ -55,13 +55,15 @@ def emit_after_resume() -> Iterator[None]:
     def deferring(method: Any) -> Any:
         def handler(self: Any, tracee: Any) -> None:
             held: list[Any] = []
-            self._emit = held.append
+            builder = self.builder  # tracer.builder.EventBuilder: every event goes through its sink
+            sink = builder._sink
+            builder._sink = held.append
             try:
                 method(self, tracee)
             finally:
-                del self._emit
+                builder._sink = sink
                 for event in held:
-                    self._sink(event)
+                    sink(event)
 
         return handler
 

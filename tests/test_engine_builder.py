@@ -10,7 +10,9 @@ from tracer.events import (
     Event,
     Exec,
     Exit,
+    Header,
     Level,
+    Mode,
     MountSnapshot,
     NamespaceChange,
     NamespaceVia,
@@ -132,3 +134,13 @@ def test_deferred_sink_errors_are_kept_not_raised() -> None:
     builder.notice(Level.INFO, "kept while finishing")
     builder.notice(Level.INFO, "the first error is the one kept")
     assert isinstance(builder.sink_error, OSError) and builder.seq == 3
+
+
+def test_the_header_says_which_kernel_and_how_the_trace_is_taken() -> None:
+    builder, events, _ = _builder()
+    builder.header(["unshare", "-U"], mode=Mode.LAUNCH, filter="container", scenario=None, attached=[],
+                   host_ns=dict(HOST), seccomp=True)
+    header = events[0]
+    assert isinstance(header, Header) and (header.seq, header.t) == (0, 0.0)
+    assert header.command == ["unshare", "-U"] and header.seccomp and header.host_ns == HOST
+    assert header.kernel and "-" not in header.kernel and header.started.endswith("+00:00")

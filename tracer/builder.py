@@ -8,7 +8,7 @@ calls no ptrace: the caller reads the facts (the engine from /proc while the tra
 the log), so both sources describe processes by the same rules.
 
     builder = EventBuilder(sink)                       # seq from 0, t = seconds since the builder was made
-    builder.emit(Header(builder.next_seq(), 0.0, ...))
+    builder.header(command, mode=Mode.LAUNCH, ...)     # or emit(Header(builder.next_seq(), 0.0, ...)) of its own
     builder.process_started(pid, ppid=..., creator=..., via=ProcessVia.CLONE, ns=..., nspid=..., diff_from=parent)
     builder.thread_started(pid, tid, creator=..., flags=[...])
     builder.exec(pid, path=..., argv=[...], env=..., comm=..., syscall="execve", ns=..., diff_via=...)
@@ -25,16 +25,20 @@ that returns the time of the line being folded, and may start the numbering else
 
 from __future__ import annotations
 
+import platform
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from tracer.events import (
     End,
     Event,
     Exec,
     Exit,
+    Header,
     Level,
+    Mode,
     MountSnapshot,
     NamespaceChange,
     NamespaceVia,
@@ -121,6 +125,28 @@ class EventBuilder:
                     self.sink_error = error
 
         self._sink = deferring
+
+    def header(self, command: list[str], *, mode: Mode, filter: str, scenario: str | None, attached: list[int],
+               host_ns: dict[str, int], seccomp: bool) -> None:
+        """The first event of a live trace: this kernel and machine, the wall-clock start, what is traced how."""
+        release = platform.release()
+        self.emit(
+            Header(
+                seq=self.next_seq(),
+                t=0.0,
+                kernel=release.split("-")[0],
+                arch=platform.machine(),
+                wsl="microsoft" in release.lower(),
+                command=command,
+                started=datetime.now(UTC).isoformat(timespec="seconds"),
+                mode=mode,
+                filter=filter,
+                scenario=scenario,
+                attached=attached,
+                host_ns=host_ns,
+                seccomp=seccomp,
+            )
+        )
 
     def notice(self, level: Level, message: str, pid: int | None = None) -> None:
         self.emit(Notice(self.next_seq(), self.now(), level=level, message=message, pid=pid))

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 from tracer import ptrace_api as pt
 from tracer.attach import ptrace_refused
+from tracer.builder import EventBuilder
+from tracer.events import Level
 from tracer.seccomp_filter import PreparedFilter
-from tracer.tracees import TraceError, TraceOptions
+from tracer.tracees import Tracee, TraceError, TraceOptions
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -187,6 +189,24 @@ def fork_and_seize(executable: str, command: list[str], options: TraceOptions,
         os.waitpid(pid, 0)
         raise ptrace_refused(error) from None
     return Launched(pid, report)
+
+
+def kill_launched(launched: list[Tracee], builder: EventBuilder, *, interrupted: bool) -> None:
+    """At the end: kill what boxtrace launched and is still running (it carries the seccomp filter, or the user
+    stopped the trace), and say so."""
+    if interrupted:
+        builder.notice(Level.INFO, f"stopped: killed the {len(launched)} traced processes still running")
+    else:
+        builder.notice(Level.WARNING,
+            f"{len(launched)} traced processes outlived the command and were killed: they carry the "
+            "seccomp filter of the default mode, which would make their syscalls fail untraced "
+            "(use --filter all to let them run on)",
+        )
+    for tracee in launched:
+        try:
+            os.kill(tracee.tid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def exit_code(status: int) -> int:
