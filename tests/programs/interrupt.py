@@ -118,7 +118,7 @@ def signal_mid_run(command: list[str], moment: float, signum: int, recording: Pa
             exit_code = proc.wait()
     err = (workdir / "stderr").read_text(errors="replace")
     leaked = reap_waker(waker)
-    if leaked:  # PR_SET_PDEATHSIG ties the waker to boxtrace (tracer/engine.py _start_waker)
+    if leaked:  # PR_SET_PDEATHSIG ties the waker to boxtrace (tracer/launch.py start_waker)
         problems.append(f"boxtrace's waker {waker} outlived it")
     if "Traceback" in err:
         problems.append("traceback: " + err.strip().splitlines()[-1])

@@ -189,7 +189,7 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
-#: The command line of the engine's waker (tracer/engine.py _start_waker): a child that only sleeps, killed to wake
+#: The command line of the engine's waker (tracer/launch.py start_waker): a child that only sleeps, killed to wake
 #: the tracer's waitpid.
 WAKER_CMDLINE = b"sleep\x0086400\x00"
 
