@@ -40,7 +40,8 @@ class OverlayRoot:
         return [resolved_layer_name(self.resolved.get(path)) or layer_name(path) for path in self.layers]
 
     def facts(self) -> list[str]:
-        lines = [f"overlay root: {len(self.layers)} read-only layers, lowest first"]
+        word = "layer" if len(self.layers) == 1 else "layers"
+        lines = [f"overlay root: {len(self.layers)} read-only {word}, lowest first"]
         for index, path in enumerate(self.layers, 1):
             info = self.resolved.get(path) or {}
             line = f"  layer {index}: {path}"

@@ -338,7 +338,7 @@ class _Folder:
     def _overlay_row(self, found: OverlayRoot) -> None:
         how = "mounted in this trace" if found.via == "mount" else "mounted before the trace (seen in mountinfo)"
         self.row("root", "overlay layers", f"root {self.rootfs}",
-                 f"overlay, {len(found.layers)} read-only layers (lowest first: {_join(found.layer_names())}); "
+                 f"overlay, {len(found.layers)} read-only {'layer' if len(found.layers) == 1 else 'layers'} (lowest first: {_join(found.layer_names())}); "
                  f"writable layer {found.upper or 'none'} ({how})", KEPT, "", [found.seq])
 
     # Mounts --------------------------------------------------------------------------------------------------
