@@ -165,7 +165,7 @@ def event_text(event: Event, *, with_tid: bool = True) -> Text:
 #: What each kind of routine event is called on a folded line.
 NOISE_LABELS: dict[str, str] = {
     "go-runtime": "Go runtime events (thread starts, SIGURG preemption)",
-    "probe": "feature probes (seccomp, capability bounds)",
+    "probe": "probes (seccomp features, capability bounds, limit reads)",
     "path-search": "PATH search misses (execve ENOENT)",
 }
 #: The short names used when one folded line holds several kinds.
@@ -193,7 +193,8 @@ def noise_kind(event: Event) -> str | None:
     - go-runtime: a thread created with CLONE_THREAD, or SIGURG sent or received (Go's runtime preempts
       goroutines with SIGURG since Go 1.14; dockerd, containerd, the shim and runc are Go programs);
     - probe: a seccomp call that only asks what the kernel supports (SECCOMP_GET_*, or a filter call that fails on
-      purpose with EFAULT/EINVAL to test a flag), or prctl(PR_CAPBSET_READ) looking for the last capability;
+      purpose with EFAULT/EINVAL to test a flag), prctl(PR_CAPBSET_READ) looking for the last capability, or a
+      prlimit64 that only reads a limit (new NULL: every Go program reads RLIMIT_NOFILE and RLIMIT_STACK at start);
     - path-search: an execve that failed with ENOENT (a shell or execvp trying each PATH directory).
     """
     if isinstance(event, Signal):
@@ -212,6 +213,8 @@ def noise_kind(event: Event) -> str | None:
         return None
     if name == "prctl":
         return "probe" if _names_flag(event.args, "PR_CAPBSET_READ") else None
+    if name == "prlimit64":
+        return "probe" if event.args.get("new", 0) is None else None
     if name in _EXEC_CALLS and event.error == "ENOENT":
         return "path-search"
     return None

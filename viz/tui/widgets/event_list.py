@@ -4,7 +4,7 @@ Only the lines on screen are rendered (`render_line`), from a list of rows, so 1
 Rendered text is cached per event; the cursor, the walkthrough highlight and search matches are applied on top.
 
 In the container view runs of routine events (viz.console.noise_kind: Go runtime thread starts and SIGURG
-preemption, seccomp and capability feature probes, PATH-search misses) fold into one row that names how many of
+preemption, seccomp and capability feature probes and limit reads, PATH-search misses) fold into one row that names how many of
 what it holds; Enter (or a click on it) unfolds it. A row is keyed by the seq of its first event, so a folded row
 sits where its first event would, and the all-events view (`a`) shows every event unfolded.
 """
